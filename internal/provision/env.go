@@ -1,0 +1,84 @@
+package provision
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Paths inside the Kong container.
+const (
+	KongPrefix      = "/kong_prefix"
+	AdminTLSDir     = "/var/run/secrets/drawbridge/admin-tls"
+	AdminTLSCert    = AdminTLSDir + "/tls.crt"
+	AdminTLSKey     = AdminTLSDir + "/tls.key"
+	AdminTLSCA      = AdminTLSDir + "/ca.crt"
+	verifyDepthLeaf = "1" // the operator's CA signs client certificates directly
+)
+
+// managedEnv are the variables that carry the operator's contract with Kong.
+// Users cannot set them through dataPlane.env: doing so could expose the admin
+// API without client certificates or detach listeners from the Gateway.
+var managedEnv = map[string]bool{
+	"KONG_DATABASE": true, "KONG_ROUTER_FLAVOR": true, "KONG_PROXY_LISTEN": true,
+	"KONG_STREAM_LISTEN": true, "KONG_PORT_MAPS": true, "KONG_ADMIN_LISTEN": true,
+	"KONG_STATUS_LISTEN": true, "KONG_ADMIN_SSL_CERT": true, "KONG_ADMIN_SSL_CERT_KEY": true,
+	"KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE": true, "KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT": true,
+	"KONG_NGINX_ADMIN_SSL_VERIFY_DEPTH": true, "KONG_CLUSTER_LISTEN": true, "KONG_PREFIX": true,
+	"KONG_ADMIN_GUI_LISTEN": true,
+}
+
+// kongEnv renders the environment that makes Kong a DB-less, expressions-router
+// data plane serving exactly the mapped ports, with its admin API on TLS that
+// demands a client certificate from the operator's CA.
+func kongEnv(ports []PortMapping) []corev1.EnvVar {
+	var proxy, stream, maps []string
+	for _, p := range ports {
+		addr := fmt.Sprintf("0.0.0.0:%d", p.KongPort)
+		switch p.Kind {
+		case KindHTTP:
+			proxy = append(proxy, addr)
+		case KindHTTPS:
+			proxy = append(proxy, addr+" http2 ssl")
+		case KindTCP, KindTLSPassthrough:
+			stream = append(stream, addr)
+		case KindTLS:
+			stream = append(stream, addr+" ssl")
+		case KindUDP:
+			stream = append(stream, addr+" udp")
+		}
+		maps = append(maps, fmt.Sprintf("%d:%d", p.GatewayPort, p.KongPort))
+	}
+	orOff := func(list []string) string {
+		if len(list) == 0 {
+			return "off"
+		}
+		return strings.Join(list, ", ")
+	}
+	env := []corev1.EnvVar{
+		{Name: "KONG_DATABASE", Value: "off"},
+		{Name: "KONG_ROUTER_FLAVOR", Value: "expressions"},
+		{Name: "KONG_PREFIX", Value: KongPrefix},
+		{Name: "KONG_PROXY_LISTEN", Value: orOff(proxy)},
+		{Name: "KONG_STREAM_LISTEN", Value: orOff(stream)},
+	}
+	if len(maps) > 0 {
+		env = append(env, corev1.EnvVar{Name: "KONG_PORT_MAPS", Value: strings.Join(maps, ", ")})
+	}
+	return append(env,
+		corev1.EnvVar{Name: "KONG_ADMIN_LISTEN", Value: fmt.Sprintf("0.0.0.0:%d ssl", AdminPort)},
+		corev1.EnvVar{Name: "KONG_ADMIN_SSL_CERT", Value: AdminTLSCert},
+		corev1.EnvVar{Name: "KONG_ADMIN_SSL_CERT_KEY", Value: AdminTLSKey},
+		corev1.EnvVar{Name: "KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE", Value: AdminTLSCA},
+		corev1.EnvVar{Name: "KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT", Value: "on"},
+		corev1.EnvVar{Name: "KONG_NGINX_ADMIN_SSL_VERIFY_DEPTH", Value: verifyDepthLeaf},
+		corev1.EnvVar{Name: "KONG_ADMIN_GUI_LISTEN", Value: "off"},
+		corev1.EnvVar{Name: "KONG_STATUS_LISTEN", Value: fmt.Sprintf("0.0.0.0:%d", StatusPort)},
+		corev1.EnvVar{Name: "KONG_CLUSTER_LISTEN", Value: "off"},
+		corev1.EnvVar{Name: "KONG_PROXY_ACCESS_LOG", Value: "/dev/stdout"},
+		corev1.EnvVar{Name: "KONG_ADMIN_ACCESS_LOG", Value: "/dev/stdout"},
+		corev1.EnvVar{Name: "KONG_PROXY_ERROR_LOG", Value: "/dev/stderr"},
+		corev1.EnvVar{Name: "KONG_ADMIN_ERROR_LOG", Value: "/dev/stderr"},
+	)
+}

@@ -48,7 +48,10 @@ func kongEnv(ports []PortMapping) []corev1.EnvVar {
 		case KindUDP:
 			stream = append(stream, addr+" udp")
 		}
-		maps = append(maps, fmt.Sprintf("%d:%d", p.GatewayPort, p.KongPort))
+		// TCP and UDP mappings of one port share an entry.
+		if m := fmt.Sprintf("%d:%d", p.GatewayPort, p.KongPort); len(maps) == 0 || maps[len(maps)-1] != m {
+			maps = append(maps, m)
+		}
 	}
 	orOff := func(list []string) string {
 		if len(list) == 0 {

@@ -1,0 +1,340 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
+	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
+	"github.com/drawbridge-dev/drawbridge/internal/provision"
+)
+
+// CleanupFinalizer holds a Gateway until its data plane is deleted. Owner
+// references would remove the objects eventually; the finalizer makes the
+// removal happen before the Gateway disappears, even where no garbage
+// collector runs, and gives data-plane sync a point to forget the Gateway.
+const CleanupFinalizer = "gateway.drawbridge.dev/cleanup"
+
+// GatewayReconciler provisions the Kong data plane of every Gateway whose
+// class is ours and reports its status.
+type GatewayReconciler struct {
+	Client client.Client
+	// APIReader reads listener Secrets straight from the API server, so the
+	// operator never caches Secret contents.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	// OperatorNamespace and OperatorPodLabels identify the operator's pods for
+	// the NetworkPolicy that guards the admin API.
+	OperatorNamespace string
+	OperatorPodLabels map[string]string
+}
+
+// gatewayScope is what one reconcile of one Gateway reads and decides.
+type gatewayScope struct {
+	gateway   *gwv1.Gateway
+	class     *gwv1.GatewayClass
+	names     provision.Names
+	listeners []gatewayapi.ListenerResult
+
+	// invalidParams is set when the configuration cannot be used; the data
+	// plane is then left exactly as it was.
+	invalidParams string
+	// provisioned is true once the rendered objects were applied.
+	provisioned bool
+	ingress     *corev1.Service
+	deployment  *appsv1.Deployment
+}
+
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways/finalizers,verbs=update
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=referencegrants,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=services;serviceaccounts,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile provisions one Gateway's data plane and writes its status.
+func (r *GatewayReconciler) Reconcile(ctx context.Context, req reconcile.Request) (_ reconcile.Result, reterr error) {
+	var gw gwv1.Gateway
+	if err := r.Client.Get(ctx, req.NamespacedName, &gw); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	s := &gatewayScope{gateway: &gw, names: provision.NamesFor(&gw)}
+
+	ours, err := r.loadClass(ctx, s)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	// Finalizer first: a deleted Gateway, or one that moved to another
+	// controller's class, gets its data plane removed. A class that is merely
+	// missing (deleted and about to be recreated, say) takes nothing down.
+	if !gw.DeletionTimestamp.IsZero() || (s.class != nil && !ours) {
+		return reconcile.Result{}, r.cleanup(ctx, s)
+	}
+	if s.class == nil {
+		return reconcile.Result{}, nil
+	}
+	if !controllerutil.ContainsFinalizer(&gw, CleanupFinalizer) {
+		patch := client.MergeFrom(gw.DeepCopy())
+		controllerutil.AddFinalizer(&gw, CleanupFinalizer)
+		if err := r.Client.Patch(ctx, &gw, patch); err != nil {
+			return reconcile.Result{}, fmt.Errorf("add finalizer to Gateway %s: %w", req.NamespacedName, err)
+		}
+	}
+
+	original := gw.DeepCopy()
+	defer func() {
+		if err := r.patchStatus(ctx, s, original); err != nil {
+			reterr = errors.Join(reterr, err)
+		}
+	}()
+
+	if err := r.validateListeners(ctx, s); err != nil {
+		return reconcile.Result{}, err
+	}
+	objs, err := r.render(ctx, s)
+	if err != nil || s.invalidParams != "" {
+		return reconcile.Result{}, err
+	}
+	if err := r.applyDataPlane(ctx, s, objs); err != nil {
+		r.Recorder.Eventf(&gw, nil, corev1.EventTypeWarning, "ProvisioningFailed", "Provision", "%v", err)
+		return reconcile.Result{}, err
+	}
+	return reconcile.Result{}, r.observe(ctx, s)
+}
+
+// loadClass reports whether the Gateway's class is served by Drawbridge.
+func (r *GatewayReconciler) loadClass(ctx context.Context, s *gatewayScope) (bool, error) {
+	var class gwv1.GatewayClass
+	if err := r.Client.Get(ctx, types.NamespacedName{Name: string(s.gateway.Spec.GatewayClassName)}, &class); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("get GatewayClass %s: %w", s.gateway.Spec.GatewayClassName, err)
+	}
+	s.class = &class
+	return class.Spec.ControllerName == gatewayapi.ControllerName, nil
+}
+
+func (r *GatewayReconciler) validateListeners(ctx context.Context, s *gatewayScope) error {
+	secrets := map[types.NamespacedName]*corev1.Secret{}
+	for _, key := range gatewayapi.ListenerSecretRefs(s.gateway) {
+		var secret corev1.Secret
+		if err := r.APIReader.Get(ctx, key, &secret); err != nil {
+			if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
+				continue
+			}
+			return fmt.Errorf("get listener Secret %s: %w", key, err)
+		}
+		secrets[key] = &secret
+	}
+	var grants gwv1.ReferenceGrantList
+	if err := r.Client.List(ctx, &grants); err != nil {
+		return fmt.Errorf("list ReferenceGrants: %w", err)
+	}
+	s.listeners = gatewayapi.ValidateListeners(gatewayapi.ListenerInput{
+		Gateway: s.gateway, Secrets: secrets, ReferenceGrants: grants.Items,
+	})
+	return nil
+}
+
+// render merges the class and Gateway configurations and renders the data
+// plane. A configuration problem is recorded in the scope, not returned: it is
+// the user's to fix, and retrying would not help.
+func (r *GatewayReconciler) render(ctx context.Context, s *gatewayScope) (provision.Objects, error) {
+	var invalid *InvalidParametersError
+	classCfg, err := classConfig(ctx, r.Client, s.class)
+	if errors.As(err, &invalid) {
+		return r.invalid(s, fmt.Sprintf("GatewayClass %s: %s", s.class.Name, invalid.Message)), nil
+	} else if err != nil {
+		return provision.Objects{}, err
+	}
+	gwCfg, err := gatewayConfig(ctx, r.Client, s.gateway)
+	if errors.As(err, &invalid) {
+		return r.invalid(s, invalid.Message), nil
+	} else if err != nil {
+		return provision.Objects{}, err
+	}
+	var listeners []gwv1.Listener
+	for i, l := range s.gateway.Spec.Listeners {
+		if s.listeners[i].Serves() {
+			listeners = append(listeners, l)
+		}
+	}
+	objs, err := provision.Render(provision.Input{
+		Gateway:           s.gateway,
+		Config:            provision.Merge(specOf(classCfg), specOf(gwCfg)),
+		Listeners:         listeners,
+		OperatorNamespace: r.OperatorNamespace,
+		OperatorPodLabels: r.OperatorPodLabels,
+	})
+	if err != nil {
+		return r.invalid(s, "the merged GatewayConfiguration cannot be rendered: "+err.Error()), nil
+	}
+	return objs, nil
+}
+
+func (r *GatewayReconciler) invalid(s *gatewayScope, message string) provision.Objects {
+	s.invalidParams = message
+	r.Recorder.Eventf(s.gateway, nil, corev1.EventTypeWarning, string(gwv1.GatewayReasonInvalidParameters), "Provision",
+		"data plane left unchanged: %s", message)
+	return provision.Objects{}
+}
+
+// applyDataPlane applies every rendered object and removes the optional ones
+// that are no longer configured.
+func (r *GatewayReconciler) applyDataPlane(ctx context.Context, s *gatewayScope, objs provision.Objects) error {
+	for _, obj := range objs.List() {
+		if err := apply(ctx, r.Client, obj); err != nil {
+			return err
+		}
+	}
+	key := types.NamespacedName{Namespace: s.gateway.Namespace, Name: s.names.DataPlane}
+	stale := []struct {
+		obj    client.Object
+		absent bool
+	}{
+		{&autoscalingv2.HorizontalPodAutoscaler{}, objs.HPA == nil},
+		{&policyv1.PodDisruptionBudget{}, objs.PDB == nil},
+		{&corev1.Service{}, objs.IngressService == nil},
+	}
+	for _, st := range stale {
+		if st.absent {
+			if err := deleteIfOwned(ctx, r.Client, st.obj, key, s.gateway.UID); err != nil {
+				return err
+			}
+		}
+	}
+	s.provisioned = true
+	return nil
+}
+
+// observe reads the live Deployment and ingress Service for status.
+func (r *GatewayReconciler) observe(ctx context.Context, s *gatewayScope) error {
+	key := types.NamespacedName{Namespace: s.gateway.Namespace, Name: s.names.DataPlane}
+	var dep appsv1.Deployment
+	if err := r.Client.Get(ctx, key, &dep); err == nil {
+		s.deployment = &dep
+	} else if !apierrors.IsNotFound(err) {
+		return fmt.Errorf("get Deployment %s: %w", key, err)
+	}
+	var svc corev1.Service
+	if err := r.Client.Get(ctx, key, &svc); err == nil {
+		s.ingress = &svc
+	} else if !apierrors.IsNotFound(err) {
+		return fmt.Errorf("get Service %s: %w", key, err)
+	}
+	return nil
+}
+
+// cleanup deletes the data plane of a Gateway we no longer serve and releases
+// the finalizer.
+func (r *GatewayReconciler) cleanup(ctx context.Context, s *gatewayScope) error {
+	gw := s.gateway
+	if !controllerutil.ContainsFinalizer(gw, CleanupFinalizer) {
+		return nil
+	}
+	key := types.NamespacedName{Namespace: gw.Namespace, Name: s.names.DataPlane}
+	for _, obj := range []client.Object{
+		&autoscalingv2.HorizontalPodAutoscaler{}, &policyv1.PodDisruptionBudget{}, &appsv1.Deployment{},
+		&corev1.Service{}, &networkingv1.NetworkPolicy{}, &corev1.ServiceAccount{},
+	} {
+		if err := deleteIfOwned(ctx, r.Client, obj, key, gw.UID); err != nil {
+			return err
+		}
+	}
+	adminKey := types.NamespacedName{Namespace: gw.Namespace, Name: s.names.Admin}
+	if err := deleteIfOwned(ctx, r.Client, &corev1.Service{}, adminKey, gw.UID); err != nil {
+		return err
+	}
+	patch := client.MergeFrom(gw.DeepCopy())
+	controllerutil.RemoveFinalizer(gw, CleanupFinalizer)
+	if err := r.Client.Patch(ctx, gw, patch); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("remove finalizer from Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
+	}
+	log.FromContext(ctx).Info("data plane removed", "gateway", client.ObjectKeyFromObject(gw))
+	return nil
+}
+
+// SetupWithManager registers the reconciler and everything that can change a
+// Gateway's data plane or status.
+func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("gateway").
+		For(&gwv1.Gateway{}).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Owns(&corev1.ServiceAccount{}).
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
+		Owns(&policyv1.PodDisruptionBudget{}).
+		Owns(&networkingv1.NetworkPolicy{}).
+		Watches(&gwv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForClass)).
+		Watches(&v1alpha1.GatewayConfiguration{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForConfig)).
+		Watches(&gwv1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForGrant)).
+		// Secrets are watched by metadata only: their contents never enter
+		// the cache and are read on demand for the listeners that need them.
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForSecret),
+			builder.WithPredicates()).
+		Complete(r)
+}
+
+func (r *GatewayReconciler) gatewaysMatching(ctx context.Context, field, value string) []reconcile.Request {
+	var gws gwv1.GatewayList
+	if err := r.Client.List(ctx, &gws, client.MatchingFields{field: value}); err != nil {
+		log.FromContext(ctx).Error(err, "list Gateways by index", "index", field, "value", value)
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(gws.Items))
+	for _, gw := range gws.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&gw)})
+	}
+	return reqs
+}
+
+func (r *GatewayReconciler) gatewaysForClass(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.gatewaysMatching(ctx, indexGatewayClass, o.GetName())
+}
+
+func (r *GatewayReconciler) gatewaysForConfig(ctx context.Context, o client.Object) []reconcile.Request {
+	key := o.GetNamespace() + "/" + o.GetName()
+	reqs := r.gatewaysMatching(ctx, indexGatewayParams, key)
+	var classes gwv1.GatewayClassList
+	if err := r.Client.List(ctx, &classes, client.MatchingFields{indexClassParams: key}); err != nil {
+		log.FromContext(ctx).Error(err, "list GatewayClasses for GatewayConfiguration", "configuration", key)
+		return reqs
+	}
+	for _, c := range classes.Items {
+		reqs = append(reqs, r.gatewaysMatching(ctx, indexGatewayClass, c.Name)...)
+	}
+	return reqs
+}
+
+func (r *GatewayReconciler) gatewaysForSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.gatewaysMatching(ctx, indexGatewaySecrets, o.GetNamespace()+"/"+o.GetName())
+}
+
+func (r *GatewayReconciler) gatewaysForGrant(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.gatewaysMatching(ctx, indexGatewaySecretNamespaces, o.GetNamespace())
+}

@@ -1,0 +1,162 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
+)
+
+// patchStatus writes the Gateway status decided in this reconcile. It runs
+// deferred, so status is written even when a phase failed halfway.
+func (r *GatewayReconciler) patchStatus(ctx context.Context, s *gatewayScope, original *gwv1.Gateway) error {
+	gw := s.gateway
+	gen := gw.Generation
+	accepted, programmed := gatewayConditions(s)
+	gatewayapi.Set(&gw.Status.Conditions, gen, accepted)
+	gatewayapi.Set(&gw.Status.Conditions, gen, programmed)
+	gw.Status.Addresses = addressesOf(s.ingress)
+	gw.Status.Listeners = listenerStatuses(s, programmed.Status == "True")
+	if err := r.Client.Status().Patch(ctx, gw, client.MergeFrom(original)); err != nil {
+		return fmt.Errorf("patch status of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
+	}
+	return nil
+}
+
+// gatewayConditions decides Accepted and Programmed.
+func gatewayConditions(s *gatewayScope) (accepted, programmed gatewayapi.Condition) {
+	acceptedType, programmedType := string(gwv1.GatewayConditionAccepted), string(gwv1.GatewayConditionProgrammed)
+	if s.invalidParams != "" {
+		return gatewayapi.False(acceptedType, string(gwv1.GatewayReasonInvalidParameters), s.invalidParams),
+			gatewayapi.False(programmedType, string(gwv1.GatewayReasonInvalid), "Not programmed: the configuration is invalid; the data plane was left unchanged")
+	}
+
+	valid := 0
+	for _, l := range s.listeners {
+		if l.Valid() {
+			valid++
+		}
+	}
+	switch {
+	case len(s.listeners) > 0 && valid == 0:
+		accepted = gatewayapi.False(acceptedType, string(gwv1.GatewayReasonListenersNotValid), "No listener is valid; see status.listeners")
+	case valid < len(s.listeners):
+		accepted = gatewayapi.True(acceptedType, string(gwv1.GatewayReasonListenersNotValid),
+			fmt.Sprintf("%d of %d listeners are valid; see status.listeners", valid, len(s.listeners)))
+	default:
+		accepted = gatewayapi.True(acceptedType, string(gwv1.GatewayReasonAccepted), "Gateway is accepted")
+	}
+
+	switch {
+	case len(s.gateway.Spec.Addresses) > 0:
+		programmed = gatewayapi.False(programmedType, string(gwv1.GatewayReasonAddressNotUsable),
+			"spec.addresses is not supported: the address comes from the data plane's Service; remove spec.addresses")
+	case !s.provisioned:
+		programmed = gatewayapi.False(programmedType, string(gwv1.GatewayReasonPending), "Waiting for the data plane to be provisioned")
+	case s.ingress == nil:
+		programmed = gatewayapi.False(programmedType, string(gwv1.GatewayReasonAddressNotAssigned), "No listener can be served, so the data plane has no Service")
+	case len(addressesOf(s.ingress)) == 0:
+		programmed = gatewayapi.False(programmedType, string(gwv1.GatewayReasonAddressNotAssigned),
+			fmt.Sprintf("Waiting for an address on %s Service %s/%s", s.ingress.Spec.Type, s.ingress.Namespace, s.ingress.Name))
+	default:
+		available, desired := replicaCounts(s)
+		if available < 1 {
+			programmed = gatewayapi.False(programmedType, string(gwv1.GatewayReasonPending),
+				fmt.Sprintf("Waiting for the data plane: %d/%d replicas available", available, desired))
+		} else {
+			programmed = gatewayapi.True(programmedType, string(gwv1.GatewayReasonProgrammed),
+				fmt.Sprintf("Address assigned; %d/%d data-plane replicas available", available, desired))
+		}
+	}
+	return accepted, programmed
+}
+
+func replicaCounts(s *gatewayScope) (available, desired int32) {
+	if s.deployment == nil {
+		return 0, 0
+	}
+	desired = s.deployment.Status.Replicas
+	if s.deployment.Spec.Replicas != nil {
+		desired = *s.deployment.Spec.Replicas
+	}
+	return s.deployment.Status.AvailableReplicas, desired
+}
+
+// addressesOf takes the Gateway addresses from the ingress Service: load
+// balancer IPs and hostnames for a LoadBalancer, otherwise its cluster IPs.
+func addressesOf(svc *corev1.Service) []gwv1.GatewayStatusAddress {
+	addresses := []gwv1.GatewayStatusAddress{}
+	if svc == nil {
+		return addresses
+	}
+	ipType, hostType := gwv1.IPAddressType, gwv1.HostnameAddressType
+	if svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
+		for _, ing := range svc.Status.LoadBalancer.Ingress {
+			if ing.IP != "" {
+				addresses = append(addresses, gwv1.GatewayStatusAddress{Type: &ipType, Value: ing.IP})
+			}
+			if ing.Hostname != "" {
+				addresses = append(addresses, gwv1.GatewayStatusAddress{Type: &hostType, Value: ing.Hostname})
+			}
+		}
+		return addresses
+	}
+	ips := svc.Spec.ClusterIPs
+	if len(ips) == 0 && svc.Spec.ClusterIP != "" {
+		ips = []string{svc.Spec.ClusterIP}
+	}
+	for _, ip := range ips {
+		if ip != "" && ip != corev1.ClusterIPNone {
+			addresses = append(addresses, gwv1.GatewayStatusAddress{Type: &ipType, Value: ip})
+		}
+	}
+	return addresses
+}
+
+// listenerStatuses rebuilds status.listeners in spec order, keeping existing
+// conditions so their transition times only move on real changes.
+func listenerStatuses(s *gatewayScope, gatewayProgrammed bool) []gwv1.ListenerStatus {
+	previous := map[gwv1.SectionName]gwv1.ListenerStatus{}
+	for _, ls := range s.gateway.Status.Listeners {
+		previous[ls.Name] = ls
+	}
+	gen := s.gateway.Generation
+	out := make([]gwv1.ListenerStatus, 0, len(s.listeners))
+	for _, res := range s.listeners {
+		ls := gwv1.ListenerStatus{Name: res.Name, SupportedKinds: res.SupportedKinds}
+		if prev, ok := previous[res.Name]; ok {
+			ls.Conditions = prev.Conditions
+			ls.AttachedRoutes = prev.AttachedRoutes
+		}
+		gatewayapi.Set(&ls.Conditions, gen, res.Accepted)
+		gatewayapi.Set(&ls.Conditions, gen, res.Conflicted)
+		gatewayapi.Set(&ls.Conditions, gen, res.ResolvedRefs)
+		programmedType := string(gwv1.ListenerConditionProgrammed)
+		switch {
+		case s.invalidParams != "":
+			gatewayapi.Set(&ls.Conditions, gen, gatewayapi.False(programmedType, string(gwv1.ListenerReasonInvalid), "The Gateway's configuration is invalid"))
+		case !res.Valid():
+			gatewayapi.Set(&ls.Conditions, gen, gatewayapi.False(programmedType, string(gwv1.ListenerReasonInvalid), "Listener is not valid; see its other conditions"))
+		case !gatewayProgrammed:
+			gatewayapi.Set(&ls.Conditions, gen, gatewayapi.False(programmedType, string(gwv1.ListenerReasonPending), "Waiting for the Gateway to be programmed"))
+		default:
+			gatewayapi.Set(&ls.Conditions, gen, gatewayapi.True(programmedType, string(gwv1.ListenerReasonProgrammed), "Listener is programmed"))
+		}
+		// Conditions of types we no longer report are dropped.
+		kept := ls.Conditions[:0]
+		for _, c := range ls.Conditions {
+			switch c.Type {
+			case string(gwv1.ListenerConditionAccepted), string(gwv1.ListenerConditionConflicted),
+				string(gwv1.ListenerConditionResolvedRefs), programmedType:
+				kept = append(kept, c)
+			}
+		}
+		ls.Conditions = kept
+		out = append(out, ls)
+	}
+	return out
+}

@@ -1,0 +1,78 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
+	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
+)
+
+// Field indexes let a change to one object find the objects it affects
+// without listing everything.
+const (
+	// indexClassParams: GatewayClass -> "namespace/name" of its GatewayConfiguration.
+	indexClassParams = "drawbridge.classParametersRef"
+	// indexGatewayClass: Gateway -> spec.gatewayClassName.
+	indexGatewayClass = "drawbridge.gatewayClassName"
+	// indexGatewayParams: Gateway -> "namespace/name" of its infrastructure GatewayConfiguration.
+	indexGatewayParams = "drawbridge.gatewayParametersRef"
+	// indexGatewaySecrets: Gateway -> "namespace/name" of each listener Secret.
+	indexGatewaySecrets = "drawbridge.gatewaySecretRefs"
+	// indexGatewaySecretNamespaces: Gateway -> namespaces of its listener Secrets.
+	indexGatewaySecretNamespaces = "drawbridge.gatewaySecretNamespaces"
+)
+
+// SetupIndexes registers the field indexes the reconcilers query.
+func SetupIndexes(ctx context.Context, indexer client.FieldIndexer) error {
+	indexes := []struct {
+		obj     client.Object
+		field   string
+		extract client.IndexerFunc
+	}{
+		{&gwv1.GatewayClass{}, indexClassParams, func(o client.Object) []string {
+			ref := o.(*gwv1.GatewayClass).Spec.ParametersRef
+			if ref == nil || ref.Namespace == nil || string(ref.Group) != v1alpha1.GroupVersion.Group || string(ref.Kind) != v1alpha1.GatewayConfigurationKind {
+				return nil
+			}
+			return []string{string(*ref.Namespace) + "/" + ref.Name}
+		}},
+		{&gwv1.Gateway{}, indexGatewayClass, func(o client.Object) []string {
+			return []string{string(o.(*gwv1.Gateway).Spec.GatewayClassName)}
+		}},
+		{&gwv1.Gateway{}, indexGatewayParams, func(o client.Object) []string {
+			gw := o.(*gwv1.Gateway)
+			if gw.Spec.Infrastructure == nil || gw.Spec.Infrastructure.ParametersRef == nil {
+				return nil
+			}
+			return []string{gw.Namespace + "/" + gw.Spec.Infrastructure.ParametersRef.Name}
+		}},
+		{&gwv1.Gateway{}, indexGatewaySecrets, func(o client.Object) []string {
+			var keys []string
+			for _, k := range gatewayapi.ListenerSecretRefs(o.(*gwv1.Gateway)) {
+				keys = append(keys, k.String())
+			}
+			return keys
+		}},
+		{&gwv1.Gateway{}, indexGatewaySecretNamespaces, func(o client.Object) []string {
+			seen := map[string]bool{}
+			var namespaces []string
+			for _, k := range gatewayapi.ListenerSecretRefs(o.(*gwv1.Gateway)) {
+				if !seen[k.Namespace] {
+					seen[k.Namespace] = true
+					namespaces = append(namespaces, k.Namespace)
+				}
+			}
+			return namespaces
+		}},
+	}
+	for _, ix := range indexes {
+		if err := indexer.IndexField(ctx, ix.obj, ix.field, ix.extract); err != nil {
+			return fmt.Errorf("index %s: %w", ix.field, err)
+		}
+	}
+	return nil
+}

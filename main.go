@@ -1,0 +1,118 @@
+// Command drawbridge is the Drawbridge operator. With no subcommand (or
+// "manager") it runs the controller manager; "translate" runs the route
+// translation offline; "version" prints the version.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
+	"github.com/drawbridge-dev/drawbridge/controllers"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	args := os.Args[1:]
+	sub := "manager"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:]
+	}
+	switch sub {
+	case "manager":
+		if err := runManager(args); err != nil {
+			fmt.Fprintln(os.Stderr, "drawbridge:", err)
+			os.Exit(1)
+		}
+	case "version":
+		fmt.Println(version)
+	default:
+		fmt.Fprintf(os.Stderr, "drawbridge: unknown command %q (commands: manager, version)\n", sub)
+		os.Exit(2)
+	}
+}
+
+// Scheme returns the scheme with every type the operator reads or writes.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(gwv1.Install(s))
+	utilruntime.Must(v1alpha1.AddToScheme(s))
+	return s
+}
+
+func runManager(args []string) error {
+	fs := flag.NewFlagSet("drawbridge manager", flag.ContinueOnError)
+	metricsAddr := fs.String("metrics-bind-address", ":8080", "address the metrics endpoint binds to; 0 disables it")
+	probeAddr := fs.String("health-probe-bind-address", ":8081", "address the health and readiness probes bind to")
+	leaderElect := fs.Bool("leader-elect", false, "elect a leader so only one replica of the operator writes")
+	leaderNamespace := fs.String("leader-election-namespace", "", "namespace of the leader-election Lease (default: the operator's namespace)")
+	operatorNamespace := fs.String("operator-namespace", envOr("POD_NAMESPACE", "drawbridge-system"), "namespace the operator runs in")
+	podLabels := fs.String("operator-pod-labels", "app.kubernetes.io/name=drawbridge", "labels of the operator's pods, the only clients allowed to reach Kong admin APIs")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	operatorPodLabels, err := labels.ConvertSelectorToLabelsMap(*podLabels)
+	if err != nil {
+		return fmt.Errorf("--operator-pod-labels: %w", err)
+	}
+
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("load kubeconfig: %w", err)
+	}
+	if *leaderNamespace == "" {
+		*leaderNamespace = *operatorNamespace
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  Scheme(),
+		Metrics:                 metricsserver.Options{BindAddress: *metricsAddr},
+		HealthProbeBindAddress:  *probeAddr,
+		LeaderElection:          *leaderElect,
+		LeaderElectionID:        "drawbridge.gateway.drawbridge.dev",
+		LeaderElectionNamespace: *leaderNamespace,
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	ctx := ctrl.SetupSignalHandler()
+	if err := controllers.Setup(ctx, mgr, controllers.Options{
+		OperatorNamespace: *operatorNamespace,
+		OperatorPodLabels: operatorPodLabels,
+	}); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("add health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("add readiness check: %w", err)
+	}
+	ctrl.Log.WithName("setup").Info("starting manager", "version", version, "operatorNamespace", *operatorNamespace)
+	return mgr.Start(ctx)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+

@@ -5,12 +5,20 @@ import (
 	"fmt"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 )
 
 // Options configure the reconcilers.
 type Options struct {
 	OperatorNamespace string
 	OperatorPodLabels map[string]string
+}
+
+// CacheOptions configure the manager's cache. Reads of kinds without an
+// informer fail instead of silently starting one, so a stray typed read of a
+// Secret can never pull every Secret in the cluster into memory.
+func CacheOptions() cache.Options {
+	return cache.Options{ReaderFailOnMissingInformer: true}
 }
 
 // Setup registers the indexes and every reconciler with the manager.

@@ -277,7 +277,9 @@ func markConflicts(listeners []gwv1.Listener, results []ListenerResult) {
 	for k := range groups {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].port < keys[j].port || (keys[i].port == keys[j].port && !keys[i].udp) })
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i].port < keys[j].port || (keys[i].port == keys[j].port && !keys[i].udp)
+	})
 
 	for _, k := range keys {
 		idx := groups[k]

@@ -20,6 +20,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -34,10 +35,12 @@ import (
 const operatorNamespace = "drawbridge-system"
 
 var (
-	k8s     client.Client
-	testEnv *envtest.Environment
-	cancel  context.CancelFunc
-	scheme  = runtime.NewScheme()
+	k8s client.Client
+	// managerCache is the operator's informer cache, to check what it holds.
+	managerCache cache.Cache
+	testEnv      *envtest.Environment
+	cancel       context.CancelFunc
+	scheme       = runtime.NewScheme()
 )
 
 func TestEnvtest(t *testing.T) {
@@ -76,8 +79,10 @@ var _ = BeforeSuite(func() {
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
+		Cache:                  controllers.CacheOptions(),
 	})
 	Expect(err).NotTo(HaveOccurred())
+	managerCache = mgr.GetCache()
 	var ctx context.Context
 	ctx, cancel = context.WithCancel(context.Background())
 	Expect(controllers.Setup(ctx, mgr, controllers.Options{

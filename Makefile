@@ -72,3 +72,18 @@ generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code.
 .PHONY: verify
 verify: ## Fail when generated files are stale (regenerates them, so a second run passes once they are committed).
 	@hack/verify-generated.sh
+
+##@ Deploy
+
+.PHONY: install
+install: ## Install Drawbridge's CRDs into the cluster of the current kubeconfig.
+	kubectl apply --server-side -k config/crd
+
+.PHONY: deploy
+deploy: ## Deploy the operator with kustomize to the current cluster (IMG=registry/drawbridge:tag).
+	cd config/manager && kubectl kustomize . >/dev/null
+	kubectl kustomize config/default | sed "s#image: drawbridge:dev#image: $(IMG)#" | kubectl apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: ## Remove the operator and its CRDs from the current cluster.
+	kubectl delete --ignore-not-found -k config/default

@@ -1,0 +1,456 @@
+package kongstandin
+
+// Loading of a DB-less declarative configuration (reference sections 1.2-1.4
+// and 2): nesting is flattened, every entity is schema-checked, then
+// references and uniqueness are checked, mirroring Kong's two phases.
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// entity is one declarative entity after flattening.
+type entity struct {
+	typ   string         // singular entity name, e.g. "route"
+	id    string         // explicit or generated primary key
+	input map[string]any // the object as received, nested children removed
+	rec   map[string]any // validated, defaults filled, foreign keys as {"ref": ...}
+	tree  []any          // location in the input, e.g. ["services", 0, "routes", 1]
+	errs  []fieldErr
+}
+
+func (e *entity) addErr(field, msg string) { e.errs = append(e.errs, fieldErr{field, msg}) }
+
+// entityTypes lists the supported top-level keys in Kong's processing order,
+// with singular name and schema.
+var entityTypes = []struct {
+	plural, singular string
+	specs            func() []*fspec
+}{
+	{"certificates", "certificate", certificateSpecs},
+	{"snis", "sni", sniSpecs},
+	{"ca_certificates", "ca_certificate", caCertificateSpecs},
+	{"services", "service", serviceSpecs},
+	{"routes", "route", routeSpecs},
+	{"upstreams", "upstream", upstreamSpecs},
+	{"targets", "target", targetSpecs},
+	{"consumers", "consumer", consumerSpecs},
+	{"plugins", "plugin", pluginSpecs},
+}
+
+func specsFor(singular string) []*fspec {
+	for _, t := range entityTypes {
+		if t.singular == singular {
+			return t.specs()
+		}
+	}
+	return nil
+}
+
+func pluralOf(singular string) string {
+	for _, t := range entityTypes {
+		if t.singular == singular {
+			return t.plural
+		}
+	}
+	return singular + "s"
+}
+
+// nestedChildren says which arrays may be nested in which entity and the
+// foreign key the child gets (reference 1.4).
+var nestedChildren = map[string]map[string]string{
+	"service":     {"routes": "service", "plugins": "service"},
+	"route":       {"plugins": "route"},
+	"upstream":    {"targets": "upstream"},
+	"certificate": {"snis": "certificate"},
+	"consumer":    {"plugins": "consumer"},
+}
+
+// unimplementedEntityTypes are real Kong 3.9 declarative keys that the stand-in
+// does not implement; they are rejected loudly.
+var unimplementedEntityTypes = map[string]bool{
+	"vaults": true, "keys": true, "key_sets": true, "consumer_groups": true, "filter_chains": true,
+	"parameters": true, "acls": true, "basicauth_credentials": true, "keyauth_credentials": true,
+	"hmacauth_credentials": true, "jwt_secrets": true, "oauth2_credentials": true, "workspaces": true,
+}
+
+// declaration is the result of loading: entities by type plus errors that
+// cannot be attributed to an entity (top-level keys).
+type declaration struct {
+	byType    map[string][]*entity // keyed by singular type
+	topErrors map[string]any       // fields that stay in "fields" after flattening
+	tree      map[string]any       // the full nested error tree ("fields" unflattened)
+}
+
+func (d *declaration) all() []*entity {
+	var out []*entity
+	for _, t := range entityTypes {
+		out = append(out, d.byType[t.singular]...)
+	}
+	return out
+}
+
+func (d *declaration) hasErrors() bool {
+	if len(d.topErrors) > 0 {
+		return true
+	}
+	for _, e := range d.all() {
+		if len(e.errs) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeJSON decodes with json.Number so integers survive exactly.
+func decodeJSON(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("trailing data after JSON value")
+	}
+	return nil
+}
+
+func jsonNum(s string) json.Number { return json.Number(s) }
+
+// loadDeclarative validates a parsed declarative configuration.
+func loadDeclarative(doc map[string]any) *declaration {
+	d := &declaration{byType: map[string][]*entity{}, topErrors: map[string]any{}}
+	fv, ok := doc["_format_version"]
+	switch {
+	case !ok || fv == nil:
+		d.topErrors["_format_version"] = "required field missing"
+	case fv != "1.1" && fv != "2.1" && fv != "3.0":
+		d.topErrors["_format_version"] = "expected one of: 1.1, 2.1, 3.0"
+	case fv != "3.0":
+		// Older formats rewrite regex paths; the stand-in only speaks 3.0.
+		d.topErrors["_format_version"] = "stand-in: only _format_version \"3.0\" is implemented"
+	}
+	if t, ok := doc["_transform"]; ok {
+		if _, isBool := t.(bool); !isBool {
+			d.topErrors["_transform"] = "expected a boolean"
+		}
+	}
+	known := map[string]bool{"_format_version": true, "_transform": true, "_comment": true, "_ignore": true}
+	for _, t := range entityTypes {
+		known[t.plural] = true
+	}
+	for k := range doc {
+		switch {
+		case known[k]:
+		case unimplementedEntityTypes[k]:
+			d.topErrors[k] = fmt.Sprintf("stand-in: entity type '%s' is not implemented", k)
+		default:
+			d.topErrors[k] = "unknown field"
+		}
+	}
+	for _, t := range entityTypes {
+		raw, ok := doc[t.plural]
+		if !ok || raw == nil {
+			continue
+		}
+		arr, ok := raw.([]any)
+		if !ok {
+			if m, isMap := raw.(map[string]any); isMap && len(m) == 0 {
+				continue
+			}
+			d.topErrors[t.plural] = "expected an array"
+			continue
+		}
+		for i, item := range arr {
+			d.addEntity(t.singular, item, []any{t.plural, i}, nil)
+		}
+	}
+	d.generateIDs()
+	if !d.hasErrors() {
+		d.checkReferences()
+	}
+	d.tree = d.errorTree()
+	return d
+}
+
+// addEntity validates one entity (and, recursively, its nested children).
+// parent is the foreign key injected into a nested child.
+func (d *declaration) addEntity(typ string, raw any, tree []any, parent map[string]any) *entity {
+	e := &entity{typ: typ, tree: tree}
+	d.byType[typ] = append(d.byType[typ], e)
+	obj, ok := raw.(map[string]any)
+	if !ok {
+		e.input = map[string]any{}
+		e.addErr("", "expected a record")
+		return e
+	}
+	input := map[string]any{}
+	var nested []string
+	for k, v := range obj {
+		if _, isChild := nestedChildren[typ][k]; isChild && !(typ == "certificate" && k == "snis") {
+			nested = append(nested, k)
+			continue
+		}
+		input[k] = v
+	}
+	sort.Strings(nested)
+	e.input = input
+	valInput := map[string]any{}
+	for k, v := range input {
+		valInput[k] = v
+	}
+	if typ == "service" {
+		valInput = expandServiceURL(e, input)
+	}
+	for k, v := range parent {
+		valInput[k] = v
+	}
+	rec, errs := validateRecord(specsFor(typ), valInput, "")
+	e.rec = rec
+	e.errs = append(e.errs, errs...)
+	if len(errs) == 0 {
+		entityChecks(e)
+	}
+	if id := getString(rec, "id"); id != "" && checkUUID(id) == "" {
+		e.id = strings.ToLower(id)
+	}
+	// Certificates carry SNIs as a list of names or {name=...} objects.
+	if typ == "certificate" {
+		if snis, ok := obj["snis"].([]any); ok {
+			for i, s := range snis {
+				child := s
+				if name, isStr := s.(string); isStr {
+					child = map[string]any{"name": name}
+				}
+				d.addEntity("sni", child, append(cloneTree(tree), "snis", i), map[string]any{"certificate": e.parentRef()})
+			}
+		}
+		delete(e.rec, "snis")
+	}
+	for _, k := range nested {
+		arr, ok := obj[k].([]any)
+		if !ok && obj[k] == nil {
+			continue
+		}
+		if !ok {
+			e.addErr(k, "expected an array")
+			continue
+		}
+		fk := nestedChildren[typ][k]
+		for i, c := range arr {
+			childType := strings.TrimSuffix(k, "s")
+			d.addEntity(childType, c, append(cloneTree(tree), k, i), map[string]any{fk: e.parentRef()})
+		}
+	}
+	return e
+}
+
+func cloneTree(t []any) []any { return append([]any(nil), t...) }
+
+// parentRef is the foreign key value a nested child uses to find its parent.
+// IDs are generated later, so the parent is referenced by pointer.
+func (e *entity) parentRef() map[string]any { return map[string]any{"ref": e} }
+
+func expandServiceURL(e *entity, input map[string]any) map[string]any {
+	raw, ok := input["url"]
+	out := map[string]any{}
+	for k, v := range input {
+		if k != "url" {
+			out[k] = v
+		}
+	}
+	if !ok {
+		return out
+	}
+	s, isStr := raw.(string)
+	if !isStr {
+		e.addErr("url", "expected a string")
+		return out
+	}
+	parts, msg := parseServiceURL(s)
+	if msg != "" {
+		e.addErr("url", msg)
+		return out
+	}
+	for k, v := range parts {
+		out[k] = v
+	}
+	return out
+}
+
+// uuidNamespace is the namespace for generated IDs. Kong derives missing IDs
+// with UUIDv5 as well (reference 1.4); exact values are not part of the contract.
+var uuidNamespace = [16]byte{0xfd, 0x02, 0x80, 0x1f, 0x09, 0x57, 0x4a, 0x15, 0xa4, 0xa8, 0xd7, 0xac, 0x4e, 0x8f, 0x0f, 0xa4}
+
+func uuidV5(name string) string {
+	h := sha1.New()
+	h.Write(uuidNamespace[:])
+	h.Write([]byte(name))
+	s := h.Sum(nil)[:16]
+	s[6] = (s[6] & 0x0f) | 0x50
+	s[8] = (s[8] & 0x3f) | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", s[0:4], s[4:6], s[6:8], s[8:10], s[10:16])
+}
+
+// refKey renders a foreign key for ID generation.
+func refKey(v any) string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return ""
+	}
+	switch r := m["ref"].(type) {
+	case *entity:
+		return r.id
+	case string:
+		return r
+	}
+	return ""
+}
+
+// generateIDs fills missing primary keys in dependency order, following the
+// rules of reference 1.4 (routes/services from names, targets from target +
+// upstream, plugins from name + route + service + consumer).
+func (d *declaration) generateIDs() {
+	for _, t := range entityTypes {
+		for i, e := range d.byType[t.singular] {
+			if e.id != "" || e.rec == nil {
+				continue
+			}
+			var key string
+			switch e.typ {
+			case "target":
+				key = refKey(e.rec["upstream"]) + ":" + getString(e.rec, "target")
+			case "plugin":
+				key = getString(e.rec, "name") + ":" + refKey(e.rec["route"]) + ":" + refKey(e.rec["service"]) + ":" + refKey(e.rec["consumer"])
+			default:
+				if n := getString(e.rec, "name"); n != "" {
+					key = n
+				} else if n := getString(e.rec, "username"); n != "" {
+					key = n
+				} else {
+					key = fmt.Sprintf("#%d", i)
+				}
+			}
+			e.id = uuidV5(t.plural + ":" + key)
+		}
+	}
+}
+
+// checkReferences is the second phase: foreign keys must resolve and primary
+// keys and unique fields must not repeat (reference 1.3).
+func (d *declaration) checkReferences() {
+	byKey := map[string]map[string]*entity{} // type -> id or name -> entity
+	for _, t := range entityTypes {
+		idx := map[string]*entity{}
+		byKey[t.singular] = idx
+		seenName := map[string]bool{}
+		uniq := "name"
+		if t.singular == "consumer" {
+			uniq = "username"
+		}
+		for _, e := range d.byType[t.singular] {
+			// Unique names are checked first: generated IDs derive from names,
+			// so the name is the meaningful collision to report.
+			if n := getString(e.rec, uniq); n != "" && t.singular != "plugin" && t.singular != "target" {
+				if seenName[n] {
+					e.addErr("", fmt.Sprintf("uniqueness violation: '%s' entity with %s set to '%s' already declared", t.plural, uniq, n))
+					continue
+				}
+				seenName[n] = true
+				idx["name:"+n] = e
+			}
+			if _, dup := idx["id:"+e.id]; dup {
+				e.addErr("", fmt.Sprintf("uniqueness violation: '%s' entity with primary key set to '%s' already declared", t.plural, e.id))
+				continue
+			}
+			idx["id:"+e.id] = e
+		}
+	}
+	resolve := func(e *entity, field, targetType string) {
+		v, ok := e.rec[field].(map[string]any)
+		if !ok {
+			return
+		}
+		switch r := v["ref"].(type) {
+		case *entity:
+			e.rec[field] = map[string]any{"id": r.id}
+		case string:
+			idx := byKey[targetType]
+			target := idx["id:"+strings.ToLower(r)]
+			if target == nil {
+				target = idx["name:"+r]
+			}
+			if target == nil {
+				e.addErr(field, fmt.Sprintf("invalid reference '%s: %s' (no such entry in '%s')", field, r, pluralOf(targetType)))
+				return
+			}
+			e.rec[field] = map[string]any{"id": target.id}
+		}
+	}
+	for _, e := range d.all() {
+		switch e.typ {
+		case "route":
+			resolve(e, "service", "service")
+		case "target":
+			resolve(e, "upstream", "upstream")
+		case "sni":
+			resolve(e, "certificate", "certificate")
+		case "plugin":
+			resolve(e, "route", "route")
+			resolve(e, "service", "service")
+			resolve(e, "consumer", "consumer")
+		case "service", "upstream":
+			resolve(e, "client_certificate", "certificate")
+		}
+	}
+	// Plugins are unique per (name, route, service, consumer): Kong's cache key.
+	seen := map[string]bool{}
+	for _, e := range d.byType["plugin"] {
+		key := fmt.Sprint(getString(e.rec, "name"), refID(e.rec, "route"), refID(e.rec, "service"), refID(e.rec, "consumer"), getString(e.rec, "instance_name"))
+		if seen[key] {
+			e.addErr("", fmt.Sprintf("uniqueness violation: 'plugins' entity with cache_key set to 'plugins:%s:%s:%s:%s::' already declared",
+				getString(e.rec, "name"), refID(e.rec, "route"), refID(e.rec, "service"), refID(e.rec, "consumer")))
+		}
+		seen[key] = true
+	}
+	// Targets are unique per upstream (reference 1.4 [spec test]).
+	seenT := map[string]bool{}
+	for _, e := range d.byType["target"] {
+		key := refID(e.rec, "upstream") + "|" + normalizeTarget(getString(e.rec, "target"))
+		if seenT[key] && !hasErrMsg(e, "uniqueness violation") {
+			e.addErr("", fmt.Sprintf("uniqueness violation: 'targets' entity with primary key set to '%s' already declared", e.id))
+		}
+		seenT[key] = true
+	}
+	// A service protocol must match its plugins and routes only loosely in
+	// Kong; the stand-in checks only what affects proxying: route <-> service
+	// stream/http consistency is left to Kong's runtime (502), as Kong does.
+}
+
+func hasErrMsg(e *entity, sub string) bool {
+	for _, er := range e.errs {
+		if strings.Contains(er.msg, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func normalizeTarget(t string) string {
+	h, p, err := splitTarget(t)
+	if err != nil {
+		return t
+	}
+	return strings.ToLower(h) + ":" + strconv.Itoa(p)
+}
+
+func refID(rec map[string]any, field string) string {
+	m, _ := rec[field].(map[string]any)
+	s, _ := m["id"].(string)
+	return s
+}

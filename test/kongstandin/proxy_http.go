@@ -1,0 +1,463 @@
+package kongstandin
+
+// HTTP proxy: routing through the expressions router, Kong's protocol checks,
+// plugins, and forwarding with Kong's upstream URI, Host and X-Forwarded-*
+// rules (reference section 4).
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// proxyState is the per-request state shared by the router, plugins and the
+// upstream request (Kong's ngx.ctx for one request).
+type proxyState struct {
+	s       *Server
+	rt      *runtime
+	route   *route
+	req     *http.Request
+	reqID   string
+	start   time.Time
+	scheme  string
+	host    string // request host without port, lower-case
+	dstPort int    // published port (after port_maps)
+
+	captures     map[string]string
+	matchedPath  string
+	origHeader   http.Header
+	origQuery    url.Values
+	origPath     string // normalized path
+	origRawQuery string
+
+	upHeader     http.Header
+	upQuery      url.Values
+	queryChanged bool
+	upMethod     string
+	upPath       string
+
+	corsSkipHeaders bool
+	plugins         []*pluginInstance
+}
+
+// Kong's messages for errors it generates itself (kong/error_handlers.lua).
+const (
+	msgNoRoute   = "no Route matched with those values"
+	msgNoPeer    = "failure to get a peer from the ring-balancer"
+	msgBadGW     = "An invalid response was received from the upstream server"
+	msgTimeout   = "The upstream server is timing out"
+	msgNameRes   = "name resolution failed"
+	msgNoService = "no Service found with those values"
+)
+
+func (s *Server) proxyHandler(l Listener, localPort int) http.Handler {
+	pubPort := s.cfg.publishedPort(localPort)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.totalRequests.Add(1)
+		st := &proxyState{s: s, rt: s.rt.Load(), req: r, reqID: newRequestID(), start: time.Now(), scheme: "http", dstPort: pubPort}
+		if r.TLS != nil {
+			st.scheme = "https"
+		}
+		status := s.serveProxy(w, st)
+		fmt.Fprintf(s.proxyLog, "%s - - [%s] \"%s %s %s\" %d request_id=%s\n", r.RemoteAddr, st.start.Format("02/Jan/2006:15:04:05 -0700"), r.Method, r.URL.RequestURI(), r.Proto, status, st.reqID)
+	})
+}
+
+func hostOnly(hostport string) string {
+	h := hostport
+	if hh, _, err := net.SplitHostPort(hostport); err == nil {
+		h = hh
+	}
+	return strings.ToLower(strings.Trim(h, "[]"))
+}
+
+// httpMatchContext supplies the HTTP router fields (expressions language
+// reference, "HTTP fields").
+func (st *proxyState) httpMatchContext() *matchContext {
+	r := st.req
+	ctx := newMatchContext()
+	ctx.setString("net.protocol", st.scheme)
+	if r.TLS != nil && r.TLS.ServerName != "" {
+		ctx.setString("tls.sni", strings.ToLower(r.TLS.ServerName))
+	}
+	ctx.setString("http.method", r.Method)
+	ctx.setString("http.host", st.host)
+	ctx.setString("http.path", st.origPath)
+	ctx.setInt("net.dst.port", st.dstPort)
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		ctx.setIP("net.src.ip", ap.Addr())
+		ctx.setInt("net.src.port", int(ap.Port()))
+	}
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if ap, err := netip.ParseAddrPort(la.String()); err == nil {
+			ctx.setIP("net.dst.ip", ap.Addr())
+		}
+	}
+	segs := strings.Split(strings.Trim(st.origPath, "/"), "/")
+	if st.origPath == "/" {
+		segs = nil
+	}
+	ctx.setInt("http.path.segments.len", len(segs))
+	ctx.lookup = func(field string) []fieldValue {
+		var vals []string
+		switch {
+		case strings.HasPrefix(field, "http.headers."):
+			name := strings.ReplaceAll(strings.TrimPrefix(field, "http.headers."), "_", "-")
+			if strings.ToLower(name) != name {
+				return nil // header fields must be written in lower case
+			}
+			vals = st.origHeader.Values(name)
+			if name == "host" && r.Host != "" {
+				vals = []string{r.Host}
+			}
+		case strings.HasPrefix(field, "http.queries."):
+			vals = st.origQuery[strings.TrimPrefix(field, "http.queries.")]
+		case strings.HasPrefix(field, "http.path.segments."):
+			spec := strings.TrimPrefix(field, "http.path.segments.")
+			a, b, ranged := strings.Cut(spec, "_")
+			i, _ := strconv.Atoi(a)
+			j := i
+			if ranged {
+				j, _ = strconv.Atoi(b)
+			}
+			if i < len(segs) && j < len(segs) && i <= j {
+				vals = []string{strings.Join(segs[i:j+1], "/")}
+			}
+		}
+		out := make([]fieldValue, len(vals))
+		for i, v := range vals {
+			out[i] = fieldValue{str: v}
+		}
+		return out
+	}
+	return ctx
+}
+
+// kongError writes an error Kong generates itself, with request_id.
+func (st *proxyState) kongError(status int, msg string) *exitResponse {
+	return exitJSON(status, map[string]any{"message": msg, "request_id": st.reqID}, nil)
+}
+
+// serveProxy handles one request and returns the status sent.
+func (s *Server) serveProxy(w http.ResponseWriter, st *proxyState) int {
+	r := st.req
+	st.host = hostOnly(r.Host)
+	st.origHeader = r.Header
+	st.origRawQuery = r.URL.RawQuery
+	st.origQuery, _ = url.ParseQuery(r.URL.RawQuery)
+	if st.origQuery == nil {
+		st.origQuery = url.Values{}
+	}
+	st.origPath = normalizePath(r.URL.EscapedPath())
+	ctx := st.httpMatchContext()
+	for _, rt := range st.rt.httpRoutes {
+		ctx.reset()
+		if evalExpr(rt.expr, ctx) {
+			st.route = rt
+			break
+		}
+	}
+	if st.route == nil {
+		return st.writeExit(w, st.kongError(http.StatusNotFound, msgNoRoute), false)
+	}
+	st.captures = ctx.captures
+	st.matchedPath = ctx.matches["http.path"]
+	if resp := st.protocolCheck(); resp != nil {
+		return st.writeExit(w, resp, false)
+	}
+	proto := st.scheme
+	if st.route.hasProtocol("grpc") || st.route.hasProtocol("grpcs") {
+		proto = map[string]string{"http": "grpc", "https": "grpcs"}[st.scheme]
+	}
+	st.plugins = st.rt.pluginsFor(st.route, proto)
+	st.upHeader = r.Header.Clone()
+	st.upQuery, _ = url.ParseQuery(r.URL.RawQuery)
+	if st.upQuery == nil {
+		st.upQuery = url.Values{}
+	}
+	st.upMethod = r.Method
+	base := "/"
+	if svc := st.route.service; svc != nil && svc.hasPath {
+		base = svc.path
+	}
+	st.upPath = upstreamURI(st.origPath, st.matchedPath, st.route.stripPath, base)
+	for _, p := range st.plugins {
+		if resp := p.impl.access(st); resp != nil {
+			return st.writeExit(w, resp, true)
+		}
+	}
+	if st.route.service == nil {
+		// [unverified] Kong answers a matched route without a service with 503.
+		return st.writeExit(w, st.kongError(http.StatusServiceUnavailable, msgNoService), true)
+	}
+	return s.forward(w, st)
+}
+
+// protocolCheck applies Kong's post-match checks (reference 4.1): an
+// https-only route hit over http gets 426 or a redirect; a gRPC route needs
+// a gRPC request.
+func (st *proxyState) protocolCheck() *exitResponse {
+	rt := st.route
+	if rt.hasProtocol("https") && !rt.hasProtocol("http") && st.scheme != "https" {
+		if rt.httpsRedirect == 426 {
+			r := exitJSON(426, map[string]any{"message": "Please use HTTPS protocol"}, nil)
+			r.header.Set("Connection", "Upgrade")
+			r.header.Set("Upgrade", "TLS/1.2, HTTP/1.1")
+			return r
+		}
+		loc := "https://" + st.host + st.req.URL.RequestURI()
+		return &exitResponse{status: rt.httpsRedirect, header: http.Header{"Location": {loc}}}
+	}
+	if (rt.hasProtocol("grpc") || rt.hasProtocol("grpcs")) && !rt.hasProtocol("http") && !rt.hasProtocol("https") {
+		if !strings.HasPrefix(st.req.Header.Get("Content-Type"), "application/grpc") {
+			return exitJSON(415, map[string]any{"message": "Non-gRPC request matched gRPC route"}, nil)
+		}
+		if !rt.hasProtocol("grpc") && st.scheme != "https" {
+			r := exitJSON(426, map[string]any{"message": "Please use HTTPS protocol"}, nil)
+			r.header.Set("Connection", "Upgrade")
+			r.header.Set("Upgrade", "TLS/1.2, HTTP/1.1")
+			return r
+		}
+	}
+	return nil
+}
+
+// writeExit sends a response generated by Kong or a plugin; header_filter
+// plugins run on it as they do in Kong.
+func (st *proxyState) writeExit(w http.ResponseWriter, resp *exitResponse, runFilters bool) int {
+	h := resp.header
+	if runFilters {
+		for _, p := range st.plugins {
+			p.impl.headerFilter(st, resp.status, h)
+		}
+	}
+	dst := w.Header()
+	for k, v := range h {
+		dst[k] = v
+	}
+	if _, ok := h["Content-Type"]; !ok {
+		dst["Content-Type"] = nil // no sniffing: Kong sends none for raw bodies
+	}
+	dst.Set("Server", "kong/"+KongVersion)
+	dst.Set("X-Kong-Response-Latency", strconv.FormatInt(time.Since(st.start).Milliseconds(), 10))
+	dst.Set("X-Kong-Request-Id", st.reqID)
+	dst.Set("Content-Length", strconv.Itoa(len(resp.body)))
+	w.WriteHeader(resp.status)
+	if st.req.Method != http.MethodHead {
+		_, _ = w.Write(resp.body)
+	}
+	return resp.status
+}
+
+var errNoPeer = errors.New(msgNoPeer)
+
+// hopHeaders are removed before forwarding (RFC 9110 7.6.1).
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+func (s *Server) forward(w http.ResponseWriter, st *proxyState) int {
+	r := st.req
+	svc := st.route.service
+	up := st.rt.upstreams[svc.host]
+	upgrade := strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+	isGRPC := svc.protocol == "grpc" || svc.protocol == "grpcs"
+	// Buffer small bodies so a failed connect can be retried (Kong buffers
+	// request bodies by default: request_buffering=true).
+	if r.Body != nil && r.ContentLength > 0 && r.ContentLength <= 1<<20 && !upgrade && !isGRPC {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return st.writeExit(w, st.kongError(http.StatusBadRequest, "failed reading request body"), true)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	}
+	status := 0
+	rp := &httputil.ReverseProxy{
+		Rewrite:       func(pr *httputil.ProxyRequest) { st.rewrite(pr, svc, upgrade) },
+		Transport:     &retryTransport{st: st, svc: svc, up: up, base: st.rt.transportFor(svc)},
+		FlushInterval: -1,
+		ErrorLog:      s.errLog,
+		ModifyResponse: func(resp *http.Response) error {
+			status = resp.StatusCode
+			for _, p := range st.plugins {
+				p.impl.headerFilter(st, resp.StatusCode, resp.Header)
+			}
+			resp.Header.Add("Via", "1.1 kong/"+KongVersion)
+			lat := time.Since(st.start).Milliseconds()
+			resp.Header.Set("X-Kong-Upstream-Latency", strconv.FormatInt(lat, 10))
+			resp.Header.Set("X-Kong-Proxy-Latency", "0")
+			resp.Header.Set("X-Kong-Request-Id", st.reqID)
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			status = st.writeExit(w, st.upstreamError(err), true)
+		},
+	}
+	rp.ServeHTTP(w, r)
+	return status
+}
+
+func (st *proxyState) upstreamError(err error) *exitResponse {
+	var dnsErr *net.DNSError
+	var netErr net.Error
+	switch {
+	case errors.Is(err, errNoPeer):
+		return st.kongError(http.StatusServiceUnavailable, msgNoPeer)
+	case errors.As(err, &dnsErr):
+		return st.kongError(http.StatusServiceUnavailable, msgNameRes)
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return st.kongError(http.StatusGatewayTimeout, msgTimeout)
+	}
+	st.s.errLog.Printf("request %s: upstream error: %v", st.reqID, err)
+	return st.kongError(http.StatusBadGateway, msgBadGW)
+}
+
+// rewrite builds the upstream request: method, URI, headers after plugins,
+// then Kong's X-Forwarded-* and X-Real-IP (which plugins cannot override,
+// as they come from nginx proxy_set_header).
+func (st *proxyState) rewrite(pr *httputil.ProxyRequest, svc *service, upgrade bool) {
+	out, in := pr.Out, pr.In
+	h := st.upHeader
+	for _, c := range h.Values("Connection") {
+		for _, tok := range strings.Split(c, ",") {
+			h.Del(strings.TrimSpace(tok))
+		}
+	}
+	te := h.Values("Te")
+	for _, k := range hopHeaders {
+		h.Del(k)
+	}
+	for _, v := range te {
+		if strings.Contains(strings.ToLower(v), "trailers") {
+			h.Set("Te", "trailers")
+		}
+	}
+	if upgrade {
+		h.Set("Connection", "Upgrade")
+		h.Set("Upgrade", in.Header.Get("Upgrade"))
+	}
+	hostOverride := h.Get("Host")
+	h.Del("Host")
+	clientIP := in.RemoteAddr
+	if ip, _, err := net.SplitHostPort(in.RemoteAddr); err == nil {
+		clientIP = ip
+	}
+	if prior := h.Values("X-Forwarded-For"); len(prior) > 0 {
+		h.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+clientIP)
+	} else {
+		h.Set("X-Forwarded-For", clientIP)
+	}
+	h.Set("X-Real-IP", clientIP)
+	h.Set("X-Forwarded-Proto", st.scheme)
+	h.Set("X-Forwarded-Host", st.host)
+	h.Set("X-Forwarded-Port", strconv.Itoa(st.dstPort))
+	h.Set("X-Forwarded-Path", in.URL.Path)
+	h.Del("X-Forwarded-Prefix")
+	if st.route.stripPath && st.matchedPath != "" {
+		h.Set("X-Forwarded-Prefix", st.matchedPath)
+	}
+	h.Set("X-Kong-Request-Id", st.reqID)
+	out.Header = h
+	out.Method = st.upMethod
+	out.URL.Scheme = "http"
+	if svc.protocol == "https" || svc.protocol == "grpcs" {
+		out.URL.Scheme = "https"
+	}
+	out.URL.Host = net.JoinHostPort(svc.host, strconv.Itoa(svc.port)) // replaced per attempt
+	if p, err := url.PathUnescape(st.upPath); err == nil {
+		out.URL.Path, out.URL.RawPath = p, st.upPath
+	} else {
+		out.URL.Path, out.URL.RawPath = st.upPath, ""
+	}
+	if st.queryChanged {
+		out.URL.RawQuery = st.upQuery.Encode()
+	} else {
+		out.URL.RawQuery = in.URL.RawQuery
+	}
+	out.Host = ""
+	if st.route.preserveHost {
+		out.Host = in.Host
+	}
+	if hostOverride != "" {
+		out.Host = hostOverride
+	}
+}
+
+// retryTransport picks a target per attempt and retries connection failures
+// up to service.retries times (Kong's balancer retries).
+type retryTransport struct {
+	st   *proxyState
+	svc  *service
+	up   *upstream
+	base http.RoundTripper
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	tried := map[*target]bool{}
+	var lastErr error
+	for attempt := 0; attempt <= t.svc.retries; attempt++ {
+		host, port, hostHeader := t.svc.host, t.svc.port, ""
+		if t.up != nil {
+			tg := t.up.pickTarget(tried)
+			if tg == nil && len(tried) > 0 {
+				tried = map[*target]bool{} // every target failed once: start over
+				tg = t.up.pickTarget(tried)
+			}
+			if tg == nil {
+				return nil, errNoPeer
+			}
+			tried[tg] = true
+			host, port, hostHeader = tg.host, tg.port, t.up.hostHeader
+		}
+		r2 := req.Clone(req.Context())
+		r2.URL.Host = net.JoinHostPort(host, strconv.Itoa(port))
+		if r2.Host == "" {
+			r2.Host = upstreamHostHeader(hostHeader, host, port, req.URL.Scheme)
+		}
+		if attempt > 0 && req.GetBody != nil {
+			b, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			r2.Body = b
+		}
+		resp, err := t.base.RoundTrip(r2)
+		if err == nil {
+			return resp, nil
+		}
+		lastErr = err
+		var op *net.OpError
+		connectFailed := errors.As(err, &op) && op.Op == "dial"
+		if !connectFailed || (req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
+			return nil, err
+		}
+	}
+	return nil, lastErr
+}
+
+// upstreamHostHeader implements Kong's set_host_header (reference 4.3).
+func upstreamHostHeader(hostHeader, host string, port int, scheme string) string {
+	if hostHeader != "" {
+		host = hostHeader
+	}
+	if (scheme == "http" && port == 80) || (scheme == "https" && port == 443) {
+		return hostForHeader(host)
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+func hostForHeader(h string) string {
+	if strings.Contains(h, ":") {
+		return "[" + h + "]"
+	}
+	return h
+}

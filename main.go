@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
 	"github.com/drawbridge-dev/drawbridge/controllers"
+	"github.com/drawbridge-dev/drawbridge/internal/translatecli"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=...".
@@ -38,10 +40,12 @@ func main() {
 			fmt.Fprintln(os.Stderr, "drawbridge:", err)
 			os.Exit(1)
 		}
+	case "translate":
+		os.Exit(translatecli.Run(context.Background(), args, os.Stdout, os.Stderr))
 	case "version":
 		fmt.Println(version)
 	default:
-		fmt.Fprintf(os.Stderr, "drawbridge: unknown command %q (commands: manager, version)\n", sub)
+		fmt.Fprintf(os.Stderr, "drawbridge: unknown command %q (commands: manager, translate, version)\n", sub)
 		os.Exit(2)
 	}
 }

@@ -41,9 +41,11 @@ func kongEnv(ports []PortMapping) []corev1.EnvVar {
 			proxy = append(proxy, addr)
 		case KindHTTPS:
 			proxy = append(proxy, addr+" http2 ssl")
-		case KindTCP, KindTLSPassthrough:
+		case KindTCP:
 			stream = append(stream, addr)
-		case KindTLS:
+		case KindTLS, KindTLSPassthrough:
+			// Kong reads the SNI of passthrough connections on an ssl stream
+			// listener too; it terminates only for tls routes.
 			stream = append(stream, addr+" ssl")
 		case KindUDP:
 			stream = append(stream, addr+" udp")

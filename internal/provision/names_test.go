@@ -52,6 +52,7 @@ func TestMapPorts(t *testing.T) {
 		{"admin and status ports are avoided", []gwv1.Listener{l(8444, gwv1.HTTPProtocolType), l(8100, gwv1.HTTPProtocolType)}, "8100>8101/http 8444>8445/http"},
 		{"a remapped port never takes a listener's own port", []gwv1.Listener{l(80, gwv1.HTTPProtocolType), l(8080, gwv1.HTTPProtocolType)}, "80>8081/http 8080>8080/http"},
 		{"tcp and udp share a number", []gwv1.Listener{l(53, gwv1.UDPProtocolType), l(53, gwv1.TCPProtocolType)}, "53>8053/tcp 53>8053/udp"},
+		{"one kong port never serves two gateway ports", []gwv1.Listener{l(53, gwv1.TCPProtocolType), l(8053, gwv1.UDPProtocolType)}, "53>8054/tcp 8053>8053/udp"},
 		{"duplicates collapse", []gwv1.Listener{l(80, gwv1.HTTPProtocolType), l(80, gwv1.HTTPProtocolType)}, "80>8080/http"},
 		{"unsupported protocols are skipped", []gwv1.Listener{l(80, "SCTP")}, ""},
 	}

@@ -24,10 +24,10 @@ type ListenerKind string
 const (
 	KindHTTP           ListenerKind = "http"  // proxy_listen, plain
 	KindHTTPS          ListenerKind = "https" // proxy_listen with ssl and http2
-	KindTCP            ListenerKind = "tcp"   // stream_listen, plain (also TLS passthrough)
+	KindTCP            ListenerKind = "tcp"   // stream_listen, plain
 	KindTLS            ListenerKind = "tls"   // stream_listen with ssl (TLS terminated by Kong)
 	KindUDP            ListenerKind = "udp"   // stream_listen udp
-	KindTLSPassthrough ListenerKind = "tlspt" // stream_listen, plain, SNI read by preread
+	KindTLSPassthrough ListenerKind = "tlspt" // stream_listen with ssl; SNI read, bytes passed through
 )
 
 // Protocol is the L4 protocol of a listener kind.
@@ -104,23 +104,25 @@ func MapPorts(listeners []gwv1.Listener) []PortMapping {
 		return mappings[i].Kind < mappings[j].Kind
 	})
 
-	// Kong ports are bound per L4 protocol, so TCP and UDP may share a number.
-	used := map[corev1.Protocol]map[int32]bool{
-		corev1.ProtocolTCP: {AdminPort: true, StatusPort: true},
-		corev1.ProtocolUDP: {},
+	// Each Kong port number carries one Gateway port, whatever the L4
+	// protocol: KONG_PORT_MAPS is keyed by number only, so a TCP listener on
+	// 53 and a UDP listener on 8053 must not both land on Kong port 8053. The
+	// TCP and UDP mappings of one Gateway port do share a number.
+	owner := map[int32]int32{AdminPort: -1, StatusPort: -1}
+	free := func(kongPort, gatewayPort int32) bool {
+		o, taken := owner[kongPort]
+		return !taken || o == gatewayPort
 	}
 	// Gateway ports that Kong can bind unchanged are reserved first so a
 	// remapped low port never takes them.
 	for _, m := range mappings {
-		if m.GatewayPort >= 1024 && !used[m.Kind.Protocol()][m.GatewayPort] {
-			used[m.Kind.Protocol()][m.GatewayPort] = true
+		if m.GatewayPort >= 1024 && free(m.GatewayPort, m.GatewayPort) {
+			owner[m.GatewayPort] = m.GatewayPort
 		}
 	}
-	reservedTCP := map[int32]bool{AdminPort: true, StatusPort: true}
 	for i := range mappings {
 		m := &mappings[i]
-		proto := m.Kind.Protocol()
-		if m.GatewayPort >= 1024 && !(proto == corev1.ProtocolTCP && reservedTCP[m.GatewayPort]) {
+		if m.GatewayPort >= 1024 && owner[m.GatewayPort] == m.GatewayPort {
 			m.KongPort = m.GatewayPort
 			continue
 		}
@@ -128,13 +130,13 @@ func MapPorts(listeners []gwv1.Listener) []PortMapping {
 		if candidate < 1024 {
 			candidate += 8000
 		}
-		for used[proto][candidate] {
+		for !free(candidate, m.GatewayPort) {
 			candidate++
 			if candidate > 65535 {
 				candidate = 1024
 			}
 		}
-		used[proto][candidate] = true
+		owner[candidate] = m.GatewayPort
 		m.KongPort = candidate
 	}
 	return mappings

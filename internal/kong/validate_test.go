@@ -1,0 +1,150 @@
+package kong
+
+import (
+	"strings"
+	"testing"
+)
+
+func validConfig() *Config {
+	return &Config{
+		FormatVersion: FormatVersion,
+		Services: []Service{{
+			Name: "svc.default.web.0", Protocol: "http", Host: "svc.default.web.0", Port: 80,
+			Routes: []Route{{
+				Name: "r1", Protocols: []string{"http"}, Expression: `net.dst.port == 80 && http.path ^= "/"`, Priority: 10,
+				PreserveHost: Bool(true), StripPath: Bool(false), Tags: []string{"k8s-kind:HTTPRoute"},
+				Plugins: []Plugin{
+					{Name: PluginRequestTransformer, Config: map[string]any{"add": map[string]any{"headers": []string{"x-a:b"}}, "replace": map[string]any{"uri": "/x"}}},
+					{Name: PluginRequestTermination, Config: map[string]any{"status_code": 500, "message": "no backend"}},
+				},
+			}},
+		}},
+		Upstreams: []Upstream{{Name: "svc.default.web.0", Targets: []Target{{Target: "10.0.0.1:80", Weight: 100}, {Target: "[fd00::1]:80", Weight: 0}}}},
+	}
+}
+
+func TestValidateAcceptsValidConfig(t *testing.T) {
+	if err := Validate(validConfig()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestValidateRejects(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(c *Config)
+		want   string
+	}{
+		{"format version", func(c *Config) { c.FormatVersion = "2.1" }, "_format_version"},
+		{"service name chars", func(c *Config) { c.Services[0].Name = "a/b" }, "may only contain"},
+		{"duplicate route name", func(c *Config) { c.Services[0].Routes = append(c.Services[0].Routes, c.Services[0].Routes[0]) }, "duplicate route name"},
+		{"service host with port", func(c *Config) { c.Services[0].Host = "a.b:80" }, "must not contain a port"},
+		{"service port", func(c *Config) { c.Services[0].Port = 70000 }, "outside 0..65535"},
+		{"service protocol", func(c *Config) { c.Services[0].Protocol = "ftp" }, "unknown protocol"},
+		{"grpc service path", func(c *Config) { c.Services[0].Protocol = "grpc"; c.Services[0].Path = String("/x") }, "path must be null"},
+		{"timeout", func(c *Config) { c.Services[0].ReadTimeout = Int(0) }, "read_timeout"},
+		{"retries", func(c *Config) { c.Services[0].Retries = Int(40000) }, "retries"},
+		{"no protocols", func(c *Config) { c.Services[0].Routes[0].Protocols = nil }, "at least one protocol"},
+		{"mixed protocols", func(c *Config) { c.Services[0].Routes[0].Protocols = []string{"http", "tcp"} }, "mix groups"},
+		{"empty expression", func(c *Config) { c.Services[0].Routes[0].Expression = "" }, "empty"},
+		{"unknown field", func(c *Config) { c.Services[0].Routes[0].Expression = `http.nope == "x"` }, "unknown field"},
+		{"stream field on http", func(c *Config) { c.Services[0].Routes[0].Expression = `http.path == 1` }, "not an integer"},
+		{"bad regex", func(c *Config) { c.Services[0].Routes[0].Expression = `http.path ~ "(("` }, "invalid regex"},
+		{"unbalanced", func(c *Config) { c.Services[0].Routes[0].Expression = `(http.path == "/"` }, "missing )"},
+		{"bad escape", func(c *Config) { c.Services[0].Routes[0].Expression = `http.path == "\q"` }, "invalid escape"},
+		{"upper-case header field", func(c *Config) { c.Services[0].Routes[0].Expression = `http.headers.X_A == "b"` }, "unknown field"},
+		{"priority", func(c *Config) { c.Services[0].Routes[0].Priority = MaxPriority + 1 }, "priority"},
+		{"grpc strip_path", func(c *Config) {
+			c.Services[0].Protocol = "grpc"
+			c.Services[0].Routes[0].Protocols = []string{"grpc"}
+			c.Services[0].Routes[0].Plugins = nil
+			c.Services[0].Routes[0].StripPath = nil
+		}, "strip_path must be false"},
+		{"http route on tcp service", func(c *Config) { c.Services[0].Protocol = "tcp" }, "http route on a tcp service"},
+		{"tag with slash", func(c *Config) { c.Services[0].Routes[0].Tags = []string{"a/b"} }, "tag"},
+		{"upstream IP name", func(c *Config) { c.Upstreams[0].Name = "10.0.0.1" }, "must be a hostname"},
+		{"target weight", func(c *Config) { c.Upstreams[0].Targets[0].Weight = 70000 }, "weight"},
+		{"target without port", func(c *Config) { c.Upstreams[0].Targets[0].Target = "10.0.0.1" }, "host:port"},
+		{"duplicate target", func(c *Config) { c.Upstreams[0].Targets[1].Target = "10.0.0.1:80" }, "duplicate target"},
+		{"unknown plugin", func(c *Config) { c.Services[0].Routes[0].Plugins[0].Name = "mirror" }, "not one Drawbridge emits"},
+		{"duplicate plugin", func(c *Config) {
+			c.Services[0].Routes[0].Plugins[1] = c.Services[0].Routes[0].Plugins[0]
+		}, "appears twice"},
+		{"transformer pair", func(c *Config) {
+			c.Services[0].Routes[0].Plugins[0].Config = map[string]any{"add": map[string]any{"headers": []string{"novalue"}}}
+		}, "name:value"},
+		{"transformer uri", func(c *Config) {
+			c.Services[0].Routes[0].Plugins[0].Config = map[string]any{"replace": map[string]any{"uri": "x"}}
+		}, "replace.uri"},
+		{"termination status", func(c *Config) { c.Services[0].Routes[0].Plugins[1].Config["status_code"] = 700 }, "status_code"},
+		{"termination message and body", func(c *Config) { c.Services[0].Routes[0].Plugins[1].Config["body"] = "x" }, "message cannot"},
+		{"redirect relative", func(c *Config) {
+			c.Services[0].Routes[0].Plugins[0] = Plugin{Name: PluginRedirect, Config: map[string]any{"status_code": 301, "location": "/x"}}
+		}, "absolute URL"},
+		{"cors method", func(c *Config) {
+			c.Services[0].Routes[0].Plugins[0] = Plugin{Name: PluginCORS, Config: map[string]any{"methods": []string{"FETCH"}}}
+		}, "methods"},
+		{"cors on grpc", func(c *Config) {
+			c.Services[0].Protocol = "grpc"
+			c.Services[0].Routes[0].Protocols = []string{"grpc"}
+			c.Services[0].Routes[0].Plugins = []Plugin{{Name: PluginCORS, Config: map[string]any{}}}
+		}, "does not support route protocol grpc"},
+		{"bad certificate", func(c *Config) {
+			c.Certificates = []Certificate{{ID: "x", Cert: "nope", Key: "nope", SNIs: []SNI{{Name: "*.a.com"}}}}
+		}, "PEM"},
+		{"bad sni", func(c *Config) {
+			c.Certificates = []Certificate{{ID: "x", SNIs: []SNI{{Name: "a.*.com"}}}}
+		}, "invalid hostname"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := validConfig()
+			tc.mutate(c)
+			err := Validate(c)
+			if err == nil {
+				t.Fatalf("expected an error containing %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestCheckExpressionStream(t *testing.T) {
+	for _, ok := range []string{
+		`net.dst.port == 9000`,
+		`(net.dst.port == 443 || net.dst.port == 8443) && tls.sni =^ ".example.com"`,
+		`net.dst.port == 53 && !(tls.sni == "a")`,
+	} {
+		if err := CheckExpression(ok, StreamRouter); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	if err := CheckExpression(`http.path == "/"`, StreamRouter); err == nil {
+		t.Error("http.path must be unknown to the stream router")
+	}
+}
+
+func TestQuoteRoundTrips(t *testing.T) {
+	for _, s := range []string{`plain`, `with "quotes"`, `back\slash`, "tab\tnew\nline\r"} {
+		expr := "http.path == " + Quote(s)
+		if err := CheckExpression(expr, HTTPRouter); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+}
+
+func TestMarshalIsStable(t *testing.T) {
+	a, err := validConfig().Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := validConfig().Marshal()
+	if string(a) != string(b) {
+		t.Fatal("marshal is not deterministic")
+	}
+	if !strings.HasPrefix(string(a), `{"_format_version":"3.0"`) {
+		t.Fatalf("unexpected start: %.40s", a)
+	}
+}

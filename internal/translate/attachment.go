@@ -1,0 +1,293 @@
+package translate
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
+	"github.com/drawbridge-dev/drawbridge/internal/provision"
+)
+
+// listenerInfo is a Gateway listener with its verdict and Kong-side facts.
+type listenerInfo struct {
+	index    int
+	spec     gwv1.Listener
+	verdict  gatewayapi.ListenerResult
+	hostname string // "" when the listener accepts any hostname
+	kind     provision.ListenerKind
+	kongPort int32
+}
+
+func (l *listenerInfo) name() string { return string(l.spec.Name) }
+
+// scheme is the scheme clients use to reach the listener.
+func (l *listenerInfo) scheme() string {
+	if l.spec.Protocol == gwv1.HTTPSProtocolType {
+		return "https"
+	}
+	return "http"
+}
+
+// routeMeta is what attachment needs from any route kind.
+type routeMeta struct {
+	key        RouteKey
+	uid        string
+	generation int64
+	created    metav1.Time
+	parentRefs []gwv1.ParentReference
+	// hostnames are the route's spec.hostnames; nil for TCP and UDP routes,
+	// which have no hostname concept.
+	hostnames    []string
+	hasHostnames bool
+}
+
+// attachment is one listener a route attached to, with the hostnames the
+// route serves there (the intersections of route and listener hostnames;
+// "" means any host).
+type attachment struct {
+	listener  *listenerInfo
+	hostnames []string
+}
+
+// refersToGateway reports whether a parentRef points at the snapshot's Gateway.
+func (t *translator) refersToGateway(routeNamespace string, ref gwv1.ParentReference) bool {
+	if ref.Group != nil && string(*ref.Group) != gwv1.GroupName {
+		return false
+	}
+	if ref.Kind != nil && string(*ref.Kind) != "Gateway" {
+		return false
+	}
+	ns := routeNamespace
+	if ref.Namespace != nil && *ref.Namespace != "" {
+		ns = string(*ref.Namespace)
+	}
+	return ns == t.gw.Namespace && string(ref.Name) == t.gw.Name
+}
+
+// attachRoute resolves every parentRef of a route that points at this
+// Gateway. It returns the union of attachments (one per listener) and
+// appends one result per such parentRef. Results start with ResolvedRefs
+// True; the kind-specific translation refines them.
+func (t *translator) attachRoute(meta *routeMeta, kind gwv1.RouteGroupKind) ([]attachment, []int) {
+	var union []attachment
+	byListener := map[int]int{}
+	var resultIdx []int
+	for i, ref := range meta.parentRefs {
+		if !t.refersToGateway(meta.key.Namespace, ref) {
+			continue
+		}
+		atts, accepted := t.attachParentRef(meta, kind, ref)
+		res := RouteParentResult{
+			Route:          meta.key,
+			Generation:     meta.generation,
+			ParentRefIndex: i,
+			ParentRef:      ref,
+			Accepted:       accepted,
+			ResolvedRefs:   gatewayapi.True(string(gwv1.RouteConditionResolvedRefs), string(gwv1.RouteReasonResolvedRefs), "All references resolved"),
+		}
+		for _, a := range atts {
+			res.Listeners = append(res.Listeners, a.listener.spec.Name)
+			if j, ok := byListener[a.listener.index]; ok {
+				union[j].hostnames = appendUnique(union[j].hostnames, a.hostnames...)
+				continue
+			}
+			byListener[a.listener.index] = len(union)
+			union = append(union, attachment{listener: a.listener, hostnames: append([]string(nil), a.hostnames...)})
+		}
+		resultIdx = append(resultIdx, len(t.results))
+		t.results = append(t.results, res)
+	}
+	sort.Slice(union, func(i, j int) bool { return union[i].listener.index < union[j].listener.index })
+	return union, resultIdx
+}
+
+// countAttached records the route on its listeners for attachedRoutes. It is
+// called only once the route is known to be accepted.
+func (t *translator) countAttached(meta *routeMeta, atts []attachment) {
+	for _, a := range atts {
+		if t.attached[a.listener.index] == nil {
+			t.attached[a.listener.index] = map[RouteKey]bool{}
+		}
+		t.attached[a.listener.index][meta.key] = true
+	}
+}
+
+func acceptedCond(reason gwv1.RouteConditionReason, format string, args ...any) gatewayapi.Condition {
+	msg := fmt.Sprintf(format, args...)
+	if reason == gwv1.RouteReasonAccepted {
+		return gatewayapi.True(string(gwv1.RouteConditionAccepted), string(reason), msg)
+	}
+	return gatewayapi.False(string(gwv1.RouteConditionAccepted), string(reason), msg)
+}
+
+// attachParentRef applies the Gateway API attachment rules for one parentRef:
+// sectionName and port select listeners, listeners must be serving, allow the
+// route's kind and namespace, and share a hostname with the route.
+func (t *translator) attachParentRef(meta *routeMeta, kind gwv1.RouteGroupKind, ref gwv1.ParentReference) ([]attachment, gatewayapi.Condition) {
+	var selected []*listenerInfo
+	for _, l := range t.listeners {
+		if ref.SectionName != nil && *ref.SectionName != l.spec.Name {
+			continue
+		}
+		if ref.Port != nil && *ref.Port != l.spec.Port {
+			continue
+		}
+		selected = append(selected, l)
+	}
+	if len(selected) == 0 {
+		var what []string
+		if ref.SectionName != nil {
+			what = append(what, fmt.Sprintf("named %q", *ref.SectionName))
+		}
+		if ref.Port != nil {
+			what = append(what, fmt.Sprintf("with port %d", *ref.Port))
+		}
+		return nil, acceptedCond(gwv1.RouteReasonNoMatchingParent, "Gateway %s/%s has no listener %s", t.gw.Namespace, t.gw.Name, strings.Join(what, " and "))
+	}
+
+	var serving []*listenerInfo
+	var notServing []string
+	for _, l := range selected {
+		if l.verdict.Serves() {
+			serving = append(serving, l)
+		} else {
+			notServing = append(notServing, l.name())
+		}
+	}
+	if len(serving) == 0 {
+		return nil, acceptedCond(gwv1.RouteReasonNoMatchingParent, "listener(s) %s of Gateway %s/%s are not accepted or conflict, so no route can attach to them",
+			strings.Join(notServing, ", "), t.gw.Namespace, t.gw.Name)
+	}
+
+	var allowed []*listenerInfo
+	var kindDenied, nsDenied []string
+	for _, l := range serving {
+		if !listenerAllowsKind(l, kind) {
+			kindDenied = append(kindDenied, l.name())
+			continue
+		}
+		if !t.listenerAllowsNamespace(l, meta.key.Namespace) {
+			nsDenied = append(nsDenied, l.name())
+			continue
+		}
+		allowed = append(allowed, l)
+	}
+	if len(allowed) == 0 {
+		var parts []string
+		if len(kindDenied) > 0 {
+			parts = append(parts, fmt.Sprintf("listener(s) %s do not allow route kind %s", strings.Join(kindDenied, ", "), kind.Kind))
+		}
+		if len(nsDenied) > 0 {
+			parts = append(parts, fmt.Sprintf("listener(s) %s do not allow routes from namespace %q (see spec.listeners[].allowedRoutes.namespaces)", strings.Join(nsDenied, ", "), meta.key.Namespace))
+		}
+		return nil, acceptedCond(gwv1.RouteReasonNotAllowedByListeners, "%s", strings.Join(parts, "; "))
+	}
+
+	var atts []attachment
+	for _, l := range allowed {
+		hosts, ok := effectiveHostnames(meta, l)
+		if !ok {
+			continue
+		}
+		atts = append(atts, attachment{listener: l, hostnames: hosts})
+	}
+	if len(atts) == 0 {
+		names := make([]string, len(allowed))
+		for i, l := range allowed {
+			names[i] = fmt.Sprintf("%s (%s)", l.name(), orAny(l.hostname))
+		}
+		return nil, acceptedCond(gwv1.RouteReasonNoMatchingListenerHostname, "none of the route hostnames [%s] match listener(s) %s",
+			strings.Join(meta.hostnames, ", "), strings.Join(names, ", "))
+	}
+	return atts, acceptedCond(gwv1.RouteReasonAccepted, "Route is accepted")
+}
+
+func orAny(h string) string {
+	if h == "" {
+		return "any hostname"
+	}
+	return h
+}
+
+func listenerAllowsKind(l *listenerInfo, kind gwv1.RouteGroupKind) bool {
+	for _, k := range l.verdict.SupportedKinds {
+		group := gwv1.GroupName
+		if k.Group != nil {
+			group = string(*k.Group)
+		}
+		if group == string(*kind.Group) && k.Kind == kind.Kind {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *translator) listenerAllowsNamespace(l *listenerInfo, ns string) bool {
+	from := gwv1.NamespacesFromSame
+	var selector *metav1.LabelSelector
+	if ar := l.spec.AllowedRoutes; ar != nil && ar.Namespaces != nil {
+		if ar.Namespaces.From != nil {
+			from = *ar.Namespaces.From
+		}
+		selector = ar.Namespaces.Selector
+	}
+	switch from {
+	case gwv1.NamespacesFromAll:
+		return true
+	case gwv1.NamespacesFromSame:
+		return ns == t.gw.Namespace
+	case gwv1.NamespacesFromSelector:
+		if selector == nil {
+			return false
+		}
+		sel, err := metav1.LabelSelectorAsSelector(selector)
+		if err != nil {
+			return false
+		}
+		nsLabels := labels.Set{"kubernetes.io/metadata.name": ns}
+		if obj, ok := t.namespaces[ns]; ok {
+			nsLabels = labels.Merge(nsLabels, obj.Labels)
+		}
+		return sel.Matches(nsLabels)
+	}
+	return false
+}
+
+// effectiveHostnames intersects the route's hostnames with the listener's.
+// Routes without a hostname concept (TCP, UDP) attach regardless.
+func effectiveHostnames(meta *routeMeta, l *listenerInfo) ([]string, bool) {
+	if !meta.hasHostnames {
+		return []string{""}, true
+	}
+	if len(meta.hostnames) == 0 {
+		return []string{l.hostname}, true
+	}
+	var out []string
+	for _, h := range meta.hostnames {
+		if v, ok := gatewayapi.HostnamesIntersect(h, l.hostname); ok {
+			out = appendUnique(out, v)
+		}
+	}
+	return out, len(out) > 0
+}
+
+func appendUnique(list []string, values ...string) []string {
+	for _, v := range values {
+		found := false
+		for _, e := range list {
+			if e == v {
+				found = true
+				break
+			}
+		}
+		if !found {
+			list = append(list, v)
+		}
+	}
+	return list
+}

@@ -1,0 +1,251 @@
+package translate
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
+	"github.com/drawbridge-dev/drawbridge/internal/kong"
+)
+
+// grpcMatch is a compiled GRPCRouteMatch. gRPC requests are HTTP/2 POSTs to
+// /<service>/<method>, so method matches become http.path predicates.
+type grpcMatch struct {
+	preds []string
+	prec  precedence
+}
+
+func compileGRPCMatch(m gwv1.GRPCRouteMatch) (grpcMatch, error) {
+	var out grpcMatch
+	if mm := m.Method; mm != nil {
+		svc, method := "", ""
+		if mm.Service != nil {
+			svc = *mm.Service
+		}
+		if mm.Method != nil {
+			method = *mm.Method
+		}
+		regex := mm.Type != nil && *mm.Type == gwv1.GRPCMethodMatchRegularExpression
+		switch {
+		case regex:
+			for _, part := range []string{svc, method} {
+				if _, err := regexp.Compile(part); err != nil {
+					return out, fmt.Errorf("method match regular expression %q is invalid: %v", part, err)
+				}
+			}
+			s, m := svc, method
+			if s == "" {
+				s = "[^/]+"
+			}
+			if m == "" {
+				m = "[^/]+"
+			}
+			out.preds = append(out.preds, "http.path ~ "+kong.Quote("^/(?:"+s+")/(?:"+m+")$"))
+			out.prec.pathRegex, out.prec.pathLen = true, len(svc)+len(method)
+		case svc != "" && method != "":
+			out.preds = append(out.preds, "http.path == "+kong.Quote("/"+svc+"/"+method))
+			out.prec.pathExact, out.prec.pathLen = true, len(svc)+len(method)+2
+		case svc != "":
+			out.preds = append(out.preds, "http.path ^= "+kong.Quote("/"+svc+"/"))
+			out.prec.pathLen = len(svc) + 2
+		case method != "":
+			out.preds = append(out.preds, "http.path ~ "+kong.Quote("^/[^/]+/"+regexp.QuoteMeta(method)+"$"))
+			out.prec.pathRegex, out.prec.pathLen = true, len(method)
+		}
+	}
+	seen := map[string]bool{}
+	for _, h := range m.Headers {
+		key := strings.ToLower(string(h.Name))
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		regex := h.Type != nil && *h.Type == gwv1.GRPCHeaderMatchRegularExpression
+		p, err := headerPredicate(string(h.Name), h.Value, regex)
+		if err != nil {
+			return out, err
+		}
+		out.preds = append(out.preds, p)
+		out.prec.headers++
+	}
+	return out, nil
+}
+
+// compileGRPCFilters maps GRPCRoute filters; only header modifiers have a
+// Kong equivalent.
+func compileGRPCFilters(rule gwv1.GRPCRouteRule, ri int) (ruleFilters, *unsupported) {
+	var f ruleFilters
+	apply := func(filter gwv1.GRPCRouteFilter, where string) *unsupported {
+		switch filter.Type {
+		case gwv1.GRPCRouteFilterRequestHeaderModifier:
+			if filter.RequestHeaderModifier == nil {
+				return unsupportedf("%s: type RequestHeaderModifier needs requestHeaderModifier", where)
+			}
+			f.request.merge(filter.RequestHeaderModifier)
+		case gwv1.GRPCRouteFilterResponseHeaderModifier:
+			if filter.ResponseHeaderModifier == nil {
+				return unsupportedf("%s: type ResponseHeaderModifier needs responseHeaderModifier", where)
+			}
+			f.response.merge(filter.ResponseHeaderModifier)
+		case gwv1.GRPCRouteFilterRequestMirror:
+			return unsupportedf("%s: RequestMirror is not supported: Kong open source cannot mirror requests", where)
+		default:
+			return unsupportedf("%s: filter type %q is not supported on GRPCRoute by Drawbridge", where, filter.Type)
+		}
+		return nil
+	}
+	for i, filter := range rule.Filters {
+		if u := apply(filter, fmt.Sprintf("rules[%d].filters[%d]", ri, i)); u != nil {
+			return f, u
+		}
+	}
+	var first []gwv1.GRPCRouteFilter
+	for _, r := range rule.BackendRefs {
+		if len(r.Filters) > 0 {
+			first = r.Filters
+			break
+		}
+	}
+	if first != nil {
+		for i, r := range rule.BackendRefs {
+			if fmt.Sprint(r.Filters) != fmt.Sprint(first) {
+				return f, unsupportedf("rules[%d].backendRefs[%d]: backendRefs of one rule have different filters; Kong applies filters per route, so per-backend filters must be identical across the rule's backendRefs", ri, i)
+			}
+		}
+		for i, filter := range first {
+			if u := apply(filter, fmt.Sprintf("rules[%d].backendRefs[*].filters[%d]", ri, i)); u != nil {
+				return f, u
+			}
+		}
+	}
+	for _, h := range append(append([]gwv1.HTTPHeader{}, f.request.set...), f.request.add...) {
+		if templateRE.MatchString(h.Value) {
+			return f, unsupportedf("rules[%d]: request header %s value %q contains \"$(\", which Kong's request-transformer would evaluate as a template", ri, h.Name, h.Value)
+		}
+	}
+	return f, nil
+}
+
+func (t *translator) translateGRPCRoutes() {
+	routes := make([]*gwv1.GRPCRoute, len(t.snap.GRPCRoutes))
+	for i := range t.snap.GRPCRoutes {
+		routes[i] = &t.snap.GRPCRoutes[i]
+	}
+	sort.Slice(routes, func(i, j int) bool {
+		if routes[i].Namespace != routes[j].Namespace {
+			return routes[i].Namespace < routes[j].Namespace
+		}
+		return routes[i].Name < routes[j].Name
+	})
+	for _, r := range routes {
+		meta := &routeMeta{
+			key: RouteKey{Kind: "GRPCRoute", Namespace: r.Namespace, Name: r.Name}, uid: string(r.UID),
+			generation: r.Generation, created: r.CreationTimestamp, parentRefs: r.Spec.ParentRefs,
+			hostnames: hostnameStrings(r.Spec.Hostnames), hasHostnames: true,
+		}
+		atts, resIdx := t.attachRoute(meta, gatewayapi.KindGRPCRoute)
+		if len(resIdx) == 0 {
+			continue
+		}
+		type rulePlan struct {
+			idx      int
+			name     string
+			matches  []grpcMatch
+			filters  ruleFilters
+			backends ruleBackends
+		}
+		var plans []rulePlan
+		var problems []refProblem
+		var u *unsupported
+		for ri := range r.Spec.Rules {
+			rule := &r.Spec.Rules[ri]
+			p := rulePlan{idx: ri}
+			if rule.Name != nil {
+				p.name = string(*rule.Name)
+			}
+			refs := make([]gwv1.BackendRef, len(rule.BackendRefs))
+			for i := range rule.BackendRefs {
+				refs[i] = rule.BackendRefs[i].BackendRef
+			}
+			p.backends = t.resolveBackends(meta, ri, refs, grpcBackends)
+			problems = append(problems, p.backends.problems...)
+			if u != nil {
+				continue
+			}
+			matches := rule.Matches
+			if len(matches) == 0 {
+				matches = []gwv1.GRPCRouteMatch{{}}
+			}
+			for mi, m := range matches {
+				cm, err := compileGRPCMatch(m)
+				if err != nil {
+					u = unsupportedf("rules[%d].matches[%d]: %v", ri, mi, err)
+					break
+				}
+				p.matches = append(p.matches, cm)
+			}
+			if u == nil {
+				p.filters, u = compileGRPCFilters(*rule, ri)
+			}
+			if u == nil && rule.SessionPersistence != nil {
+				u = unsupportedf("rules[%d]: sessionPersistence is not supported by Drawbridge", ri)
+			}
+			plans = append(plans, p)
+		}
+		t.finishRoute(meta, atts, resIdx, u, problems)
+		if u != nil || len(atts) == 0 {
+			continue
+		}
+		scopes := t.scopes(atts)
+		for _, p := range plans {
+			var extra []string
+			if p.name != "" {
+				extra = append(extra, "drawbridge-rule-name:"+safeTag(p.name))
+			}
+			sb := t.ruleService(meta, p.idx, p.backends, grpcBackends, extra)
+			terminate := ""
+			switch {
+			case p.backends.total == 0:
+				terminate = "The GRPCRoute rule has no backendRefs"
+			case len(p.backends.resolved) == 0:
+				terminate = "No backendRef of the GRPCRoute rule could be resolved"
+			case !p.backends.usable():
+				terminate = "Every backendRef of the GRPCRoute rule has weight 0"
+			}
+			for mi, m := range p.matches {
+				for _, s := range scopes {
+					preds := append(scopePredicates(s, "http.host"), m.preds...)
+					tags := routeTags(meta, append([]string{fmt.Sprintf("drawbridge-rule:%d", p.idx), fmt.Sprintf("drawbridge-match:%d", mi),
+						"drawbridge-listener:" + s.listener.name()}, extra...)...)
+					proto := "grpc"
+					if s.listener.scheme() == "https" {
+						proto = "grpcs"
+					}
+					route := &kong.Route{
+						Name:         entityName(meta.key.Kind, meta.key.Namespace, meta.key.Name, p.idx, mi, s.listener.index, s.hostIdx, 0),
+						Protocols:    []string{proto},
+						Expression:   joinPredicates(preds),
+						PreserveHost: kong.Bool(true),
+						StripPath:    kong.Bool(false),
+						Tags:         tags,
+					}
+					// GRPCRoute filters are header modifiers only, which cannot
+					// fail to build; redirects and rewrites were rejected above.
+					plugins, _ := p.filters.plugins(pluginScope{scope: s, tags: tags})
+					if terminate != "" {
+						plugins = append(plugins, terminationPlugin(terminate, tags))
+						sort.SliceStable(plugins, func(i, j int) bool { return plugins[i].Name < plugins[j].Name })
+					}
+					route.Plugins = plugins
+					sb.routes = append(sb.routes, route)
+					t.pending = append(t.pending, &pendingRoute{route: route, prec: m.prec.withHost(s.host),
+						tie: tieKey{kindOrder: 1, created: meta.created, namespace: meta.key.Namespace, name: meta.key.Name, rule: p.idx, match: mi}})
+				}
+			}
+		}
+	}
+}

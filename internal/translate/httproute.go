@@ -1,0 +1,253 @@
+package translate
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
+	"github.com/drawbridge-dev/drawbridge/internal/kong"
+)
+
+// httpRulePlan is one HTTPRoute rule after validation.
+type httpRulePlan struct {
+	idx       int
+	name      string
+	matches   []httpMatch
+	filters   ruleFilters
+	backends  ruleBackends
+	timeoutMs int // 0: Kong defaults
+}
+
+func hostnameStrings(hs []gwv1.Hostname) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = string(h)
+	}
+	return out
+}
+
+func (t *translator) translateHTTPRoutes() {
+	routes := make([]*gwv1.HTTPRoute, len(t.snap.HTTPRoutes))
+	for i := range t.snap.HTTPRoutes {
+		routes[i] = &t.snap.HTTPRoutes[i]
+	}
+	sort.Slice(routes, func(i, j int) bool {
+		if routes[i].Namespace != routes[j].Namespace {
+			return routes[i].Namespace < routes[j].Namespace
+		}
+		return routes[i].Name < routes[j].Name
+	})
+	for _, r := range routes {
+		meta := &routeMeta{
+			key: RouteKey{Kind: "HTTPRoute", Namespace: r.Namespace, Name: r.Name}, uid: string(r.UID),
+			generation: r.Generation, created: r.CreationTimestamp, parentRefs: r.Spec.ParentRefs,
+			hostnames: hostnameStrings(r.Spec.Hostnames), hasHostnames: true,
+		}
+		atts, resIdx := t.attachRoute(meta, gatewayapi.KindHTTPRoute)
+		if len(resIdx) == 0 {
+			continue
+		}
+		plans, problems, u := t.planHTTPRoute(meta, r)
+		var built []*serviceBuild
+		var pending []*pendingRoute
+		if u == nil && len(atts) > 0 {
+			built, pending, u = t.buildHTTPRoute(meta, plans, t.scopes(atts))
+		}
+		t.finishRoute(meta, atts, resIdx, u, problems)
+		if u != nil || len(atts) == 0 {
+			continue
+		}
+		t.commit(meta, plans, built, pending)
+	}
+}
+
+// planHTTPRoute validates every rule and resolves backends. Backend problems
+// only affect ResolvedRefs; anything Kong cannot express makes the route
+// unsupported.
+func (t *translator) planHTTPRoute(meta *routeMeta, r *gwv1.HTTPRoute) ([]httpRulePlan, []refProblem, *unsupported) {
+	var plans []httpRulePlan
+	var problems []refProblem
+	var firstUnsupported *unsupported
+	for ri := range r.Spec.Rules {
+		rule := &r.Spec.Rules[ri]
+		p := httpRulePlan{idx: ri}
+		if rule.Name != nil {
+			p.name = string(*rule.Name)
+		}
+		refs := make([]gwv1.BackendRef, len(rule.BackendRefs))
+		for i := range rule.BackendRefs {
+			refs[i] = rule.BackendRefs[i].BackendRef
+		}
+		p.backends = t.resolveBackends(meta, ri, refs, httpBackends)
+		problems = append(problems, p.backends.problems...)
+		if firstUnsupported != nil {
+			continue
+		}
+		if u := t.checkHTTPRule(rule, ri, &p); u != nil {
+			firstUnsupported = u
+			continue
+		}
+		plans = append(plans, p)
+	}
+	return plans, problems, firstUnsupported
+}
+
+func (t *translator) checkHTTPRule(rule *gwv1.HTTPRouteRule, ri int, p *httpRulePlan) *unsupported {
+	matches := rule.Matches
+	if len(matches) == 0 {
+		matches = []gwv1.HTTPRouteMatch{{}}
+	}
+	for mi, m := range matches {
+		cm, err := compileHTTPMatch(m)
+		if err != nil {
+			return unsupportedf("rules[%d].matches[%d]: %v", ri, mi, err)
+		}
+		p.matches = append(p.matches, cm)
+	}
+	f, u := compileHTTPFilters(*rule, ri)
+	if u != nil {
+		return u
+	}
+	p.filters = f
+	if f.rewrite != nil && f.rewrite.Path != nil && f.rewrite.Path.Type == gwv1.PrefixMatchHTTPPathModifier {
+		for mi, m := range p.matches {
+			if m.path.kind != gwv1.PathMatchPathPrefix {
+				return unsupportedf("rules[%d].matches[%d]: URLRewrite ReplacePrefixMatch needs a PathPrefix match, not %s", ri, mi, m.path.kind)
+			}
+		}
+	}
+	if f.cors != nil {
+		if bad := invalidCORSMethods(f.cors); len(bad) > 0 {
+			return unsupportedf("rules[%d]: CORS allowMethods %v are not methods Kong's cors plugin accepts", ri, bad)
+		}
+	}
+	if rule.Retry != nil {
+		return unsupportedf("rules[%d]: retry is not supported: Kong retries only failed connections, not by response code", ri)
+	}
+	if rule.SessionPersistence != nil {
+		return unsupportedf("rules[%d]: sessionPersistence is not supported by Drawbridge", ri)
+	}
+	if to := rule.Timeouts; to != nil {
+		ms := 0
+		for _, d := range []struct {
+			field string
+			v     *gwv1.Duration
+		}{{"timeouts.request", to.Request}, {"timeouts.backendRequest", to.BackendRequest}} {
+			if d.v == nil {
+				continue
+			}
+			v, u := parseTimeout(fmt.Sprintf("rules[%d].%s", ri, d.field), string(*d.v))
+			if u != nil {
+				return u
+			}
+			if ms == 0 || v < ms {
+				ms = v
+			}
+		}
+		p.timeoutMs = ms
+	}
+	return nil
+}
+
+// pathVariant is one Kong route's path condition for a match. Prefix
+// rewrites split a PathPrefix match in two: the prefix itself, and the
+// prefix followed by "/" whose remainder is captured for the new URI.
+type pathVariant struct {
+	preds   []string
+	capture bool
+}
+
+func pathVariants(m httpMatch, prefixRewrite bool) []pathVariant {
+	if !prefixRewrite {
+		preds, _, _ := pathPredicates(m.path)
+		return []pathVariant{{preds: preds}}
+	}
+	p := m.path.value
+	rest := pathVariant{capture: true}
+	if p == "/" {
+		rest.preds = []string{"http.path ~ " + kong.Quote("^/(.*)$")}
+		return []pathVariant{rest}
+	}
+	rest.preds = []string{"http.path ~ " + kong.Quote("^"+regexp.QuoteMeta(p)+"/(.*)$")}
+	return []pathVariant{{preds: []string{"http.path == " + kong.Quote(p)}}, rest}
+}
+
+// buildHTTPRoute emits services, upstreams and routes for a planned route.
+// It fails without side effects when a plugin cannot be built for some
+// scope (for example a redirect without a known host).
+func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scopes []scope) ([]*serviceBuild, []*pendingRoute, *unsupported) {
+	var built []*serviceBuild
+	var pending []*pendingRoute
+	for _, p := range plans {
+		var extra []string
+		if p.name != "" {
+			extra = append(extra, "drawbridge-rule-name:"+safeTag(p.name))
+		}
+		sb := &serviceBuild{}
+		if p.timeoutMs > 0 {
+			setTimeouts(&sb.svc, p.timeoutMs)
+		}
+		terminate := ""
+		switch {
+		case p.filters.redirect != nil:
+		case p.backends.total == 0:
+			terminate = "The HTTPRoute rule has no backendRefs"
+		case len(p.backends.resolved) == 0:
+			terminate = "No backendRef of the HTTPRoute rule could be resolved"
+		case !p.backends.usable():
+			terminate = "Every backendRef of the HTTPRoute rule has weight 0"
+		}
+		prefixRewrite := p.filters.rewrite != nil && p.filters.rewrite.Path != nil && p.filters.rewrite.Path.Type == gwv1.PrefixMatchHTTPPathModifier
+		for mi, m := range p.matches {
+			for _, s := range scopes {
+				for vi, v := range pathVariants(m, prefixRewrite) {
+					preds := scopePredicates(s, "http.host")
+					preds = append(preds, v.preds...)
+					preds = append(preds, m.preds...)
+					tags := routeTags(meta, append([]string{fmt.Sprintf("drawbridge-rule:%d", p.idx), fmt.Sprintf("drawbridge-match:%d", mi),
+						"drawbridge-listener:" + s.listener.name()}, extra...)...)
+					route := &kong.Route{
+						Name:         entityName(meta.key.Kind, meta.key.Namespace, meta.key.Name, p.idx, mi, s.listener.index, s.hostIdx, vi),
+						Protocols:    []string{s.listener.scheme()},
+						Expression:   joinPredicates(preds),
+						PreserveHost: kong.Bool(true),
+						StripPath:    kong.Bool(false),
+						Tags:         tags,
+					}
+					plugins, err := p.filters.plugins(pluginScope{scope: s, path: m.path, prefixCap: v.capture, tags: tags})
+					if err != nil {
+						return nil, nil, unsupportedf("rules[%d].matches[%d]: %v", p.idx, mi, err)
+					}
+					if terminate != "" {
+						plugins = append(plugins, terminationPlugin(terminate, tags))
+						sort.SliceStable(plugins, func(i, j int) bool { return plugins[i].Name < plugins[j].Name })
+					}
+					route.Plugins = plugins
+					sb.routes = append(sb.routes, route)
+					pending = append(pending, &pendingRoute{route: route, prec: m.prec.withHost(s.host),
+						tie: tieKey{kindOrder: 0, created: meta.created, namespace: meta.key.Namespace, name: meta.key.Name, rule: p.idx, match: mi}})
+				}
+			}
+		}
+		built = append(built, sb)
+	}
+	return built, pending, nil
+}
+
+// commit adds a built route's services, upstreams and pending routes to the
+// output. Rules are committed in order, so service i belongs to plans[i].
+func (t *translator) commit(meta *routeMeta, plans []httpRulePlan, built []*serviceBuild, pending []*pendingRoute) {
+	for i, p := range plans {
+		var extra []string
+		if p.name != "" {
+			extra = append(extra, "drawbridge-rule-name:"+safeTag(p.name))
+		}
+		sb := t.ruleService(meta, p.idx, p.backends, httpBackends, extra)
+		sb.svc.ConnectTimeout, sb.svc.ReadTimeout, sb.svc.WriteTimeout = built[i].svc.ConnectTimeout, built[i].svc.ReadTimeout, built[i].svc.WriteTimeout
+		sb.routes = built[i].routes
+	}
+	t.pending = append(t.pending, pending...)
+}

@@ -1,0 +1,67 @@
+package translate
+
+import (
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
+	"github.com/drawbridge-dev/drawbridge/internal/kong"
+)
+
+// Report is a Result in a form meant for people and golden files: the Kong
+// config and, per object, the status it would get.
+type Report struct {
+	Gateway   string           `json:"gateway"`
+	Config    *kong.Config     `json:"config"`
+	Listeners []ListenerReport `json:"listeners"`
+	Routes    []RouteReport    `json:"routes,omitempty"`
+	Warnings  []string         `json:"warnings,omitempty"`
+}
+
+// ListenerReport is the status of one listener.
+type ListenerReport struct {
+	Name           string            `json:"name"`
+	AttachedRoutes int32             `json:"attachedRoutes"`
+	Conditions     []ConditionReport `json:"conditions"`
+}
+
+// RouteReport is the status one parentRef of a route would get.
+type RouteReport struct {
+	Kind       string               `json:"kind"`
+	Namespace  string               `json:"namespace"`
+	Name       string               `json:"name"`
+	ParentRef  int                  `json:"parentRefIndex"`
+	Parent     gwv1.ParentReference `json:"parentRef"`
+	Listeners  []gwv1.SectionName   `json:"listeners,omitempty"`
+	Conditions []ConditionReport    `json:"conditions"`
+}
+
+// ConditionReport is a condition without timestamps.
+type ConditionReport struct {
+	Type    string `json:"type"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+func conditionReport(c gatewayapi.Condition) ConditionReport {
+	return ConditionReport{Type: c.Type, Status: string(c.Status), Reason: c.Reason, Message: c.Message}
+}
+
+// Report renders the result for the Gateway named gateway ("ns/name").
+func (r *Result) Report(gateway string) Report {
+	rep := Report{Gateway: gateway, Config: r.Config, Warnings: r.Warnings}
+	for _, l := range r.Listeners {
+		rep.Listeners = append(rep.Listeners, ListenerReport{
+			Name: string(l.Name), AttachedRoutes: l.AttachedRoutes,
+			Conditions: []ConditionReport{conditionReport(l.Verdict.Accepted), conditionReport(l.Verdict.Conflicted), conditionReport(l.Verdict.ResolvedRefs)},
+		})
+	}
+	for _, rt := range r.Routes {
+		rep.Routes = append(rep.Routes, RouteReport{
+			Kind: rt.Route.Kind, Namespace: rt.Route.Namespace, Name: rt.Route.Name,
+			ParentRef: rt.ParentRefIndex, Parent: rt.ParentRef, Listeners: rt.Listeners,
+			Conditions: []ConditionReport{conditionReport(rt.Accepted), conditionReport(rt.ResolvedRefs)},
+		})
+	}
+	return rep
+}

@@ -1,0 +1,86 @@
+package translate
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
+	"github.com/drawbridge-dev/drawbridge/internal/kong"
+)
+
+// serviceBuild is a Kong service under construction; routes are pointers
+// so priorities can be assigned after every route is known.
+type serviceBuild struct {
+	svc    kong.Service
+	routes []*kong.Route
+}
+
+// ruleService creates the Kong service and upstream for one route rule.
+// Each rule gets its own pair, named after the route and rule index, so a
+// Kong error on either names the rule that caused it.
+func (t *translator) ruleService(meta *routeMeta, ruleIdx int, backends ruleBackends, proto backendProtocol, extraTags []string) *serviceBuild {
+	name := entityName(meta.key.Kind, meta.key.Namespace, meta.key.Name, ruleIdx)
+	tags := routeTags(meta, append([]string{fmt.Sprintf("drawbridge-rule:%d", ruleIdx)}, extraTags...)...)
+	port := 80
+	for _, b := range backends.resolved {
+		port = int(b.port)
+		break
+	}
+	t.upstreams = append(t.upstreams, kong.Upstream{Name: name, Tags: tags, Targets: backends.targets()})
+	sb := &serviceBuild{svc: kong.Service{
+		Name: name, Protocol: proto.kongProtocol, Host: name, Port: port, Tags: tags,
+	}}
+	t.kongServices = append(t.kongServices, sb)
+	return sb
+}
+
+// finishRoute records the route-level outcome on every parentRef result of
+// a route and counts the attachment when the route is programmed.
+func (t *translator) finishRoute(meta *routeMeta, atts []attachment, resIdx []int, u *unsupported, problems []refProblem) {
+	cond := resolvedRefsCondition(problems)
+	for _, i := range resIdx {
+		res := &t.results[i]
+		res.ResolvedRefs = cond
+		if u != nil && res.Accepted.Status == "True" {
+			res.Accepted = gatewayapi.False("Accepted", string(u.reason), u.message)
+			res.Listeners = nil
+		}
+	}
+	if u == nil {
+		t.countAttached(meta, atts)
+	}
+}
+
+// parseTimeout converts a Gateway API duration to Kong milliseconds; zero
+// means "no timeout", which is Kong's maximum.
+func parseTimeout(field string, d string) (int, *unsupported) {
+	v, err := time.ParseDuration(d)
+	if err != nil || v < 0 {
+		return 0, unsupportedf("%s %q is not a valid duration", field, d)
+	}
+	if v == 0 {
+		return kong.MaxTimeoutMs, nil
+	}
+	ms := v.Milliseconds()
+	if ms < 1 {
+		ms = 1
+	}
+	if ms > kong.MaxTimeoutMs {
+		ms = kong.MaxTimeoutMs
+	}
+	return int(ms), nil
+}
+
+// setTimeouts applies a timeout to every Kong service timeout. Kong has no
+// whole-request deadline, so timeouts.request is applied the same way as
+// timeouts.backendRequest, which makes an idle upstream fail with 504 within
+// the requested time; the smaller of the two wins.
+func setTimeouts(svc *kong.Service, ms int) {
+	svc.ConnectTimeout = kong.Int(ms)
+	svc.ReadTimeout = kong.Int(ms)
+	svc.WriteTimeout = kong.Int(ms)
+}
+
+func terminationPlugin(message string, tags []string) kong.Plugin {
+	return kong.Plugin{Name: kong.PluginRequestTermination, Config: map[string]any{"status_code": 500, "message": message}, Tags: tags}
+}

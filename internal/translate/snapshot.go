@@ -1,0 +1,84 @@
+package translate
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
+	"github.com/drawbridge-dev/drawbridge/internal/kong"
+)
+
+// Snapshot is everything translation reads for one Gateway. Routes may
+// include routes that do not reference the Gateway; they are ignored.
+type Snapshot struct {
+	GatewayClass *gwv1.GatewayClass
+	Gateway      *gwv1.Gateway
+	// Listeners are the listener verdicts in spec order. When nil they are
+	// computed with gatewayapi.ValidateListeners from Secrets and
+	// ReferenceGrants below.
+	Listeners []gatewayapi.ListenerResult
+
+	HTTPRoutes []gwv1.HTTPRoute
+	GRPCRoutes []gwv1.GRPCRoute
+	TLSRoutes  []gwv1.TLSRoute
+	TCPRoutes  []gwv1.TCPRoute
+	UDPRoutes  []gwv1.UDPRoute
+
+	Services        []corev1.Service
+	EndpointSlices  []discoveryv1.EndpointSlice
+	Secrets         []corev1.Secret
+	ReferenceGrants []gwv1.ReferenceGrant
+	// Namespaces supply labels for allowedRoutes selectors. A namespace
+	// missing here is assumed to carry only kubernetes.io/metadata.name.
+	Namespaces []corev1.Namespace
+}
+
+// Result is the outcome of translating a Snapshot.
+type Result struct {
+	// Config is the Kong declarative configuration; JSON is its canonical
+	// encoding, byte-identical for identical snapshots.
+	Config *kong.Config
+	JSON   []byte
+	// Listeners has one entry per Gateway listener, in spec order.
+	Listeners []ListenerStatus
+	// Routes has one entry per (route, parentRef index) whose parentRef
+	// points at this Gateway, ordered by kind, namespace, name and index.
+	Routes []RouteParentResult
+	// Warnings are things the Gateway's owner should know that are not a
+	// route condition, such as a listener certificate that could not be
+	// served because its SNI was already taken.
+	Warnings []string
+}
+
+// ListenerStatus is the translation-side status of one listener.
+type ListenerStatus struct {
+	Name gwv1.SectionName
+	// AttachedRoutes counts the routes successfully attached to the listener.
+	AttachedRoutes int32
+	// Verdict is the listener validation this translation used.
+	Verdict gatewayapi.ListenerResult
+}
+
+// RouteKey names a route object.
+type RouteKey struct {
+	Kind      string
+	Namespace string
+	Name      string
+}
+
+func (k RouteKey) String() string { return k.Kind + " " + k.Namespace + "/" + k.Name }
+
+// RouteParentResult is what one parentRef of one route gets in
+// status.parents: the controller writes it with ControllerName and the
+// route's generation, see ParentStatus and MergeParentStatuses.
+type RouteParentResult struct {
+	Route          RouteKey
+	Generation     int64
+	ParentRefIndex int
+	ParentRef      gwv1.ParentReference
+	Accepted       gatewayapi.Condition
+	ResolvedRefs   gatewayapi.Condition
+	// Listeners are the listeners this parentRef attached to.
+	Listeners []gwv1.SectionName
+}

@@ -1,0 +1,66 @@
+package translate
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+)
+
+// objectTags tags a Kong entity with the Kubernetes object it came from, in
+// the k8s-* convention Kong's flattened errors are mapped back with.
+func objectTags(kind, group, version, namespace, name, uid string) []string {
+	tags := []string{"k8s-kind:" + kind}
+	if group != "" {
+		tags = append(tags, "k8s-group:"+group)
+	}
+	tags = append(tags, "k8s-version:"+version, "k8s-namespace:"+namespace, "k8s-name:"+name)
+	if uid != "" {
+		tags = append(tags, "k8s-uid:"+uid)
+	}
+	return tags
+}
+
+// routeTags tags an entity generated from a route; every route kind is read
+// at gateway.networking.k8s.io/v1.
+func routeTags(meta *routeMeta, extra ...string) []string {
+	tags := objectTags(meta.key.Kind, "gateway.networking.k8s.io", "v1", meta.key.Namespace, meta.key.Name, meta.uid)
+	return append(tags, extra...)
+}
+
+// safeTag keeps a tag within Kong's rules (printable, no ',' or '/').
+func safeTag(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ',' || r == '/' || r <= ' ' || r == 0x7f {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+// maxNameLen bounds generated names. Kong has no limit, but upstream names
+// must be valid hostnames (at most 253 characters), so long object names
+// are shortened with a hash that keeps them unique and stable.
+const maxNameLen = 200
+
+// entityName joins a route kind, namespace, name and numeric indexes into a
+// Kong entity name such as "httproute.default.web.0". Namespaces never
+// contain dots and every suffix is numeric, so the name cannot collide with
+// another object's.
+func entityName(kind, namespace, name string, indexes ...int) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(kind))
+	b.WriteByte('.')
+	b.WriteString(namespace)
+	b.WriteByte('.')
+	b.WriteString(name)
+	for _, i := range indexes {
+		fmt.Fprintf(&b, ".%d", i)
+	}
+	s := b.String()
+	if len(s) <= maxNameLen {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return strings.TrimRight(s[:maxNameLen-17], ".-") + "-" + hex.EncodeToString(sum[:8])
+}

@@ -1,0 +1,142 @@
+package translate
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
+	"github.com/drawbridge-dev/drawbridge/internal/kong"
+	"github.com/drawbridge-dev/drawbridge/internal/provision"
+)
+
+// ErrNotOurGateway is returned when the snapshot's Gateway does not belong
+// to a GatewayClass served by Drawbridge.
+var ErrNotOurGateway = errors.New("gateway is not served by " + gatewayapi.ControllerName)
+
+// translator holds the indexes and the output of one translation.
+type translator struct {
+	snap      *Snapshot
+	gw        *gwv1.Gateway
+	listeners []*listenerInfo
+
+	services   map[types.NamespacedName]*corev1.Service
+	slices     map[types.NamespacedName][]*discoveryv1.EndpointSlice
+	secrets    map[types.NamespacedName]*corev1.Secret
+	namespaces map[string]*corev1.Namespace
+
+	kongServices []*serviceBuild
+	upstreams    []kong.Upstream
+	// pending are HTTP and stream Kong routes whose priority is finalised
+	// once every route is known, because ties are broken across routes.
+	pending  []*pendingRoute
+	results  []RouteParentResult
+	attached []map[RouteKey]bool // per listener index
+	warnings []string
+}
+
+// Translate converts a snapshot into Kong configuration and statuses.
+func Translate(snap *Snapshot) (*Result, error) {
+	if snap == nil || snap.Gateway == nil {
+		return nil, errors.New("translate: snapshot has no Gateway")
+	}
+	gw := snap.Gateway
+	if snap.GatewayClass == nil || string(snap.GatewayClass.Spec.ControllerName) != gatewayapi.ControllerName ||
+		snap.GatewayClass.Name != string(gw.Spec.GatewayClassName) {
+		return nil, fmt.Errorf("translate Gateway %s/%s (class %q): %w", gw.Namespace, gw.Name, gw.Spec.GatewayClassName, ErrNotOurGateway)
+	}
+	t := newTranslator(snap)
+	t.translateHTTPRoutes()
+	t.translateGRPCRoutes()
+	t.translateTLSRoutes()
+	t.translateTCPRoutes()
+	t.translateUDPRoutes()
+	t.assignPriorities()
+	certs := t.certificates()
+	return t.result(certs)
+}
+
+func newTranslator(snap *Snapshot) *translator {
+	t := &translator{
+		snap:       snap,
+		gw:         snap.Gateway,
+		services:   map[types.NamespacedName]*corev1.Service{},
+		slices:     map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
+		secrets:    map[types.NamespacedName]*corev1.Secret{},
+		namespaces: map[string]*corev1.Namespace{},
+	}
+	for i := range snap.Services {
+		s := &snap.Services[i]
+		t.services[types.NamespacedName{Namespace: s.Namespace, Name: s.Name}] = s
+	}
+	for i := range snap.EndpointSlices {
+		es := &snap.EndpointSlices[i]
+		svc := es.Labels[discoveryv1.LabelServiceName]
+		if svc == "" {
+			continue
+		}
+		key := types.NamespacedName{Namespace: es.Namespace, Name: svc}
+		t.slices[key] = append(t.slices[key], es)
+	}
+	for key := range t.slices {
+		s := t.slices[key]
+		sort.Slice(s, func(i, j int) bool { return s[i].Name < s[j].Name })
+	}
+	for i := range snap.Secrets {
+		s := &snap.Secrets[i]
+		t.secrets[types.NamespacedName{Namespace: s.Namespace, Name: s.Name}] = s
+	}
+	for i := range snap.Namespaces {
+		t.namespaces[snap.Namespaces[i].Name] = &snap.Namespaces[i]
+	}
+
+	verdicts := snap.Listeners
+	if verdicts == nil {
+		verdicts = gatewayapi.ValidateListeners(gatewayapi.ListenerInput{
+			Gateway: snap.Gateway, Secrets: t.secrets, ReferenceGrants: snap.ReferenceGrants,
+		})
+	}
+	// The data plane maps only the listeners it serves, so the Kong ports
+	// must be computed from exactly that set (see provision.Render).
+	var served []gwv1.Listener
+	for i, l := range snap.Gateway.Spec.Listeners {
+		if i < len(verdicts) && verdicts[i].Serves() {
+			served = append(served, l)
+		}
+	}
+	kongPorts := map[provision.ListenerKind]map[int32]int32{}
+	for _, m := range provision.MapPorts(served) {
+		if kongPorts[m.Kind] == nil {
+			kongPorts[m.Kind] = map[int32]int32{}
+		}
+		kongPorts[m.Kind][m.GatewayPort] = m.KongPort
+	}
+	for i, l := range snap.Gateway.Spec.Listeners {
+		info := &listenerInfo{index: i, spec: l}
+		if i < len(verdicts) {
+			info.verdict = verdicts[i]
+		}
+		if l.Hostname != nil {
+			info.hostname = string(*l.Hostname)
+		}
+		info.kongPort = int32(l.Port)
+		if kind, ok := provision.KindOf(l); ok {
+			info.kind = kind
+			if p, ok := kongPorts[kind][int32(l.Port)]; ok {
+				info.kongPort = p
+			}
+		}
+		t.listeners = append(t.listeners, info)
+	}
+	t.attached = make([]map[RouteKey]bool, len(t.listeners))
+	return t
+}
+
+func (t *translator) warnf(format string, args ...any) {
+	t.warnings = append(t.warnings, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,299 @@
+package translatecli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/drawbridge-dev/drawbridge/internal/translate"
+)
+
+// Objects are the objects read from manifests, by kind.
+type Objects struct {
+	GatewayClasses []gwv1.GatewayClass
+	Gateways       []gwv1.Gateway
+	Snapshot       translate.Snapshot // everything but Gateway and class
+	// Skipped lists documents of kinds translation does not read.
+	Skipped []string
+}
+
+// source names a document for error messages.
+type source struct {
+	file string
+	doc  int
+}
+
+func (s source) String() string { return fmt.Sprintf("%s: document %d", s.file, s.doc) }
+
+type typeMeta struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	} `json:"metadata"`
+}
+
+// Decode reads a multi-document YAML (or JSON) stream. Unknown fields are
+// errors that name the file, the object and the field.
+func (o *Objects) Decode(file string, r io.Reader) error {
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(r))
+	for doc := 1; ; doc++ {
+		raw, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		src := source{file, doc}
+		if err != nil {
+			return fmt.Errorf("%s: %w", src, err)
+		}
+		if len(bytes.TrimSpace(raw)) == 0 || isOnlyComments(raw) {
+			continue
+		}
+		data, err := yaml.YAMLToJSON(raw)
+		if err != nil {
+			return fmt.Errorf("%s: %w", src, err)
+		}
+		if string(data) == "null" {
+			continue
+		}
+		if err := o.decodeObject(src, data); err != nil {
+			return err
+		}
+	}
+}
+
+func isOnlyComments(raw []byte) bool {
+	for _, line := range strings.Split(string(raw), "\n") {
+		t := strings.TrimSpace(line)
+		if t != "" && !strings.HasPrefix(t, "#") && t != "---" {
+			return false
+		}
+	}
+	return true
+}
+
+func (o *Objects) decodeObject(src source, data []byte) error {
+	var tm typeMeta
+	if err := json.Unmarshal(data, &tm); err != nil {
+		return fmt.Errorf("%s: not a Kubernetes object: %w", src, err)
+	}
+	if tm.Kind == "" || tm.APIVersion == "" {
+		return fmt.Errorf("%s: apiVersion and kind are required", src)
+	}
+	if tm.Kind == "List" {
+		var list struct {
+			Items []json.RawMessage `json:"items"`
+		}
+		if err := json.Unmarshal(data, &list); err != nil {
+			return fmt.Errorf("%s (List): %w", src, err)
+		}
+		for _, item := range list.Items {
+			if err := o.decodeObject(src, item); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	group, _, _ := strings.Cut(tm.APIVersion, "/")
+	if !strings.Contains(tm.APIVersion, "/") {
+		group = ""
+	}
+	name := fmt.Sprintf("%s %s", tm.Kind, tm.Metadata.Name)
+	if tm.Metadata.Namespace != "" {
+		name = fmt.Sprintf("%s %s/%s", tm.Kind, tm.Metadata.Namespace, tm.Metadata.Name)
+	}
+	where := fmt.Sprintf("%s (%s)", src, name)
+	if tm.Metadata.Name == "" {
+		return fmt.Errorf("%s: metadata.name is required", where)
+	}
+	strict := func(into any) error {
+		if err := yaml.UnmarshalStrict(data, into); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		return nil
+	}
+	s := &o.Snapshot
+	var err error
+	switch {
+	case group == gwv1.GroupName:
+		switch tm.Kind {
+		case "GatewayClass":
+			var v gwv1.GatewayClass
+			if err = strict(&v); err == nil {
+				o.GatewayClasses = append(o.GatewayClasses, v)
+			}
+		case "Gateway":
+			var v gwv1.Gateway
+			if err = strict(&v); err == nil {
+				defaultNamespace(&v.ObjectMeta.Namespace)
+				err = validateGateway(where, &v)
+				o.Gateways = append(o.Gateways, v)
+			}
+		case "HTTPRoute":
+			var v gwv1.HTTPRoute
+			if err = strict(&v); err == nil {
+				defaultNamespace(&v.Namespace)
+				err = validateParentRefs(where, v.Spec.ParentRefs)
+				s.HTTPRoutes = append(s.HTTPRoutes, v)
+			}
+		case "GRPCRoute":
+			var v gwv1.GRPCRoute
+			if err = strict(&v); err == nil {
+				defaultNamespace(&v.Namespace)
+				err = validateParentRefs(where, v.Spec.ParentRefs)
+				s.GRPCRoutes = append(s.GRPCRoutes, v)
+			}
+		case "TLSRoute":
+			var v gwv1.TLSRoute
+			if err = strict(&v); err == nil {
+				defaultNamespace(&v.Namespace)
+				err = validateParentRefs(where, v.Spec.ParentRefs)
+				s.TLSRoutes = append(s.TLSRoutes, v)
+			}
+		case "TCPRoute":
+			var v gwv1.TCPRoute
+			if err = strict(&v); err == nil {
+				defaultNamespace(&v.Namespace)
+				err = validateParentRefs(where, v.Spec.ParentRefs)
+				s.TCPRoutes = append(s.TCPRoutes, v)
+			}
+		case "UDPRoute":
+			var v gwv1.UDPRoute
+			if err = strict(&v); err == nil {
+				defaultNamespace(&v.Namespace)
+				err = validateParentRefs(where, v.Spec.ParentRefs)
+				s.UDPRoutes = append(s.UDPRoutes, v)
+			}
+		case "ReferenceGrant":
+			var v gwv1.ReferenceGrant
+			if err = strict(&v); err == nil {
+				defaultNamespace(&v.Namespace)
+				s.ReferenceGrants = append(s.ReferenceGrants, v)
+			}
+		default:
+			o.Skipped = append(o.Skipped, where)
+		}
+	case group == "" && tm.Kind == "Service":
+		var v corev1.Service
+		if err = strict(&v); err == nil {
+			defaultNamespace(&v.Namespace)
+			s.Services = append(s.Services, v)
+		}
+	case group == "" && tm.Kind == "Secret":
+		var v corev1.Secret
+		if err = strict(&v); err == nil {
+			defaultNamespace(&v.Namespace)
+			// The API server folds stringData into data; do the same so
+			// manifests can carry readable PEM.
+			for k, val := range v.StringData {
+				if v.Data == nil {
+					v.Data = map[string][]byte{}
+				}
+				v.Data[k] = []byte(val)
+			}
+			v.StringData = nil
+			s.Secrets = append(s.Secrets, v)
+		}
+	case group == "" && tm.Kind == "Namespace":
+		var v corev1.Namespace
+		if err = strict(&v); err == nil {
+			s.Namespaces = append(s.Namespaces, v)
+		}
+	case group == "discovery.k8s.io" && tm.Kind == "EndpointSlice":
+		var v discoveryv1.EndpointSlice
+		if err = strict(&v); err == nil {
+			defaultNamespace(&v.Namespace)
+			s.EndpointSlices = append(s.EndpointSlices, v)
+		}
+	default:
+		o.Skipped = append(o.Skipped, where)
+	}
+	return err
+}
+
+func defaultNamespace(ns *string) {
+	if *ns == "" {
+		*ns = "default"
+	}
+}
+
+// validateGateway checks the fields translation cannot do without, which
+// the API server's schema would normally enforce.
+func validateGateway(where string, gw *gwv1.Gateway) error {
+	if gw.Spec.GatewayClassName == "" {
+		return fmt.Errorf("%s: spec.gatewayClassName is required", where)
+	}
+	seen := map[gwv1.SectionName]bool{}
+	for i, l := range gw.Spec.Listeners {
+		switch {
+		case l.Name == "":
+			return fmt.Errorf("%s: spec.listeners[%d].name is required", where, i)
+		case seen[l.Name]:
+			return fmt.Errorf("%s: spec.listeners[%d].name %q is not unique", where, i, l.Name)
+		case l.Port < 1 || l.Port > 65535:
+			return fmt.Errorf("%s: spec.listeners[%d].port %d must be in 1..65535", where, i, l.Port)
+		case l.Protocol == "":
+			return fmt.Errorf("%s: spec.listeners[%d].protocol is required", where, i)
+		}
+		seen[l.Name] = true
+	}
+	return nil
+}
+
+func validateParentRefs(where string, refs []gwv1.ParentReference) error {
+	for i, r := range refs {
+		if r.Name == "" {
+			return fmt.Errorf("%s: spec.parentRefs[%d].name is required", where, i)
+		}
+	}
+	return nil
+}
+
+// GatewaySnapshot is the snapshot of one Gateway.
+type GatewaySnapshot struct {
+	Name     string // namespace/name
+	Snapshot *translate.Snapshot
+}
+
+// Snapshots builds one snapshot per Gateway, ordered by namespace/name. A
+// Gateway whose class is missing or not ours is reported in skipped.
+func (o *Objects) Snapshots() (snaps []GatewaySnapshot, skipped []string) {
+	gws := append([]gwv1.Gateway(nil), o.Gateways...)
+	sort.Slice(gws, func(i, j int) bool {
+		if gws[i].Namespace != gws[j].Namespace {
+			return gws[i].Namespace < gws[j].Namespace
+		}
+		return gws[i].Name < gws[j].Name
+	})
+	for i := range gws {
+		gw := &gws[i]
+		name := gw.Namespace + "/" + gw.Name
+		var class *gwv1.GatewayClass
+		for j := range o.GatewayClasses {
+			if o.GatewayClasses[j].Name == string(gw.Spec.GatewayClassName) {
+				class = &o.GatewayClasses[j]
+			}
+		}
+		if class == nil {
+			skipped = append(skipped, fmt.Sprintf("Gateway %s: GatewayClass %q is not in the input", name, gw.Spec.GatewayClassName))
+			continue
+		}
+		snap := o.Snapshot
+		snap.Gateway = gw
+		snap.GatewayClass = class
+		snaps = append(snaps, GatewaySnapshot{Name: name, Snapshot: &snap})
+	}
+	return snaps, skipped
+}

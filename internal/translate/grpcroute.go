@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
@@ -131,16 +132,7 @@ func compileGRPCFilters(rule gwv1.GRPCRouteRule, ri int) (ruleFilters, *unsuppor
 }
 
 func (t *translator) translateGRPCRoutes() {
-	routes := make([]*gwv1.GRPCRoute, len(t.snap.GRPCRoutes))
-	for i := range t.snap.GRPCRoutes {
-		routes[i] = &t.snap.GRPCRoutes[i]
-	}
-	sort.Slice(routes, func(i, j int) bool {
-		if routes[i].Namespace != routes[j].Namespace {
-			return routes[i].Namespace < routes[j].Namespace
-		}
-		return routes[i].Name < routes[j].Name
-	})
+	routes := byNamespaceName(t.snap.GRPCRoutes, func(r *gwv1.GRPCRoute) metav1.ObjectMeta { return r.ObjectMeta })
 	for _, r := range routes {
 		meta := &routeMeta{
 			key: RouteKey{Kind: "GRPCRoute", Namespace: r.Namespace, Name: r.Name}, uid: string(r.UID),

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
@@ -30,16 +31,7 @@ func hostnameStrings(hs []gwv1.Hostname) []string {
 }
 
 func (t *translator) translateHTTPRoutes() {
-	routes := make([]*gwv1.HTTPRoute, len(t.snap.HTTPRoutes))
-	for i := range t.snap.HTTPRoutes {
-		routes[i] = &t.snap.HTTPRoutes[i]
-	}
-	sort.Slice(routes, func(i, j int) bool {
-		if routes[i].Namespace != routes[j].Namespace {
-			return routes[i].Namespace < routes[j].Namespace
-		}
-		return routes[i].Name < routes[j].Name
-	})
+	routes := byNamespaceName(t.snap.HTTPRoutes, func(r *gwv1.HTTPRoute) metav1.ObjectMeta { return r.ObjectMeta })
 	for _, r := range routes {
 		meta := &routeMeta{
 			key: RouteKey{Kind: "HTTPRoute", Namespace: r.Namespace, Name: r.Name}, uid: string(r.UID),
@@ -250,4 +242,21 @@ func (t *translator) commit(meta *routeMeta, plans []httpRulePlan, built []*serv
 		sb.routes = built[i].routes
 	}
 	t.pending = append(t.pending, pending...)
+}
+
+// byNamespaceName returns pointers to items ordered by namespace, then name,
+// which is the order translation visits routes in.
+func byNamespaceName[T any](items []T, meta func(*T) metav1.ObjectMeta) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := meta(out[i]), meta(out[j])
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+	return out
 }

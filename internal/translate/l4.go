@@ -48,10 +48,7 @@ func (t *translator) translateTLSRoutes() {
 		}
 		routes = append(routes, lr)
 	}
-	sortL4(routes)
-	for _, r := range routes {
-		t.translateL4(r)
-	}
+	t.translateL4All(routes)
 }
 
 func (t *translator) translateTCPRoutes() {
@@ -64,10 +61,7 @@ func (t *translator) translateTCPRoutes() {
 		}
 		routes = append(routes, lr)
 	}
-	sortL4(routes)
-	for _, r := range routes {
-		t.translateL4(r)
-	}
+	t.translateL4All(routes)
 }
 
 func (t *translator) translateUDPRoutes() {
@@ -80,10 +74,7 @@ func (t *translator) translateUDPRoutes() {
 		}
 		routes = append(routes, lr)
 	}
-	sortL4(routes)
-	for _, r := range routes {
-		t.translateL4(r)
-	}
+	t.translateL4All(routes)
 }
 
 // streamProtocol is the Kong route protocol for a stream listener.
@@ -140,5 +131,13 @@ func (t *translator) translateL4(r l4Route) {
 	}
 	if len(sb.routes) == 0 {
 		t.warnf("%s: every hostname is owned by a more specific listener, so it receives no traffic", meta.key)
+	}
+}
+
+// translateL4All translates routes of one kind in their stable order.
+func (t *translator) translateL4All(routes []l4Route) {
+	sortL4(routes)
+	for _, r := range routes {
+		t.translateL4(r)
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
 	"github.com/drawbridge-dev/drawbridge/controllers"
+	"github.com/drawbridge-dev/drawbridge/internal/dataplane"
 	"github.com/drawbridge-dev/drawbridge/internal/translatecli"
 )
 
@@ -98,11 +99,18 @@ func runManager(args []string) error {
 		return fmt.Errorf("create manager: %w", err)
 	}
 	ctx := ctrl.SetupSignalHandler()
+	configs := dataplane.NewStore()
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
 		OperatorNamespace: *operatorNamespace,
 		OperatorPodLabels: operatorPodLabels,
+		Configs:           configs,
 	}); err != nil {
 		return err
+	}
+	// The translated configurations (private keys redacted) are served next
+	// to the metrics, for inspection until they are pushed to Kong.
+	if err := mgr.AddMetricsServerExtraHandler("/debug/drawbridge/configs", configs.Handler()); err != nil {
+		return fmt.Errorf("serve configurations: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("add health check: %w", err)

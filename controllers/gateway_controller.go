@@ -8,13 +8,13 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -23,6 +23,7 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
+	"github.com/drawbridge-dev/drawbridge/internal/dataplane"
 	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
 	"github.com/drawbridge-dev/drawbridge/internal/provision"
 )
@@ -45,6 +46,10 @@ type GatewayReconciler struct {
 	// the NetworkPolicy that guards the admin API.
 	OperatorNamespace string
 	OperatorPodLabels map[string]string
+	// Configs receives the translated Kong configuration of every Gateway.
+	Configs *dataplane.Store
+	// RouteKinds are the route kinds installed in the cluster.
+	RouteKinds []routeKind
 }
 
 // gatewayScope is what one reconcile of one Gateway reads and decides.
@@ -53,6 +58,11 @@ type gatewayScope struct {
 	class     *gwv1.GatewayClass
 	names     provision.Names
 	listeners []gatewayapi.ListenerResult
+	secrets   []corev1.Secret
+	grants    []gwv1.ReferenceGrant
+	// attachedRoutes per listener, from translation; nil when translation
+	// did not run, so the last reported counts stay.
+	attachedRoutes map[gwv1.SectionName]int32
 
 	// invalidParams is set when the configuration cannot be used; the data
 	// plane is then left exactly as it was.
@@ -114,15 +124,19 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	if err := r.validateListeners(ctx, s); err != nil {
 		return reconcile.Result{}, err
 	}
+	// Route status does not depend on the data-plane configuration, so a
+	// translation problem (say, a conflicting status write) does not hold
+	// provisioning back; it is retried with the error.
+	translateErr := r.translateRoutes(ctx, s)
 	objs, err := r.render(ctx, s)
 	if err != nil || s.invalidParams != "" {
-		return reconcile.Result{}, err
+		return reconcile.Result{}, errors.Join(err, translateErr)
 	}
 	if err := r.applyDataPlane(ctx, s, objs); err != nil {
 		r.Recorder.Eventf(&gw, nil, corev1.EventTypeWarning, "ProvisioningFailed", "Provision", "%v", err)
-		return reconcile.Result{}, err
+		return reconcile.Result{}, errors.Join(err, translateErr)
 	}
-	return reconcile.Result{}, r.observe(ctx, s)
+	return reconcile.Result{}, errors.Join(r.observe(ctx, s), translateErr)
 }
 
 // loadClass reports whether the Gateway's class is served by Drawbridge.
@@ -149,11 +163,13 @@ func (r *GatewayReconciler) validateListeners(ctx context.Context, s *gatewaySco
 			return fmt.Errorf("get listener Secret %s: %w", key, err)
 		}
 		secrets[key] = &secret
+		s.secrets = append(s.secrets, secret)
 	}
 	var grants gwv1.ReferenceGrantList
 	if err := r.Client.List(ctx, &grants); err != nil {
 		return fmt.Errorf("list ReferenceGrants: %w", err)
 	}
+	s.grants = grants.Items
 	s.listeners = gatewayapi.ValidateListeners(gatewayapi.ListenerInput{
 		Gateway: s.gateway, Secrets: secrets, ReferenceGrants: grants.Items,
 	})
@@ -256,6 +272,10 @@ func (r *GatewayReconciler) cleanup(ctx context.Context, s *gatewayScope) error 
 	if !controllerutil.ContainsFinalizer(gw, CleanupFinalizer) {
 		return nil
 	}
+	if err := r.clearRouteStatuses(ctx, gw); err != nil {
+		return err
+	}
+	r.Configs.Delete(client.ObjectKeyFromObject(gw))
 	key := types.NamespacedName{Namespace: gw.Namespace, Name: s.names.DataPlane}
 	for _, obj := range []client.Object{
 		&autoscalingv2.HorizontalPodAutoscaler{}, &policyv1.PodDisruptionBudget{}, &appsv1.Deployment{},
@@ -281,7 +301,7 @@ func (r *GatewayReconciler) cleanup(ctx context.Context, s *gatewayScope) error 
 // SetupWithManager registers the reconciler and everything that can change a
 // Gateway's data plane or status.
 func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("gateway").
 		For(&gwv1.Gateway{}).
 		Owns(&appsv1.Deployment{}).
@@ -292,12 +312,19 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&networkingv1.NetworkPolicy{}).
 		Watches(&gwv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForClass)).
 		Watches(&v1alpha1.GatewayConfiguration{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForConfig)).
-		Watches(&gwv1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForGrant)).
+		// A grant can open a listener certificate or any route backend; grants
+		// change rarely, so every Gateway is re-evaluated.
+		Watches(&gwv1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.allGateways)).
 		// Secrets are watched by metadata only: their contents never enter
 		// the cache and are read on demand for the listeners that need them.
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForSecret),
-			builder.WithPredicates()).
-		Complete(r)
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForSecret)).
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForService)).
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForEndpointSlice)).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.allGateways))
+	for _, k := range r.RouteKinds {
+		b = b.Watches(k.newObj(), handler.EnqueueRequestsFromMapFunc(r.gatewaysForRoute))
+	}
+	return b.Complete(r)
 }
 
 func (r *GatewayReconciler) gatewaysMatching(ctx context.Context, field, value string) []reconcile.Request {
@@ -333,8 +360,4 @@ func (r *GatewayReconciler) gatewaysForConfig(ctx context.Context, o client.Obje
 
 func (r *GatewayReconciler) gatewaysForSecret(ctx context.Context, o client.Object) []reconcile.Request {
 	return r.gatewaysMatching(ctx, indexGatewaySecrets, o.GetNamespace()+"/"+o.GetName())
-}
-
-func (r *GatewayReconciler) gatewaysForGrant(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.gatewaysMatching(ctx, indexGatewaySecretNamespaces, o.GetNamespace())
 }

@@ -132,6 +132,9 @@ func listenerStatuses(s *gatewayScope, gatewayProgrammed bool) []gwv1.ListenerSt
 			ls.Conditions = prev.Conditions
 			ls.AttachedRoutes = prev.AttachedRoutes
 		}
+		if s.attachedRoutes != nil {
+			ls.AttachedRoutes = s.attachedRoutes[res.Name]
+		}
 		gatewayapi.Set(&ls.Conditions, gen, res.Accepted)
 		gatewayapi.Set(&ls.Conditions, gen, res.Conflicted)
 		gatewayapi.Set(&ls.Conditions, gen, res.ResolvedRefs)

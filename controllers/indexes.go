@@ -22,12 +22,14 @@ const (
 	indexGatewayParams = "drawbridge.gatewayParametersRef"
 	// indexGatewaySecrets: Gateway -> "namespace/name" of each listener Secret.
 	indexGatewaySecrets = "drawbridge.gatewaySecretRefs"
-	// indexGatewaySecretNamespaces: Gateway -> namespaces of its listener Secrets.
-	indexGatewaySecretNamespaces = "drawbridge.gatewaySecretNamespaces"
+	// indexRouteGateways: route -> "namespace/name" of each Gateway it names.
+	indexRouteGateways = "drawbridge.routeGateways"
+	// indexRouteBackends: route -> "namespace/name" of each backend Service.
+	indexRouteBackends = "drawbridge.routeBackends"
 )
 
 // SetupIndexes registers the field indexes the reconcilers query.
-func SetupIndexes(ctx context.Context, indexer client.FieldIndexer) error {
+func SetupIndexes(ctx context.Context, indexer client.FieldIndexer, routeKinds []routeKind) error {
 	indexes := []struct {
 		obj     client.Object
 		field   string
@@ -57,17 +59,20 @@ func SetupIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 			}
 			return keys
 		}},
-		{&gwv1.Gateway{}, indexGatewaySecretNamespaces, func(o client.Object) []string {
-			seen := map[string]bool{}
-			var namespaces []string
-			for _, k := range gatewayapi.ListenerSecretRefs(o.(*gwv1.Gateway)) {
-				if !seen[k.Namespace] {
-					seen[k.Namespace] = true
-					namespaces = append(namespaces, k.Namespace)
-				}
-			}
-			return namespaces
-		}},
+	}
+	for _, k := range routeKinds {
+		indexes = append(indexes,
+			struct {
+				obj     client.Object
+				field   string
+				extract client.IndexerFunc
+			}{k.newObj(), indexRouteGateways, routeGateways},
+			struct {
+				obj     client.Object
+				field   string
+				extract client.IndexerFunc
+			}{k.newObj(), indexRouteBackends, routeBackendRefs},
+		)
 	}
 	for _, ix := range indexes {
 		if err := indexer.IndexField(ctx, ix.obj, ix.field, ix.extract); err != nil {

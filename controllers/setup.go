@@ -6,12 +6,16 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+
+	"github.com/drawbridge-dev/drawbridge/internal/dataplane"
 )
 
 // Options configure the reconcilers.
 type Options struct {
 	OperatorNamespace string
 	OperatorPodLabels map[string]string
+	// Configs receives every Gateway's translated configuration.
+	Configs *dataplane.Store
 }
 
 // CacheOptions configure the manager's cache. Reads of kinds without an
@@ -23,7 +27,12 @@ func CacheOptions() cache.Options {
 
 // Setup registers the indexes and every reconciler with the manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
-	if err := SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+	routeKinds := installedRouteKinds(mgr.GetRESTMapper())
+	if len(routeKinds) < len(allRouteKinds) {
+		ctrl.Log.WithName("setup").Info("some route CRDs are not installed; those kinds are ignored until the operator restarts",
+			"installed", len(routeKinds), "known", len(allRouteKinds))
+	}
+	if err := SetupIndexes(ctx, mgr.GetFieldIndexer(), routeKinds); err != nil {
 		return err
 	}
 	if err := (&GatewayClassReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
@@ -35,6 +44,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Recorder:          mgr.GetEventRecorder("drawbridge"),
 		OperatorNamespace: opts.OperatorNamespace,
 		OperatorPodLabels: opts.OperatorPodLabels,
+		Configs:           opts.Configs,
+		RouteKinds:        routeKinds,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up Gateway controller: %w", err)
 	}

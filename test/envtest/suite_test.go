@@ -30,6 +30,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
 	"github.com/drawbridge-dev/drawbridge/controllers"
+	"github.com/drawbridge-dev/drawbridge/internal/dataplane"
 )
 
 const operatorNamespace = "drawbridge-system"
@@ -38,9 +39,11 @@ var (
 	k8s client.Client
 	// managerCache is the operator's informer cache, to check what it holds.
 	managerCache cache.Cache
-	testEnv      *envtest.Environment
-	cancel       context.CancelFunc
-	scheme       = runtime.NewScheme()
+	// configs holds what the operator translated for each Gateway.
+	configs = dataplane.NewStore()
+	testEnv *envtest.Environment
+	cancel  context.CancelFunc
+	scheme  = runtime.NewScheme()
 )
 
 func TestEnvtest(t *testing.T) {
@@ -88,6 +91,7 @@ var _ = BeforeSuite(func() {
 	Expect(controllers.Setup(ctx, mgr, controllers.Options{
 		OperatorNamespace: operatorNamespace,
 		OperatorPodLabels: map[string]string{"app.kubernetes.io/name": "drawbridge"},
+		Configs:           configs,
 	})).To(Succeed())
 	go func() {
 		defer GinkgoRecover()

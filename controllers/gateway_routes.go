@@ -1,0 +1,254 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/drawbridge-dev/drawbridge/internal/translate"
+)
+
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;grpcroutes;tlsroutes;tcproutes;udproutes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes/status;grpcroutes/status;tlsroutes/status;tcproutes/status;udproutes/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
+
+// translateRoutes snapshots everything attached to the Gateway, translates it
+// to Kong configuration, records that configuration for the data plane and
+// writes the status of every route that names the Gateway.
+func (r *GatewayReconciler) translateRoutes(ctx context.Context, s *gatewayScope) error {
+	routes, snap, err := r.snapshot(ctx, s)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	res, err := translate.Translate(snap)
+	if err != nil {
+		if errors.Is(err, translate.ErrNotOurGateway) {
+			return nil
+		}
+		return fmt.Errorf("translate routes of Gateway %s/%s: %w", s.gateway.Namespace, s.gateway.Name, err)
+	}
+	s.attachedRoutes = map[gwv1.SectionName]int32{}
+	for _, l := range res.Listeners {
+		s.attachedRoutes[l.Name] = l.AttachedRoutes
+	}
+	cfg, changed := r.Configs.Set(client.ObjectKeyFromObject(s.gateway), s.gateway.Generation, res.JSON, time.Now())
+	if changed {
+		log.FromContext(ctx).Info("configuration translated", "sha256", cfg.SHA256, "bytes", len(cfg.JSON),
+			"routes", len(res.Routes), "duration", time.Since(start))
+		for _, w := range res.Warnings {
+			r.Recorder.Eventf(s.gateway, nil, corev1.EventTypeWarning, "TranslationWarning", "Translate", "%s", w)
+		}
+	}
+	return r.writeRouteStatuses(ctx, s.gateway, routes, res.Routes)
+}
+
+// snapshot reads the routes that name the Gateway and everything they need.
+func (r *GatewayReconciler) snapshot(ctx context.Context, s *gatewayScope) ([]client.Object, *translate.Snapshot, error) {
+	snap := &translate.Snapshot{
+		GatewayClass: s.class, Gateway: s.gateway, Listeners: s.listeners,
+		Secrets: s.secrets, ReferenceGrants: s.grants,
+	}
+	routes, err := r.routesOf(ctx, client.ObjectKeyFromObject(s.gateway).String())
+	if err != nil {
+		return nil, nil, err
+	}
+	backendNamespaces := map[string]bool{}
+	for _, obj := range routes {
+		switch rt := obj.(type) {
+		case *gwv1.HTTPRoute:
+			snap.HTTPRoutes = append(snap.HTTPRoutes, *rt)
+		case *gwv1.GRPCRoute:
+			snap.GRPCRoutes = append(snap.GRPCRoutes, *rt)
+		case *gwv1.TLSRoute:
+			snap.TLSRoutes = append(snap.TLSRoutes, *rt)
+		case *gwv1.TCPRoute:
+			snap.TCPRoutes = append(snap.TCPRoutes, *rt)
+		case *gwv1.UDPRoute:
+			snap.UDPRoutes = append(snap.UDPRoutes, *rt)
+		}
+		for _, key := range routeBackendRefs(obj) {
+			ns, _, _ := cutKey(key)
+			backendNamespaces[ns] = true
+		}
+	}
+	var namespaces corev1.NamespaceList
+	if err := r.Client.List(ctx, &namespaces); err != nil {
+		return nil, nil, fmt.Errorf("list Namespaces: %w", err)
+	}
+	snap.Namespaces = namespaces.Items
+	for _, ns := range sortedSet(backendNamespaces) {
+		var svcs corev1.ServiceList
+		if err := r.Client.List(ctx, &svcs, client.InNamespace(ns)); err != nil {
+			return nil, nil, fmt.Errorf("list Services in %s: %w", ns, err)
+		}
+		snap.Services = append(snap.Services, svcs.Items...)
+		var slices discoveryv1.EndpointSliceList
+		if err := r.Client.List(ctx, &slices, client.InNamespace(ns)); err != nil {
+			return nil, nil, fmt.Errorf("list EndpointSlices in %s: %w", ns, err)
+		}
+		snap.EndpointSlices = append(snap.EndpointSlices, slices.Items...)
+	}
+	return routes, snap, nil
+}
+
+// routesOf lists the routes of every installed kind that name a Gateway
+// ("namespace/name") in their parentRefs or in our status entries.
+func (r *GatewayReconciler) routesOf(ctx context.Context, gateway string) ([]client.Object, error) {
+	var out []client.Object
+	for _, k := range r.RouteKinds {
+		list := k.newList()
+		if err := r.Client.List(ctx, list, client.MatchingFields{indexRouteGateways: gateway}); err != nil {
+			return nil, fmt.Errorf("list %ss of Gateway %s: %w", k.kind, gateway, err)
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return nil, fmt.Errorf("read %s list: %w", k.kind, err)
+		}
+		for _, item := range items {
+			out = append(out, item.(client.Object))
+		}
+	}
+	return out, nil
+}
+
+// writeRouteStatuses merges this Gateway's results into each route's
+// status.parents and patches the routes whose status changed. Entries of
+// other controllers and of other Gateways are kept. The patch is guarded by
+// resourceVersion, because several Gateways may write one route's status.
+func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwv1.Gateway, routes []client.Object, results []translate.RouteParentResult) error {
+	byRoute := map[translate.RouteKey][]translate.RouteParentResult{}
+	for _, res := range results {
+		byRoute[res.Route] = append(byRoute[res.Route], res)
+	}
+	var errs []error
+	for _, obj := range routes {
+		key := translate.RouteKey{Kind: kindOf(obj), Namespace: obj.GetNamespace(), Name: obj.GetName()}
+		parents := routeParents(obj)
+		merged := translate.MergeParentStatuses(*parents, byRoute[key], refersTo(obj.GetNamespace(), gw.Namespace, gw.Name))
+		if reflect.DeepEqual(merged, *parents) || (len(merged) == 0 && len(*parents) == 0) {
+			continue
+		}
+		original := obj.DeepCopyObject().(client.Object)
+		*parents = merged
+		patch := client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})
+		if err := r.Client.Status().Patch(ctx, obj, patch); err != nil {
+			errs = append(errs, fmt.Errorf("patch status of %s: %w", key, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// clearRouteStatuses removes this Gateway's entries from the routes that
+// still name it, when the Gateway goes away.
+func (r *GatewayReconciler) clearRouteStatuses(ctx context.Context, gw *gwv1.Gateway) error {
+	routes, err := r.routesOf(ctx, client.ObjectKeyFromObject(gw).String())
+	if err != nil {
+		return err
+	}
+	return r.writeRouteStatuses(ctx, gw, routes, nil)
+}
+
+func kindOf(obj client.Object) string {
+	switch obj.(type) {
+	case *gwv1.HTTPRoute:
+		return "HTTPRoute"
+	case *gwv1.GRPCRoute:
+		return "GRPCRoute"
+	case *gwv1.TLSRoute:
+		return "TLSRoute"
+	case *gwv1.TCPRoute:
+		return "TCPRoute"
+	case *gwv1.UDPRoute:
+		return "UDPRoute"
+	}
+	return ""
+}
+
+// gatewaysForRoute maps a route event to the Gateways it names (now or in its
+// status, so a Gateway it left clears its entry).
+func (r *GatewayReconciler) gatewaysForRoute(_ context.Context, o client.Object) []reconcile.Request {
+	var reqs []reconcile.Request
+	for _, key := range routeGateways(o) {
+		ns, name, _ := cutKey(key)
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: ns, Name: name}})
+	}
+	return reqs
+}
+
+// gatewaysForBackend maps a Service (or its EndpointSlices) to the Gateways
+// of the routes that use it as a backend.
+func (r *GatewayReconciler) gatewaysForBackend(ctx context.Context, namespace, service string) []reconcile.Request {
+	seen := map[client.ObjectKey]bool{}
+	var reqs []reconcile.Request
+	for _, k := range r.RouteKinds {
+		list := k.newList()
+		if err := r.Client.List(ctx, list, client.MatchingFields{indexRouteBackends: namespace + "/" + service}); err != nil {
+			log.FromContext(ctx).Error(err, "list routes by backend", "kind", k.kind, "service", namespace+"/"+service)
+			continue
+		}
+		items, _ := meta.ExtractList(list)
+		for _, item := range items {
+			for _, req := range r.gatewaysForRoute(ctx, item.(client.Object)) {
+				if !seen[req.NamespacedName] {
+					seen[req.NamespacedName] = true
+					reqs = append(reqs, req)
+				}
+			}
+		}
+	}
+	return reqs
+}
+
+func (r *GatewayReconciler) gatewaysForService(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.gatewaysForBackend(ctx, o.GetNamespace(), o.GetName())
+}
+
+func (r *GatewayReconciler) gatewaysForEndpointSlice(ctx context.Context, o client.Object) []reconcile.Request {
+	service := o.GetLabels()[discoveryv1.LabelServiceName]
+	if service == "" {
+		return nil
+	}
+	return r.gatewaysForBackend(ctx, o.GetNamespace(), service)
+}
+
+// allGateways answers Namespace events: a label change can change which
+// routes any Gateway's allowedRoutes selector admits.
+func (r *GatewayReconciler) allGateways(ctx context.Context, _ client.Object) []reconcile.Request {
+	var gws gwv1.GatewayList
+	if err := r.Client.List(ctx, &gws); err != nil {
+		log.FromContext(ctx).Error(err, "list Gateways")
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(gws.Items))
+	for i := range gws.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&gws.Items[i])})
+	}
+	return reqs
+}
+
+func cutKey(key string) (namespace, name string, ok bool) {
+	return strings.Cut(key, "/")
+}
+
+func sortedSet(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,177 @@
+package controllers
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
+)
+
+// routeKind describes one Gateway API route kind to the reconcilers, so the
+// five kinds are read, indexed and given status the same way.
+type routeKind struct {
+	kind    string
+	newObj  func() client.Object
+	newList func() client.ObjectList
+}
+
+// allRouteKinds are the route kinds Drawbridge translates. TLS, TCP and UDP
+// routes are in the experimental channel and may not be installed; see
+// installedRouteKinds.
+var allRouteKinds = []routeKind{
+	{"HTTPRoute", func() client.Object { return &gwv1.HTTPRoute{} }, func() client.ObjectList { return &gwv1.HTTPRouteList{} }},
+	{"GRPCRoute", func() client.Object { return &gwv1.GRPCRoute{} }, func() client.ObjectList { return &gwv1.GRPCRouteList{} }},
+	{"TLSRoute", func() client.Object { return &gwv1.TLSRoute{} }, func() client.ObjectList { return &gwv1.TLSRouteList{} }},
+	{"TCPRoute", func() client.Object { return &gwv1.TCPRoute{} }, func() client.ObjectList { return &gwv1.TCPRouteList{} }},
+	{"UDPRoute", func() client.Object { return &gwv1.UDPRoute{} }, func() client.ObjectList { return &gwv1.UDPRouteList{} }},
+}
+
+// installedRouteKinds keeps the route kinds whose CRDs the API server serves,
+// so a cluster with only the standard channel still runs the operator.
+func installedRouteKinds(mapper meta.RESTMapper) []routeKind {
+	var kinds []routeKind
+	for _, k := range allRouteKinds {
+		gk := gwv1.SchemeGroupVersion.WithKind(k.kind).GroupKind()
+		if _, err := mapper.RESTMapping(gk, gwv1.SchemeGroupVersion.Version); err == nil {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
+}
+
+// routeParentRefs returns the parentRefs of any route kind.
+func routeParentRefs(obj client.Object) []gwv1.ParentReference {
+	switch r := obj.(type) {
+	case *gwv1.HTTPRoute:
+		return r.Spec.ParentRefs
+	case *gwv1.GRPCRoute:
+		return r.Spec.ParentRefs
+	case *gwv1.TLSRoute:
+		return r.Spec.ParentRefs
+	case *gwv1.TCPRoute:
+		return r.Spec.ParentRefs
+	case *gwv1.UDPRoute:
+		return r.Spec.ParentRefs
+	}
+	panic(fmt.Sprintf("not a route: %T", obj))
+}
+
+// routeParents returns a pointer to status.parents of any route kind.
+func routeParents(obj client.Object) *[]gwv1.RouteParentStatus {
+	switch r := obj.(type) {
+	case *gwv1.HTTPRoute:
+		return &r.Status.Parents
+	case *gwv1.GRPCRoute:
+		return &r.Status.Parents
+	case *gwv1.TLSRoute:
+		return &r.Status.Parents
+	case *gwv1.TCPRoute:
+		return &r.Status.Parents
+	case *gwv1.UDPRoute:
+		return &r.Status.Parents
+	}
+	panic(fmt.Sprintf("not a route: %T", obj))
+}
+
+// routeBackendRefs returns "namespace/name" of every Service a route's rules
+// reference, for the index that maps Service changes to Gateways.
+func routeBackendRefs(obj client.Object) []string {
+	var refs []gwv1.BackendRef
+	switch r := obj.(type) {
+	case *gwv1.HTTPRoute:
+		for _, rule := range r.Spec.Rules {
+			for _, b := range rule.BackendRefs {
+				refs = append(refs, b.BackendRef)
+			}
+		}
+	case *gwv1.GRPCRoute:
+		for _, rule := range r.Spec.Rules {
+			for _, b := range rule.BackendRefs {
+				refs = append(refs, b.BackendRef)
+			}
+		}
+	case *gwv1.TLSRoute:
+		for _, rule := range r.Spec.Rules {
+			refs = append(refs, rule.BackendRefs...)
+		}
+	case *gwv1.TCPRoute:
+		for _, rule := range r.Spec.Rules {
+			refs = append(refs, rule.BackendRefs...)
+		}
+	case *gwv1.UDPRoute:
+		for _, rule := range r.Spec.Rules {
+			refs = append(refs, rule.BackendRefs...)
+		}
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, b := range refs {
+		ns := obj.GetNamespace()
+		if b.Namespace != nil {
+			ns = string(*b.Namespace)
+		}
+		key := ns + "/" + string(b.Name)
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, key)
+		}
+	}
+	return out
+}
+
+// routeGateways returns "namespace/name" of every Gateway a route names in
+// its parentRefs or in our entries of its status, so a route that left a
+// Gateway still reaches it (to clear the stale status entry).
+func routeGateways(obj client.Object) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(ref gwv1.ParentReference) {
+		if !isGatewayRef(ref) {
+			return
+		}
+		ns := obj.GetNamespace()
+		if ref.Namespace != nil {
+			ns = string(*ref.Namespace)
+		}
+		key := ns + "/" + string(ref.Name)
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, key)
+		}
+	}
+	for _, ref := range routeParentRefs(obj) {
+		add(ref)
+	}
+	for _, p := range *routeParents(obj) {
+		if string(p.ControllerName) == gatewayapi.ControllerName {
+			add(p.ParentRef)
+		}
+	}
+	return out
+}
+
+func isGatewayRef(ref gwv1.ParentReference) bool {
+	group, kind := gwv1.GroupName, "Gateway"
+	if ref.Group != nil {
+		group = string(*ref.Group)
+	}
+	if ref.Kind != nil {
+		kind = string(*ref.Kind)
+	}
+	return group == gwv1.GroupName && kind == "Gateway"
+}
+
+// refersTo builds the predicate MergeParentStatuses needs: does a parentRef
+// of a route in routeNamespace point at the Gateway gwNamespace/gwName?
+func refersTo(routeNamespace, gwNamespace, gwName string) func(gwv1.ParentReference) bool {
+	return func(ref gwv1.ParentReference) bool {
+		ns := routeNamespace
+		if ref.Namespace != nil {
+			ns = string(*ref.Namespace)
+		}
+		return isGatewayRef(ref) && ns == gwNamespace && string(ref.Name) == gwName
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -12,6 +13,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -50,6 +52,8 @@ type GatewayReconciler struct {
 	Configs *dataplane.Store
 	// RouteKinds are the route kinds installed in the cluster.
 	RouteKinds []routeKind
+	// PKI issues the admin API certificates.
+	PKI *AdminPKI
 }
 
 // gatewayScope is what one reconcile of one Gateway reads and decides.
@@ -63,6 +67,8 @@ type gatewayScope struct {
 	// attachedRoutes per listener, from translation; nil when translation
 	// did not run, so the last reported counts stay.
 	attachedRoutes map[gwv1.SectionName]int32
+	// adminCertFingerprint identifies the admin certificate the pods mount.
+	adminCertFingerprint string
 
 	// invalidParams is set when the configuration cannot be used; the data
 	// plane is then left exactly as it was.
@@ -77,7 +83,7 @@ type gatewayScope struct {
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways/status,verbs=get;patch;update
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways/finalizers,verbs=update
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=referencegrants,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services;serviceaccounts,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
@@ -128,15 +134,22 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	// translation problem (say, a conflicting status write) does not hold
 	// provisioning back; it is retried with the error.
 	translateErr := r.translateRoutes(ctx, s)
+	fingerprint, renewAt, err := r.adminTLS(ctx, s)
+	if err != nil {
+		return reconcile.Result{}, errors.Join(err, translateErr)
+	}
+	s.adminCertFingerprint = fingerprint
+	// Come back when the admin certificate is due for renewal.
+	result := reconcile.Result{RequeueAfter: max(renewAt.Sub(r.PKI.Now()), time.Minute)}
 	objs, err := r.render(ctx, s)
 	if err != nil || s.invalidParams != "" {
-		return reconcile.Result{}, errors.Join(err, translateErr)
+		return result, errors.Join(err, translateErr)
 	}
 	if err := r.applyDataPlane(ctx, s, objs); err != nil {
 		r.Recorder.Eventf(&gw, nil, corev1.EventTypeWarning, "ProvisioningFailed", "Provision", "%v", err)
-		return reconcile.Result{}, errors.Join(err, translateErr)
+		return result, errors.Join(err, translateErr)
 	}
-	return reconcile.Result{}, errors.Join(r.observe(ctx, s), translateErr)
+	return result, errors.Join(r.observe(ctx, s), translateErr)
 }
 
 // loadClass reports whether the Gateway's class is served by Drawbridge.
@@ -200,11 +213,12 @@ func (r *GatewayReconciler) render(ctx context.Context, s *gatewayScope) (provis
 		}
 	}
 	objs, err := provision.Render(provision.Input{
-		Gateway:           s.gateway,
-		Config:            provision.Merge(specOf(classCfg), specOf(gwCfg)),
-		Listeners:         listeners,
-		OperatorNamespace: r.OperatorNamespace,
-		OperatorPodLabels: r.OperatorPodLabels,
+		Gateway:              s.gateway,
+		Config:               provision.Merge(specOf(classCfg), specOf(gwCfg)),
+		Listeners:            listeners,
+		OperatorNamespace:    r.OperatorNamespace,
+		OperatorPodLabels:    r.OperatorPodLabels,
+		AdminCertFingerprint: s.adminCertFingerprint,
 	})
 	if err != nil {
 		return r.invalid(s, "the merged GatewayConfiguration cannot be rendered: "+err.Error()), nil
@@ -289,6 +303,16 @@ func (r *GatewayReconciler) cleanup(ctx context.Context, s *gatewayScope) error 
 	if err := deleteIfOwned(ctx, r.Client, &corev1.Service{}, adminKey, gw.UID); err != nil {
 		return err
 	}
+	// Read and deleted without the cache, which never holds Secrets.
+	var secret corev1.Secret
+	tlsKey := types.NamespacedName{Namespace: gw.Namespace, Name: s.names.AdminTLS}
+	if err := r.APIReader.Get(ctx, tlsKey, &secret); err == nil && metav1.IsControlledBy(&secret, gw) {
+		if err := r.Client.Delete(ctx, &secret); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete admin certificate Secret %s: %w", tlsKey, err)
+		}
+	} else if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("read admin certificate Secret %s: %w", tlsKey, err)
+	}
 	patch := client.MergeFrom(gw.DeepCopy())
 	controllerutil.RemoveFinalizer(gw, CleanupFinalizer)
 	if err := r.Client.Patch(ctx, gw, patch); err != nil && !apierrors.IsNotFound(err) {
@@ -359,5 +383,13 @@ func (r *GatewayReconciler) gatewaysForConfig(ctx context.Context, o client.Obje
 }
 
 func (r *GatewayReconciler) gatewaysForSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.gatewaysMatching(ctx, indexGatewaySecrets, o.GetNamespace()+"/"+o.GetName())
+	reqs := r.gatewaysMatching(ctx, indexGatewaySecrets, o.GetNamespace()+"/"+o.GetName())
+	// Our own admin certificate Secrets go back to their Gateway, so a
+	// deleted or edited one is reissued.
+	if o.GetLabels()[provision.LabelManagedBy] == provision.ManagedByValue {
+		if owner := metav1.GetControllerOf(o); owner != nil && owner.Kind == "Gateway" {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: owner.Name}})
+		}
+	}
+	return reqs
 }

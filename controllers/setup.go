@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -46,6 +47,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		OperatorPodLabels: opts.OperatorPodLabels,
 		Configs:           opts.Configs,
 		RouteKinds:        routeKinds,
+		PKI: &AdminPKI{
+			Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(),
+			Namespace: opts.OperatorNamespace, Now: time.Now,
+		},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up Gateway controller: %w", err)
 	}

@@ -37,6 +37,9 @@ type Input struct {
 	// the only clients the NetworkPolicy admits to the admin port.
 	OperatorNamespace string
 	OperatorPodLabels map[string]string
+	// AdminCertFingerprint identifies the admin certificate the pods mount;
+	// it is written to the pod template so a new certificate rolls them.
+	AdminCertFingerprint string
 }
 
 // Objects are the objects of one Gateway's data plane. HPA and PDB are nil
@@ -244,6 +247,12 @@ func podTemplate(in Input, names Names, ports []PortMapping) (corev1.PodTemplate
 	if !hasContainer(tpl, ProxyContainerName) {
 		return corev1.PodTemplateSpec{}, fmt.Errorf("dataPlane.podTemplate removed the %q container that runs Kong", ProxyContainerName)
 	}
+	if in.AdminCertFingerprint != "" {
+		if tpl.Annotations == nil {
+			tpl.Annotations = map[string]string{}
+		}
+		tpl.Annotations[AnnotationAdminCert] = in.AdminCertFingerprint
+	}
 	// The selector labels must survive any patch, or the Deployment would not
 	// select its own pods.
 	maps.Copy(tpl.Labels, ObjectLabels(gw))
@@ -396,6 +405,27 @@ func pdb(gw *gwv1.Gateway, names Names, cfg *v1alpha1.PodDisruptionBudgetConfig)
 			MinAvailable:               cfg.MinAvailable,
 			MaxUnavailable:             cfg.MaxUnavailable,
 			UnhealthyPodEvictionPolicy: cfg.UnhealthyPodEvictionPolicy,
+		},
+	}
+}
+
+// AnnotationAdminCert on the pod template carries a fingerprint of the admin
+// certificate: Kong reads it only at start, so a new certificate must roll
+// the pods.
+const AnnotationAdminCert = "gateway.drawbridge.dev/admin-certificate"
+
+// AdminTLSSecret renders the Secret that the Kong pods mount for their admin
+// listener: server certificate, key, and the CA that client certificates must
+// chain to.
+func AdminTLSSecret(gw *gwv1.Gateway, names Names, certPEM, keyPEM, caPEM []byte) *corev1.Secret {
+	return &corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: objectMeta(gw, names.AdminTLS, nil, nil),
+		Type:       corev1.SecretTypeTLS,
+		Data: map[string][]byte{
+			corev1.TLSCertKey:       certPEM,
+			corev1.TLSPrivateKeyKey: keyPEM,
+			"ca.crt":                caPEM,
 		},
 	}
 }

@@ -300,6 +300,7 @@ var _ = Describe("Gateway provisioning", func() {
 		names := provision.NamesFor(gw)
 		Eventually(get(&appsv1.Deployment{}, ns, names.DataPlane)).Should(Succeed())
 		Eventually(get(&corev1.Service{}, ns, names.Admin)).Should(Succeed())
+		Eventually(get(&corev1.Secret{}, ns, names.AdminTLS)).Should(Succeed())
 
 		Expect(k8s.Delete(ctx, gw)).To(Succeed())
 		for _, o := range []struct {
@@ -308,6 +309,7 @@ var _ = Describe("Gateway provisioning", func() {
 		}{
 			{&appsv1.Deployment{}, names.DataPlane}, {&corev1.Service{}, names.DataPlane}, {&corev1.Service{}, names.Admin},
 			{&corev1.ServiceAccount{}, names.DataPlane}, {&networkingv1.NetworkPolicy{}, names.DataPlane},
+			{&corev1.Secret{}, names.AdminTLS},
 		} {
 			Eventually(func() bool { return apierrors.IsNotFound(get(o.obj, ns, o.name)()) }).Should(BeTrue(), "%T %s", o.obj, o.name)
 		}

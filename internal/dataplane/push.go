@@ -1,0 +1,578 @@
+package dataplane
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kong/go-kong/kong"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Defaults of a Pusher.
+const (
+	DefaultTimeout     = 30 * time.Second
+	DefaultBackoffBase = 500 * time.Millisecond
+	DefaultBackoffCap  = 30 * time.Second
+	DefaultMaxAttempts = 5
+)
+
+// zeroConfigHash is what Kong's GET /status reports as configuration_hash
+// before any configuration was loaded (or after an empty one).
+const zeroConfigHash = "00000000000000000000000000000000"
+
+// Dialer opens the connection to a replica's admin endpoint. The replica is
+// available through ReplicaFromContext(ctx).
+type Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// Option configures a Pusher.
+type Option func(*Pusher)
+
+// WithTLSConfig sets the TLS template: the client certificate (Certificates
+// or GetClientCertificate) and RootCAs that verify the admin server
+// certificate. Each replica's connection sets ServerName from the Replica.
+func WithTLSConfig(c *tls.Config) Option { return func(p *Pusher) { p.tlsConfig = c } }
+
+// WithTimeout bounds each admin API call (GET /status, POST /config).
+func WithTimeout(d time.Duration) Option {
+	return func(p *Pusher) {
+		if d > 0 {
+			p.timeout = d
+		}
+	}
+}
+
+// WithBackoff sets the first retry delay and the largest one.
+func WithBackoff(base, limit time.Duration) Option {
+	return func(p *Pusher) { p.backoff.Base, p.backoff.Cap = base, limit }
+}
+
+// WithJitter replaces the random source of the backoff jitter; jitter(n)
+// must return a value in [0, n).
+func WithJitter(jitter func(n int64) int64) Option {
+	return func(p *Pusher) { p.backoff.Jitter = jitter }
+}
+
+// WithMaxAttempts bounds the attempts per replica and Push (at least 1).
+func WithMaxAttempts(n int) Option {
+	return func(p *Pusher) {
+		if n >= 1 {
+			p.maxAttempts = n
+		}
+	}
+}
+
+// WithDialer replaces how connections to replicas are opened (default: a
+// net.Dialer to the replica's address), e.g. with a port-forward dialer.
+func WithDialer(d Dialer) Option {
+	return func(p *Pusher) {
+		if d != nil {
+			p.dial = d
+		}
+	}
+}
+
+// WithClock replaces the time source used for retry waits and state times.
+func WithClock(c Clock) Option {
+	return func(p *Pusher) {
+		if c != nil {
+			p.clock = c
+		}
+	}
+}
+
+// WithRoundTripper wraps every replica's HTTP transport, for
+// instrumentation (metrics, request logging) or fault injection in tests.
+func WithRoundTripper(wrap func(http.RoundTripper) http.RoundTripper) Option {
+	return func(p *Pusher) { p.wrap = wrap }
+}
+
+// Pusher pushes one Gateway's Kong configuration to all its replicas and
+// remembers, per replica, which configuration it holds. It is safe for
+// concurrent use; concurrent pushes to the same replica are serialised.
+type Pusher struct {
+	timeout     time.Duration
+	backoff     Backoff
+	maxAttempts int
+	dial        Dialer
+	clock       Clock
+	wrap        func(http.RoundTripper) http.RoundTripper
+
+	mu        sync.Mutex
+	tlsConfig *tls.Config
+	tlsGen    uint64
+	replicas  map[string]*replica
+}
+
+// NewPusher returns a Pusher with the given options.
+func NewPusher(opts ...Option) *Pusher {
+	p := &Pusher{
+		timeout:     DefaultTimeout,
+		backoff:     Backoff{Base: DefaultBackoffBase, Cap: DefaultBackoffCap},
+		maxAttempts: DefaultMaxAttempts,
+		clock:       RealClock{},
+		replicas:    map[string]*replica{},
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	if p.dial == nil {
+		d := &net.Dialer{Timeout: p.timeout, KeepAlive: 30 * time.Second}
+		p.dial = d.DialContext
+	}
+	return p
+}
+
+// SetTLSConfig replaces the TLS template (after a certificate rotation).
+// Connections made from then on use it; idle connections are closed.
+func (p *Pusher) SetTLSConfig(c *tls.Config) {
+	p.mu.Lock()
+	p.tlsConfig = c
+	p.tlsGen++
+	p.mu.Unlock()
+	p.Close()
+}
+
+// Forget drops what the Pusher knows about a replica that was removed.
+func (p *Pusher) Forget(name string) {
+	p.mu.Lock()
+	r := p.replicas[name]
+	delete(p.replicas, name)
+	p.mu.Unlock()
+	if r != nil {
+		r.mu.Lock()
+		if r.tr != nil {
+			r.tr.CloseIdleConnections()
+		}
+		r.mu.Unlock()
+	}
+}
+
+// Close closes idle connections to every replica. The Pusher stays usable;
+// later pushes open new connections.
+func (p *Pusher) Close() {
+	p.mu.Lock()
+	recs := make([]*replica, 0, len(p.replicas))
+	for _, r := range p.replicas {
+		recs = append(recs, r)
+	}
+	p.mu.Unlock()
+	for _, r := range recs {
+		r.mu.Lock()
+		if r.tr != nil {
+			r.tr.CloseIdleConnections()
+		}
+		r.mu.Unlock()
+	}
+}
+
+// Retain forgets every replica whose name is not in keep and returns the
+// names it forgot.
+func (p *Pusher) Retain(keep []Replica) []string {
+	want := make(map[string]bool, len(keep))
+	for _, r := range keep {
+		want[r.Name] = true
+	}
+	var gone []string
+	p.mu.Lock()
+	for name := range p.replicas {
+		if !want[name] {
+			gone = append(gone, name)
+		}
+	}
+	p.mu.Unlock()
+	for _, name := range gone {
+		p.Forget(name)
+	}
+	return gone
+}
+
+// State returns what the Pusher remembers about a replica.
+func (p *Pusher) State(name string) (ReplicaState, bool) {
+	p.mu.Lock()
+	r := p.replicas[name]
+	p.mu.Unlock()
+	if r == nil {
+		return ReplicaState{}, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state, true
+}
+
+// Outcome is the result of pushing to one replica.
+type Outcome struct {
+	Replica Replica
+	// InSync is true when the replica holds the configuration.
+	InSync bool
+	// Skipped is true when nothing was sent because the replica already
+	// held the configuration (same SHA-256, non-zero hash in GET /status).
+	Skipped bool
+	// Attempts made (a status check and the push it led to count as one).
+	Attempts int
+	// Err is the last error when InSync is false.
+	Err error
+	// Rejection is Kong's parsed 400, when the replica rejected the
+	// configuration.
+	Rejection *ConfigError
+}
+
+// Result is the outcome of one Push.
+type Result struct {
+	// SHA256 (hex) and Bytes describe the configuration pushed.
+	SHA256 string
+	Bytes  int
+	// Replicas holds one outcome per replica, in the order given to Push.
+	Replicas []Outcome
+	// InSync counts replicas holding the configuration, out of Total.
+	InSync, Total int
+	// Rejection is Kong's parsed validation error when at least one replica
+	// answered 400 (they all validate the same way).
+	Rejection *ConfigError
+}
+
+// AllInSync reports whether every replica holds the configuration. It is
+// false for an empty replica list: nothing serves the configuration yet.
+func (r Result) AllInSync() bool { return r.Total > 0 && r.InSync == r.Total }
+
+// Summary is a status-condition sentence such as "2/3 replicas hold the
+// current configuration".
+func (r Result) Summary() string {
+	return fmt.Sprintf("%d/%d replicas hold the current configuration", r.InSync, r.Total)
+}
+
+// Err joins the errors of replicas that are not in sync, or returns nil.
+func (r Result) Err() error {
+	var errs []error
+	for _, o := range r.Replicas {
+		if !o.InSync && o.Err != nil {
+			errs = append(errs, o.Err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Push sends configJSON to every replica concurrently and returns when each
+// replica either holds it or has failed. A replica whose last successful
+// push had the same SHA-256 is skipped unless GET /status shows the
+// all-zero configuration hash (it restarted and lost its configuration).
+// Failed attempts are retried with capped exponential backoff and jitter
+// (a 429 waits for its Retry-After); a 400 rejection is not retried.
+func (p *Pusher) Push(ctx context.Context, replicas []Replica, configJSON []byte) Result {
+	sum := sha256.Sum256(configJSON)
+	res := Result{SHA256: hex.EncodeToString(sum[:]), Bytes: len(configJSON), Total: len(replicas)}
+	res.Replicas = make([]Outcome, len(replicas))
+	seen := make(map[string]bool, len(replicas))
+	var wg sync.WaitGroup
+	for i, rep := range replicas {
+		res.Replicas[i].Replica = rep
+		if err := validateReplica(rep); err != nil {
+			res.Replicas[i].Err = err
+			continue
+		}
+		if seen[rep.Name] {
+			res.Replicas[i].Err = fmt.Errorf("replica %s is listed twice", rep.Name)
+			continue
+		}
+		seen[rep.Name] = true
+		wg.Add(1)
+		go func(i int, rep Replica) {
+			defer wg.Done()
+			res.Replicas[i] = p.pushOne(ctx, rep, configJSON, res.SHA256)
+		}(i, rep)
+	}
+	wg.Wait()
+	for _, o := range res.Replicas {
+		if o.InSync {
+			res.InSync++
+		}
+		if o.Rejection != nil && res.Rejection == nil {
+			res.Rejection = o.Rejection
+		}
+	}
+	return res
+}
+
+func validateReplica(r Replica) error {
+	switch {
+	case r.Name == "":
+		return fmt.Errorf("replica at %q has no name", r.Address)
+	case r.Address == "":
+		return fmt.Errorf("replica %s has no address", r.Name)
+	case r.Port < 1 || r.Port > 65535:
+		return fmt.Errorf("replica %s has invalid admin port %d", r.Name, r.Port)
+	case r.ServerName == "":
+		return fmt.Errorf("replica %s has no TLS server name to verify", r.Name)
+	}
+	return nil
+}
+
+// record returns the replica's record, resetting what is known when its
+// endpoint changed (a different pod behind the same name).
+func (p *Pusher) record(rep Replica) *replica {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.replicas[rep.Name]
+	if r == nil {
+		r = &replica{state: ReplicaState{Replica: rep}}
+		p.replicas[rep.Name] = r
+	}
+	return r
+}
+
+// clientFor returns the go-kong client for a replica, building it when the
+// endpoint or the TLS template changed. Called with r.push held.
+func (p *Pusher) clientFor(r *replica, rep Replica) (*kong.Client, error) {
+	p.mu.Lock()
+	tmpl, gen := p.tlsConfig, p.tlsGen
+	p.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.state.Replica != rep {
+		r.state = ReplicaState{Replica: rep}
+		r.client = nil
+	}
+	if r.client != nil && r.gen == gen {
+		return r.client, nil
+	}
+	if r.tr != nil {
+		r.tr.CloseIdleConnections()
+	}
+	tr := newTransport(rep, tmpl, p.dial, p.timeout)
+	var rt http.RoundTripper = retryAfterRecorder{next: tr}
+	if p.wrap != nil {
+		rt = p.wrap(rt)
+	}
+	base := rep.URL()
+	c, err := kong.NewClient(&base, &http.Client{Transport: rt})
+	if err != nil {
+		return nil, fmt.Errorf("admin client for replica %s: %w", rep.Name, err)
+	}
+	r.client, r.tr, r.gen = c, tr, gen
+	return c, nil
+}
+
+func (p *Pusher) pushOne(ctx context.Context, rep Replica, body []byte, sum string) Outcome {
+	out := Outcome{Replica: rep}
+	r := p.record(rep)
+	r.push.Lock()
+	defer r.push.Unlock()
+	client, err := p.clientFor(r, rep)
+	if err != nil {
+		out.Err = err
+		p.finish(r, &out, sum)
+		return out
+	}
+	for attempt := 1; ; attempt++ {
+		out.Attempts = attempt
+		note := &callNote{}
+		skipped, err := p.try(ctx, r, client, note, body, sum)
+		if err == nil {
+			out.InSync, out.Skipped = true, skipped
+			break
+		}
+		var ce *ConfigError
+		if errors.As(err, &ce) {
+			out.Rejection = ce
+		}
+		out.Err = fmt.Errorf("replica %s: %w", rep.Name, err)
+		if ctx.Err() != nil {
+			break
+		}
+		wait, retry := p.retryDelay(err, note, attempt)
+		if !retry || attempt >= p.maxAttempts {
+			break
+		}
+		if serr := p.clock.Sleep(ctx, wait); serr != nil {
+			out.Err = fmt.Errorf("replica %s: %w (gave up waiting to retry: %w)", rep.Name, err, serr)
+			break
+		}
+	}
+	p.finish(r, &out, sum)
+	return out
+}
+
+// finish records the outcome in the replica's state.
+func (p *Pusher) finish(r *replica, out *Outcome, sum string) {
+	now := p.clock.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.state.LastAttempt = now
+	if out.InSync {
+		r.state.SHA256 = sum
+		r.state.LastSuccess = now
+		r.state.LastError = nil
+		return
+	}
+	r.state.LastError = out.Err
+}
+
+// try makes one attempt: a status check when the replica should already
+// hold the configuration, then a push when it does not.
+func (p *Pusher) try(ctx context.Context, r *replica, client *kong.Client, note *callNote, body []byte, sum string) (skipped bool, err error) {
+	r.mu.Lock()
+	known := r.state.SHA256 == sum
+	r.mu.Unlock()
+	if known {
+		callCtx, cancel := context.WithTimeout(ctx, p.timeout)
+		st, err := client.Status(withNote(callCtx, note))
+		cancel()
+		if err != nil {
+			return false, fmt.Errorf("GET /status: %w", err)
+		}
+		if h := strings.TrimSpace(st.ConfigurationHash); h != "" && h != zeroConfigHash {
+			return true, nil
+		}
+		// The replica lost its configuration (restart): push again.
+	}
+	// The outcome of a push that fails midway is unknown (Kong may have
+	// applied it before the connection broke), so forget the SHA until a
+	// push succeeds; the next Push then re-sends instead of trusting it.
+	r.mu.Lock()
+	r.state.SHA256 = ""
+	r.mu.Unlock()
+	callCtx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	err = client.ReloadDeclarativeRawConfig(withNote(callCtx, note), bytes.NewReader(body), false, true)
+	if err == nil {
+		r.mu.Lock()
+		r.state.SHA256 = sum
+		r.mu.Unlock()
+		return false, nil
+	}
+	var apiErr *kong.APIError
+	if errors.As(err, &apiErr) && apiErr.Code() == http.StatusBadRequest {
+		return false, ParseConfigError(apiErr.Code(), apiErr.Raw())
+	}
+	return false, fmt.Errorf("POST /config: %w", err)
+}
+
+// retryDelay decides whether err is worth another attempt and how long to
+// wait before it.
+func (p *Pusher) retryDelay(err error, note *callNote, attempt int) (time.Duration, bool) {
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		return 0, false // Kong validated and rejected it; resending cannot help.
+	}
+	var cv *tls.CertificateVerificationError
+	if errors.As(err, &cv) {
+		return 0, false // the server certificate does not verify; not transient.
+	}
+	var apiErr *kong.APIError
+	if errors.As(err, &apiErr) {
+		code := apiErr.Code()
+		switch {
+		case code == http.StatusTooManyRequests, code == http.StatusServiceUnavailable:
+			if d, ok := parseRetryAfter(note.retryAfter(), p.clock.Now()); ok {
+				return d, true
+			}
+			return p.backoff.Delay(attempt), true
+		case code == http.StatusRequestTimeout, code >= 500:
+			return p.backoff.Delay(attempt), true
+		default:
+			return 0, false // 401/403/404/405/413/415: resending the same request cannot help.
+		}
+	}
+	// Connection refused or reset, TLS alerts, per-call timeouts.
+	return p.backoff.Delay(attempt), true
+}
+
+// callNote carries facts about one admin call's response that go-kong does
+// not return (the Retry-After header).
+type callNote struct {
+	mu sync.Mutex
+	ra string
+}
+
+func (n *callNote) retryAfter() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.ra
+}
+
+type noteKey struct{}
+
+func withNote(ctx context.Context, n *callNote) context.Context {
+	return context.WithValue(ctx, noteKey{}, n)
+}
+
+// retryAfterRecorder copies the Retry-After header of responses into the
+// request context's callNote.
+type retryAfterRecorder struct{ next http.RoundTripper }
+
+func (t retryAfterRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if resp != nil {
+		if n, ok := req.Context().Value(noteKey{}).(*callNote); ok {
+			n.mu.Lock()
+			n.ra = resp.Header.Get("Retry-After")
+			n.mu.Unlock()
+		}
+	}
+	return resp, err
+}
+
+// Coalescer collapses bursts of Trigger calls into as few runs as possible:
+// at most one run per Gateway is in flight, and any number of triggers that
+// arrive during a run cause exactly one more run after it. The run reads
+// the Gateway's latest configuration (e.g. from the Store) itself, so the
+// follow-up run pushes the newest one.
+type Coalescer struct {
+	ctx     context.Context
+	run     func(ctx context.Context, gw types.NamespacedName)
+	mu      sync.Mutex
+	running map[types.NamespacedName]bool
+	dirty   map[types.NamespacedName]bool
+	wg      sync.WaitGroup
+}
+
+// NewCoalescer returns a Coalescer that calls run with ctx; once ctx is
+// done no new run starts.
+func NewCoalescer(ctx context.Context, run func(ctx context.Context, gw types.NamespacedName)) *Coalescer {
+	return &Coalescer{ctx: ctx, run: run, running: map[types.NamespacedName]bool{}, dirty: map[types.NamespacedName]bool{}}
+}
+
+// Trigger asks for a run for gw. It never blocks on a run.
+func (c *Coalescer) Trigger(gw types.NamespacedName) {
+	if c.ctx.Err() != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running[gw] {
+		c.dirty[gw] = true
+		return
+	}
+	c.running[gw] = true
+	c.wg.Add(1)
+	go c.loop(gw)
+}
+
+func (c *Coalescer) loop(gw types.NamespacedName) {
+	defer c.wg.Done()
+	for {
+		c.run(c.ctx, gw)
+		c.mu.Lock()
+		if c.dirty[gw] && c.ctx.Err() == nil {
+			delete(c.dirty, gw)
+			c.mu.Unlock()
+			continue
+		}
+		delete(c.dirty, gw)
+		delete(c.running, gw)
+		c.mu.Unlock()
+		return
+	}
+}
+
+// Wait blocks until no run is in flight.
+func (c *Coalescer) Wait() { c.wg.Wait() }

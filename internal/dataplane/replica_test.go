@@ -1,0 +1,413 @@
+package dataplane
+
+// Test harness: Kong stand-ins (test/kongstandin) started in-process with an
+// mTLS admin listener on distinct loopback addresses (127.0.0.2, ...), a
+// throw-away CA, and a fake clock. All traffic stays on 127.0.0.0/8.
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/drawbridge-dev/drawbridge/internal/testutil"
+	"github.com/drawbridge-dev/drawbridge/test/kongstandin"
+)
+
+// testTimeout bounds every network operation of a test; it is a guard, not
+// an assertion.
+const testTimeout = 10 * time.Second
+
+// fakeClock records the waits a Pusher asks for and returns at once.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	sleeps  []time.Duration
+	onSleep func()
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.sleeps = append(c.sleeps, d)
+	c.now = c.now.Add(d)
+	hook := c.onSleep
+	c.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return ctx.Err()
+}
+
+func (c *fakeClock) Sleeps() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.sleeps...)
+}
+
+// pki is a CA with files the stand-ins read, and the operator's client TLS.
+type pki struct {
+	ca     *testutil.TestCA
+	dir    string
+	caFile string
+	client *tls.Config
+}
+
+func newPKI(t testing.TB) *pki {
+	t.Helper()
+	ca, err := testutil.NewTestCA("drawbridge-test-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := ca.ClientTLS("drawbridge-operator", ca.Pool())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := &pki{ca: ca, dir: dir, client: client}
+	p.caFile = p.write(t, "ca.crt", ca.CertPEM)
+	return p
+}
+
+func (p *pki) write(t testing.TB, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(p.dir, name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// serverName is the admin certificate name of a replica, as the operator
+// would issue it for "<pod>.<admin svc>.<ns>.svc".
+func serverName(name string) string { return name + ".kong-admin.apps.svc" }
+
+// kongReplica is one running stand-in.
+type kongReplica struct {
+	t      testing.TB
+	pki    *pki
+	srv    *kongstandin.Server
+	rep    Replica
+	status string // http://ip:port of the status listener
+}
+
+// startKong starts a stand-in whose mTLS admin listener is on ip:port
+// (port 0 picks one). Its status listener is plain HTTP on ip.
+func (p *pki) startKong(t testing.TB, name, ip string, port int) *kongReplica {
+	t.Helper()
+	certPEM, keyPEM, err := p.ca.IssueServer(serverName(name), []string{serverName(name)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{
+		"KONG_DATABASE=off",
+		"KONG_ROUTER_FLAVOR=expressions",
+		"KONG_PROXY_LISTEN=off",
+		"KONG_STREAM_LISTEN=off",
+		"KONG_CLUSTER_LISTEN=off",
+		"KONG_ADMIN_LISTEN=" + net.JoinHostPort(ip, strconv.Itoa(port)) + " ssl",
+		"KONG_STATUS_LISTEN=" + net.JoinHostPort(ip, "0"),
+		"KONG_ADMIN_SSL_CERT=" + p.write(t, name+".crt", certPEM),
+		"KONG_ADMIN_SSL_CERT_KEY=" + p.write(t, name+".key", keyPEM),
+		"KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE=" + p.caFile,
+		"KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT=on",
+		"KONG_NGINX_ADMIN_SSL_VERIFY_DEPTH=3",
+		"KONG_NGINX_WORKER_PROCESSES=1",
+		"KONG_PROXY_ACCESS_LOG=off",
+		"KONG_PROXY_ERROR_LOG=off",
+		"KONG_ADMIN_ACCESS_LOG=off",
+		"KONG_ADMIN_ERROR_LOG=off",
+	}
+	cfg, err := kongstandin.ConfigFromEnv(env)
+	if err != nil {
+		t.Fatalf("stand-in config: %v", err)
+	}
+	srv, err := kongstandin.New(cfg)
+	if err != nil {
+		t.Fatalf("stand-in: %v", err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatalf("start stand-in %s: %v", name, err)
+	}
+	k := &kongReplica{t: t, pki: p, srv: srv, status: "http://" + srv.StatusAddrs()[0].String()}
+	admin := srv.AdminAddrs()[0].(*net.TCPAddr)
+	k.rep = Replica{Name: name, Address: admin.IP.String(), Port: admin.Port, ServerName: serverName(name)}
+	t.Cleanup(k.stop)
+	return k
+}
+
+func (k *kongReplica) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	_ = k.srv.Shutdown(ctx)
+}
+
+// restart kills the stand-in (connections drop, as when a container
+// dies) and starts a fresh one (no configuration) on the same admin
+// address, as a Kong pod that restarted in place.
+func (k *kongReplica) restart() *kongReplica {
+	k.t.Helper()
+	k.srv.Close()
+	return k.pki.startKong(k.t, k.rep.Name, k.rep.Address, k.rep.Port)
+}
+
+// ready returns the status code of GET /status/ready.
+func (k *kongReplica) ready() int {
+	k.t.Helper()
+	c := &http.Client{Timeout: testTimeout}
+	resp, err := c.Get(k.status + "/status/ready")
+	if err != nil {
+		k.t.Fatalf("GET /status/ready on %s: %v", k.rep.Name, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+// configHash returns configuration_hash from the plain status listener.
+func (k *kongReplica) configHash() string {
+	k.t.Helper()
+	c := &http.Client{Timeout: testTimeout}
+	resp, err := c.Get(k.status + "/status")
+	if err != nil {
+		k.t.Fatalf("GET /status on %s: %v", k.rep.Name, err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Hash string `json:"configuration_hash"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		k.t.Fatal(err)
+	}
+	return st.Hash
+}
+
+// counter counts admin requests per host and "METHOD /path".
+type counter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func newCounter() *counter { return &counter{n: map[string]int{}} }
+
+func (c *counter) wrap(next http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		c.mu.Lock()
+		c.n[r.URL.Host+" "+r.Method+" "+r.URL.Path]++
+		c.mu.Unlock()
+		return next.RoundTrip(r)
+	})
+}
+
+func (c *counter) get(rep Replica, methodPath string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[net.JoinHostPort(rep.Address, strconv.Itoa(rep.Port))+" "+methodPath]
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// loopbackOnly is a Dialer that refuses anything outside 127.0.0.0/8 and
+// records which replica each dial was for.
+type loopbackOnly struct {
+	mu    sync.Mutex
+	dials map[string]int
+}
+
+func (l *loopbackOnly) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() || ip.To4() == nil {
+		return nil, fmt.Errorf("test dialer refuses non-loopback address %s", addr)
+	}
+	if rep, ok := ReplicaFromContext(ctx); ok {
+		l.mu.Lock()
+		if l.dials == nil {
+			l.dials = map[string]int{}
+		}
+		l.dials[rep.Name]++
+		l.mu.Unlock()
+	}
+	d := net.Dialer{Timeout: testTimeout}
+	return d.DialContext(ctx, network, addr)
+}
+
+// newTestPusher returns a Pusher with the PKI's client certificate, a fake
+// clock, a loopback-only dialer and a request counter.
+func newTestPusher(t testing.TB, p *pki, opts ...Option) (*Pusher, *counter, *fakeClock) {
+	cnt, clk := newCounter(), newFakeClock()
+	lo := &loopbackOnly{}
+	base := []Option{WithTLSConfig(p.client), WithClock(clk), WithDialer(lo.dial), WithRoundTripper(cnt.wrap),
+		WithTimeout(testTimeout), WithBackoff(100*time.Millisecond, time.Second), WithMaxAttempts(3)}
+	pusher := NewPusher(append(base, opts...)...)
+	// Runs before the stand-ins' cleanups (registered earlier), so their
+	// graceful shutdown does not wait for our idle connections.
+	t.Cleanup(pusher.Close)
+	return pusher, cnt, clk
+}
+
+// validConfig is a small declarative configuration; marker makes distinct
+// configurations.
+func validConfig(marker string) []byte {
+	return []byte(`{"_format_version":"3.0",
+ "services":[{"name":"svc","host":"127.0.0.1","port":9,"routes":[
+  {"name":"httproute.apps.web.0","expression":"http.path ^= \"/` + marker + `\"",
+   "tags":["k8s-kind:HTTPRoute","k8s-group:gateway.networking.k8s.io","k8s-version:v1","k8s-namespace:apps","k8s-name:web","k8s-uid:1111"]}]}],
+ "upstreams":[{"name":"kong"}]}`)
+}
+
+// --- mutual TLS ---
+
+// A replica must not be reachable without a client certificate signed by
+// the operator's CA: not by a bare TLS client, not by one with a foreign
+// certificate, and not by a Pusher without a client certificate.
+func TestAdminAPIRejectsClientsWithoutTheOperatorCertificate(t *testing.T) {
+	p := newPKI(t)
+	k := p.startKong(t, "kong-0", "127.0.0.2", 0)
+	addr := net.JoinHostPort(k.rep.Address, strconv.Itoa(k.rep.Port))
+
+	tryGet := func(cfg *tls.Config) error {
+		cfg.ServerName = k.rep.ServerName
+		c := &http.Client{Timeout: testTimeout, Transport: &http.Transport{TLSClientConfig: cfg}}
+		defer c.CloseIdleConnections()
+		resp, err := c.Get("https://" + addr + "/status")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return fmt.Errorf("got HTTP %d", resp.StatusCode)
+	}
+	// Sanity: the operator's certificate works.
+	if err := tryGet(p.client.Clone()); err == nil || !strings.Contains(err.Error(), "HTTP 200") {
+		t.Fatalf("operator client: %v", err)
+	}
+	if err := tryGet(&tls.Config{RootCAs: p.ca.Pool()}); err == nil || strings.Contains(err.Error(), "HTTP") {
+		t.Fatalf("a client without a certificate reached the admin API: %v", err)
+	}
+	foreign, err := testutil.NewTestCA("someone-else")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := foreign.ClientTLS("intruder", p.ca.Pool())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tryGet(fc); err == nil || strings.Contains(err.Error(), "HTTP") {
+		t.Fatalf("a client with a foreign certificate reached the admin API: %v", err)
+	}
+
+	// A Pusher without a client certificate fails and the replica stays unconfigured.
+	noCert := &tls.Config{RootCAs: p.ca.Pool()}
+	pusher, cnt, _ := newTestPusher(t, p, WithTLSConfig(noCert))
+	res := pusher.Push(context.Background(), []Replica{k.rep}, validConfig("a"))
+	if res.InSync != 0 || res.Replicas[0].Err == nil {
+		t.Fatalf("push without client certificate: %+v", res.Replicas[0])
+	}
+	if k.ready() != http.StatusServiceUnavailable || k.configHash() != zeroConfigHash {
+		t.Fatal("the replica accepted configuration from a client without a certificate")
+	}
+	if res.Replicas[0].Attempts != 3 || cnt.get(k.rep, "POST /config") != 3 {
+		t.Fatalf("attempts = %d, posts = %d; a TLS alert from the server is retried up to the limit",
+			res.Replicas[0].Attempts, cnt.get(k.rep, "POST /config"))
+	}
+
+	// After a rotation to a valid certificate the same Pusher succeeds.
+	pusher.SetTLSConfig(p.client)
+	if res := pusher.Push(context.Background(), []Replica{k.rep}, validConfig("a")); !res.AllInSync() {
+		t.Fatalf("after SetTLSConfig: %v", res.Err())
+	}
+	if k.ready() != http.StatusOK {
+		t.Fatal("replica not ready after push")
+	}
+}
+
+// The client verifies the admin server certificate against the replica's
+// server name, and such a failure is not retried.
+func TestServerCertificateIsVerified(t *testing.T) {
+	p := newPKI(t)
+	k := p.startKong(t, "kong-0", "127.0.0.2", 0)
+	pusher, cnt, clk := newTestPusher(t, p)
+	wrong := k.rep
+	wrong.ServerName = serverName("kong-1")
+	res := pusher.Push(context.Background(), []Replica{wrong}, validConfig("a"))
+	o := res.Replicas[0]
+	var cv *tls.CertificateVerificationError
+	if o.InSync || !errors.As(o.Err, &cv) {
+		t.Fatalf("wrong server name: %+v", o)
+	}
+	if o.Attempts != 1 || len(clk.Sleeps()) != 0 || cnt.get(k.rep, "POST /config") != 1 {
+		t.Fatalf("certificate failure retried: attempts %d sleeps %v", o.Attempts, clk.Sleeps())
+	}
+
+	untrusting := p.client.Clone()
+	other, err := testutil.NewTestCA("other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	untrusting.RootCAs = other.Pool()
+	pusher2, _, _ := newTestPusher(t, p, WithTLSConfig(untrusting))
+	if res := pusher2.Push(context.Background(), []Replica{k.rep}, validConfig("a")); res.InSync != 0 || !errors.As(res.Replicas[0].Err, &cv) {
+		t.Fatalf("server certificate from an untrusted CA accepted: %+v", res.Replicas[0])
+	}
+}
+
+func TestReplicaValidation(t *testing.T) {
+	pusher := NewPusher(WithClock(newFakeClock()))
+	good := Replica{Name: "a", Address: "127.0.0.1", Port: 1, ServerName: "a"}
+	cases := []Replica{
+		{Address: "127.0.0.1", Port: 1, ServerName: "x"},
+		{Name: "b", Port: 1, ServerName: "x"},
+		{Name: "c", Address: "127.0.0.1", ServerName: "x"},
+		{Name: "d", Address: "127.0.0.1", Port: 1},
+	}
+	res := pusher.Push(context.Background(), cases, validConfig("a"))
+	for i, o := range res.Replicas {
+		if o.Err == nil || o.Attempts != 0 {
+			t.Errorf("case %d: %+v", i, o)
+		}
+	}
+	if res.AllInSync() || res.Total != 4 {
+		t.Fatalf("result %+v", res)
+	}
+	dup := pusher.Push(context.Background(), []Replica{good, good}, nil)
+	if dup.Replicas[1].Err == nil || !strings.Contains(dup.Replicas[1].Err.Error(), "twice") {
+		t.Fatalf("duplicate: %+v", dup.Replicas[1])
+	}
+	if got := (Result{}).AllInSync(); got {
+		t.Fatal("no replicas is not in sync")
+	}
+	if s := (Result{InSync: 2, Total: 3}).Summary(); s != "2/3 replicas hold the current configuration" {
+		t.Fatal(s)
+	}
+	if s := good.String(); s != `a (127.0.0.1:1, server name "a")` {
+		t.Fatal(s)
+	}
+	if u := good.URL(); u != "https://127.0.0.1:1" {
+		t.Fatal(u)
+	}
+	if u := (Replica{Address: "::1", Port: 8444}).URL(); u != "https://[::1]:8444" {
+		t.Fatal(u)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -58,21 +57,16 @@ func compileGRPCMatch(m gwv1.GRPCRouteMatch) (grpcMatch, error) {
 			out.prec.pathRegex, out.prec.pathLen = true, len(method)
 		}
 	}
-	seen := map[string]bool{}
-	for _, h := range m.Headers {
-		key := strings.ToLower(string(h.Name))
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		regex := h.Type != nil && *h.Type == gwv1.GRPCHeaderMatchRegularExpression
-		p, err := headerPredicate(string(h.Name), h.Value, regex)
-		if err != nil {
-			return out, err
-		}
-		out.preds = append(out.preds, p)
-		out.prec.headers++
+	headers := make([]headerMatch, len(m.Headers))
+	for i, h := range m.Headers {
+		headers[i] = headerMatch{string(h.Name), h.Value, h.Type != nil && *h.Type == gwv1.GRPCHeaderMatchRegularExpression}
 	}
+	preds, err := headerPredicates(headers)
+	if err != nil {
+		return out, err
+	}
+	out.preds = append(out.preds, preds...)
+	out.prec.headers += len(preds)
 	return out, nil
 }
 

@@ -124,21 +124,16 @@ func compileHTTPMatch(m gwv1.HTTPRouteMatch) (httpMatch, error) {
 		out.prec.method = true
 		out.preds = append(out.preds, "http.method == "+kong.Quote(string(*m.Method)))
 	}
-	seen := map[string]bool{}
-	for _, h := range m.Headers {
-		key := strings.ToLower(string(h.Name))
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		regex := h.Type != nil && *h.Type == gwv1.HeaderMatchRegularExpression
-		p, err := headerPredicate(string(h.Name), h.Value, regex)
-		if err != nil {
-			return out, err
-		}
-		out.preds = append(out.preds, p)
-		out.prec.headers++
+	headers := make([]headerMatch, len(m.Headers))
+	for i, h := range m.Headers {
+		headers[i] = headerMatch{string(h.Name), h.Value, h.Type != nil && *h.Type == gwv1.HeaderMatchRegularExpression}
 	}
+	preds, err := headerPredicates(headers)
+	if err != nil {
+		return out, err
+	}
+	out.preds = append(out.preds, preds...)
+	out.prec.headers += len(preds)
 	seenQ := map[string]bool{}
 	for _, q := range m.QueryParams {
 		if seenQ[string(q.Name)] {
@@ -163,4 +158,31 @@ func joinPredicates(preds []string) string {
 		return `http.path ^= "/"`
 	}
 	return strings.Join(preds, " && ")
+}
+
+// headerMatch is one header match of an HTTPRoute or a GRPCRoute.
+type headerMatch struct {
+	name, value string
+	regex       bool
+}
+
+// headerPredicates turns header matches into expression predicates. Header
+// names are case-insensitive and the spec says the first match of a name
+// wins, so later duplicates are ignored.
+func headerPredicates(matches []headerMatch) ([]string, error) {
+	seen := map[string]bool{}
+	var preds []string
+	for _, h := range matches {
+		key := strings.ToLower(h.name)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		p, err := headerPredicate(h.name, h.value, h.regex)
+		if err != nil {
+			return nil, err
+		}
+		preds = append(preds, p)
+	}
+	return preds, nil
 }

@@ -12,7 +12,9 @@ import (
 // TestOperatorEnvironmentIsUnderstood renders a data plane the way the
 // operator does, for every listener kind, and checks that the stand-in
 // accepts exactly that Kong environment (it rejects any setting it does not
-// know, like Kong rejects a setting it cannot parse).
+// know, like Kong rejects a setting it cannot parse). Source: reference
+// kong-dataplane.md §5 (Kong environment, admin mTLS settings) and
+// https://developer.konghq.com/gateway/configuration/ (KONG_* overrides).
 func TestOperatorEnvironmentIsUnderstood(t *testing.T) {
 	passthrough := gwv1.TLSModePassthrough
 	gw := &gwv1.Gateway{

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -54,6 +55,10 @@ type GatewayReconciler struct {
 	RouteKinds []routeKind
 	// PKI issues the admin API certificates.
 	PKI *AdminPKI
+	// AdminDialer replaces the direct dial of replica addresses when set.
+	AdminDialer dataplane.Dialer
+
+	pushers pushers
 }
 
 // gatewayScope is what one reconcile of one Gateway reads and decides.
@@ -69,6 +74,9 @@ type gatewayScope struct {
 	attachedRoutes map[gwv1.SectionName]int32
 	// adminCertFingerprint identifies the admin certificate the pods mount.
 	adminCertFingerprint string
+	// sync is the outcome of pushing the configuration to the replicas; nil
+	// when no push was attempted.
+	sync *dataplane.Result
 
 	// invalidParams is set when the configuration cannot be used; the data
 	// plane is then left exactly as it was.
@@ -149,7 +157,17 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		r.Recorder.Eventf(&gw, nil, corev1.EventTypeWarning, "ProvisioningFailed", "Provision", "%v", err)
 		return result, errors.Join(err, translateErr)
 	}
-	return result, errors.Join(r.observe(ctx, s), translateErr)
+	if err := r.observe(ctx, s); err != nil {
+		return result, errors.Join(err, translateErr)
+	}
+	if err := r.syncDataPlane(ctx, s); err != nil {
+		return result, errors.Join(err, translateErr)
+	}
+	if s.sync != nil && s.sync.Total > 0 && !s.sync.AllInSync() {
+		// Replicas appear and catch up on their own schedule; look again soon.
+		result.RequeueAfter = 2 * time.Second
+	}
+	return result, translateErr
 }
 
 // loadClass reports whether the Gateway's class is served by Drawbridge.
@@ -290,6 +308,7 @@ func (r *GatewayReconciler) cleanup(ctx context.Context, s *gatewayScope) error 
 		return err
 	}
 	r.Configs.Delete(client.ObjectKeyFromObject(gw))
+	r.pushers.forget(client.ObjectKeyFromObject(gw))
 	key := types.NamespacedName{Namespace: gw.Namespace, Name: s.names.DataPlane}
 	for _, obj := range []client.Object{
 		&autoscalingv2.HorizontalPodAutoscaler{}, &policyv1.PodDisruptionBudget{}, &appsv1.Deployment{},
@@ -327,6 +346,9 @@ func (r *GatewayReconciler) cleanup(ctx context.Context, s *gatewayScope) error 
 func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("gateway").
+		// Pushing to replicas waits on the network; one slow Gateway must
+		// not hold up the others. A Gateway is never reconciled twice at once.
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		For(&gwv1.Gateway{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).

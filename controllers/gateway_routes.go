@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/drawbridge-dev/drawbridge/internal/provision"
 	"github.com/drawbridge-dev/drawbridge/internal/translate"
 )
 
@@ -222,7 +223,20 @@ func (r *GatewayReconciler) gatewaysForEndpointSlice(ctx context.Context, o clie
 	if service == "" {
 		return nil
 	}
-	return r.gatewaysForBackend(ctx, o.GetNamespace(), service)
+	reqs := r.gatewaysForBackend(ctx, o.GetNamespace(), service)
+	// A Gateway's own admin Service: its endpoints are the Kong replicas to
+	// configure.
+	var gws gwv1.GatewayList
+	if err := r.Client.List(ctx, &gws, client.InNamespace(o.GetNamespace())); err != nil {
+		log.FromContext(ctx).Error(err, "list Gateways", "namespace", o.GetNamespace())
+		return reqs
+	}
+	for i := range gws.Items {
+		if provision.NamesFor(&gws.Items[i]).Admin == service {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&gws.Items[i])})
+		}
+	}
+	return reqs
 }
 
 // allGateways answers Namespace events: a label change can change which

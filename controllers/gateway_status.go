@@ -64,12 +64,22 @@ func gatewayConditions(s *gatewayScope) (accepted, programmed gatewayapi.Conditi
 			fmt.Sprintf("Waiting for an address on %s Service %s/%s", s.ingress.Spec.Type, s.ingress.Namespace, s.ingress.Name))
 	default:
 		available, desired := replicaCounts(s)
-		if available < 1 {
+		switch {
+		case available < 1 && s.sync != nil && s.sync.AllInSync():
 			programmed = gatewayapi.False(programmedType, string(gwv1.GatewayReasonPending),
-				fmt.Sprintf("Waiting for the data plane: %d/%d replicas available", available, desired))
-		} else {
+				fmt.Sprintf("Waiting for the data plane: %s, but %d/%d replicas available", s.sync.Summary(), available, desired))
+		case s.sync == nil || s.sync.Total == 0:
+			programmed = gatewayapi.False(programmedType, string(gwv1.GatewayReasonPending),
+				"Waiting for data-plane replicas to be discovered on the admin Service")
+		case !s.sync.AllInSync():
+			msg := s.sync.Summary()
+			if s.sync.Rejection != nil {
+				msg += "; Kong rejected the configuration: " + s.sync.Rejection.Message
+			}
+			programmed = gatewayapi.False(programmedType, string(gwv1.GatewayReasonPending), msg)
+		default:
 			programmed = gatewayapi.True(programmedType, string(gwv1.GatewayReasonProgrammed),
-				fmt.Sprintf("Address assigned; %d/%d data-plane replicas available", available, desired))
+				fmt.Sprintf("Address assigned; %s; %d/%d replicas available", s.sync.Summary(), available, desired))
 		}
 	}
 	return accepted, programmed

@@ -17,6 +17,10 @@ type Options struct {
 	OperatorPodLabels map[string]string
 	// Configs receives every Gateway's translated configuration.
 	Configs *dataplane.Store
+	// AdminDialer, when set, opens connections to Kong admin endpoints in
+	// place of a direct dial of the pod address (a port-forward dialer for
+	// running outside the cluster, or a test's address map).
+	AdminDialer dataplane.Dialer
 }
 
 // CacheOptions configure the manager's cache. Reads of kinds without an
@@ -47,6 +51,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		OperatorPodLabels: opts.OperatorPodLabels,
 		Configs:           opts.Configs,
 		RouteKinds:        routeKinds,
+		AdminDialer:       opts.AdminDialer,
 		PKI: &AdminPKI{
 			Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(),
 			Namespace: opts.OperatorNamespace, Now: time.Now,

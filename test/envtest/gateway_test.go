@@ -147,10 +147,21 @@ var _ = Describe("Gateway provisioning", func() {
 
 		playLoadBalancer(ns, names.DataPlane, "192.0.2.10")
 		Eventually(gatewayCondition(gw, "Programmed")).Should(And(
+			haveCondition(metav1.ConditionFalse, "Pending"), HaveField("Message", ContainSubstring("replicas to be discovered"))))
+
+		// One replica holds the configuration, a second one cannot be reached:
+		// not programmed until every replica holds it.
+		ready := startReplica(gw)
+		publishReplicas(gw, ready, "192.0.2.254") // nothing listens on its loopback twin
+		Eventually(gatewayCondition(gw, "Programmed")).Should(And(
+			haveCondition(metav1.ConditionFalse, "Pending"), HaveField("Message", ContainSubstring("1/2 replicas hold the current configuration"))))
+		publishReplicas(gw, ready)
+		Eventually(gatewayCondition(gw, "Programmed")).Should(And(
 			haveCondition(metav1.ConditionFalse, "Pending"), HaveField("Message", ContainSubstring("0/1 replicas available"))))
 
 		playDeploymentController(ns, names.DataPlane, 1)
-		Eventually(gatewayCondition(gw, "Programmed")).Should(haveCondition(metav1.ConditionTrue, "Programmed"))
+		Eventually(gatewayCondition(gw, "Programmed")).Should(And(
+			haveCondition(metav1.ConditionTrue, "Programmed"), HaveField("Message", ContainSubstring("1/1 replicas hold the current configuration"))))
 		var live gwv1.Gateway
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(gw), &live)).To(Succeed())
 		Expect(live.Status.Addresses).To(ConsistOf(And(
@@ -176,6 +187,7 @@ var _ = Describe("Gateway provisioning", func() {
 		gw := newGateway(ns, class.Name, nil)
 		names := provision.NamesFor(gw)
 		playDeploymentController(ns, names.DataPlane, 1)
+		publishReplicas(gw, startReplica(gw))
 		Eventually(gatewayCondition(gw, "Programmed")).Should(haveCondition(metav1.ConditionTrue, "Programmed"))
 		var svc corev1.Service
 		Expect(k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: names.DataPlane}, &svc)).To(Succeed())

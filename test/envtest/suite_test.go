@@ -96,6 +96,7 @@ var _ = BeforeSuite(func() {
 		OperatorNamespace: operatorNamespace,
 		OperatorPodLabels: map[string]string{"app.kubernetes.io/name": "drawbridge"},
 		Configs:           configs,
+		AdminDialer:       loopbackDialer,
 	})).To(Succeed())
 	go func() {
 		defer GinkgoRecover()

@@ -1,0 +1,146 @@
+package controllers
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/drawbridge-dev/drawbridge/internal/certs"
+	"github.com/drawbridge-dev/drawbridge/internal/dataplane"
+	"github.com/drawbridge-dev/drawbridge/internal/provision"
+)
+
+// pushers keeps one Pusher per Gateway: its memory of what each replica
+// holds is what makes an unchanged configuration cost one GET /status.
+type pushers struct {
+	mu sync.Mutex
+	m  map[types.NamespacedName]*dataplane.Pusher
+}
+
+func (p *pushers) get(key types.NamespacedName, create func() *dataplane.Pusher) *dataplane.Pusher {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = map[types.NamespacedName]*dataplane.Pusher{}
+	}
+	if p.m[key] == nil {
+		p.m[key] = create()
+	}
+	return p.m[key]
+}
+
+func (p *pushers) forget(key types.NamespacedName) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pu := p.m[key]; pu != nil {
+		pu.Close()
+		delete(p.m, key)
+	}
+}
+
+// syncDataPlane pushes the Gateway's current configuration to every replica
+// behind its admin Service and records how many hold it.
+func (r *GatewayReconciler) syncDataPlane(ctx context.Context, s *gatewayScope) error {
+	key := client.ObjectKeyFromObject(s.gateway)
+	cfg, ok := r.Configs.Get(key)
+	if !ok {
+		return nil
+	}
+	replicas, err := r.adminReplicas(ctx, s)
+	if err != nil {
+		return err
+	}
+	pusher := r.pushers.get(key, func() *dataplane.Pusher { return r.newPusher(ctx) })
+	pusher.Retain(replicas)
+	if len(replicas) == 0 {
+		s.sync = &dataplane.Result{}
+		return nil
+	}
+	res := pusher.Push(ctx, replicas, cfg.JSON)
+	s.sync = &res
+	if res.Rejection != nil {
+		for _, obj := range res.Rejection.Objects {
+			r.Recorder.Eventf(s.gateway, nil, corev1.EventTypeWarning, "ConfigurationRejected", "Push", "%s", obj.Message())
+		}
+	}
+	return nil
+}
+
+// newPusher builds a Pusher that presents the operator's current client
+// certificate (looked up per handshake, so renewal needs no restart) and
+// trusts only the admin CA.
+func (r *GatewayReconciler) newPusher(ctx context.Context) *dataplane.Pusher {
+	tlsConfig := &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			pair, err := r.PKI.ClientCertificate(ctx)
+			if err != nil {
+				return nil, err
+			}
+			cert, err := tls.X509KeyPair(pair.CertPEM, pair.KeyPEM)
+			return &cert, err
+		},
+	}
+	if ca, err := r.PKI.CA(ctx); err == nil {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(ca.CertPEM)
+		tlsConfig.RootCAs = pool
+	}
+	// Short per-call timeouts and few attempts: the reconcile is requeued
+	// until every replica holds the configuration.
+	opts := []dataplane.Option{dataplane.WithTLSConfig(tlsConfig), dataplane.WithTimeout(10 * time.Second),
+		dataplane.WithMaxAttempts(3), dataplane.WithBackoff(200*time.Millisecond, 2*time.Second)}
+	if r.AdminDialer != nil {
+		opts = append(opts, dataplane.WithDialer(r.AdminDialer))
+	}
+	return dataplane.NewPusher(opts...)
+}
+
+// adminReplicas discovers the Kong replicas of a Gateway from the
+// EndpointSlices of its headless admin Service. Terminating endpoints are
+// skipped; readiness is not required, because a replica becomes Ready only
+// after it has received its configuration.
+func (r *GatewayReconciler) adminReplicas(ctx context.Context, s *gatewayScope) ([]dataplane.Replica, error) {
+	var slices discoveryv1.EndpointSliceList
+	if err := r.Client.List(ctx, &slices, client.InNamespace(s.gateway.Namespace),
+		client.MatchingLabels{discoveryv1.LabelServiceName: s.names.Admin}); err != nil {
+		return nil, fmt.Errorf("list admin EndpointSlices of Gateway %s/%s: %w", s.gateway.Namespace, s.gateway.Name, err)
+	}
+	serverName := certs.ReplicaServerName(s.names.Admin, s.gateway.Namespace)
+	var replicas []dataplane.Replica
+	seen := map[string]bool{}
+	for _, slice := range slices.Items {
+		port := 0
+		for _, p := range slice.Ports {
+			if p.Name != nil && *p.Name == provision.AdminPortName && p.Port != nil {
+				port = int(*p.Port)
+			}
+		}
+		if port == 0 {
+			continue
+		}
+		for _, ep := range slice.Endpoints {
+			if (ep.Conditions.Terminating != nil && *ep.Conditions.Terminating) || len(ep.Addresses) == 0 {
+				continue
+			}
+			name := ep.Addresses[0]
+			if ep.TargetRef != nil && ep.TargetRef.Name != "" {
+				name = ep.TargetRef.Name
+			}
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			replicas = append(replicas, dataplane.Replica{Name: name, Address: ep.Addresses[0], Port: port, ServerName: serverName})
+		}
+	}
+	return replicas, nil
+}

@@ -1,0 +1,110 @@
+package envtest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/drawbridge-dev/drawbridge/internal/provision"
+	"github.com/drawbridge-dev/drawbridge/test/kongstandin"
+)
+
+// replicaIPs hands out distinct loopback addresses, one per simulated Kong
+// replica, so every replica can bind the real admin port 8444.
+var replicaIPs atomic.Int32
+
+// podAddress is the address a replica is published under in the
+// EndpointSlice (which refuses loopback addresses): the documentation range
+// 192.0.2.0/24, with the same last octet as its loopback address. The suite's
+// admin dialer maps it back, so no packet ever leaves 127.0.0.0/8.
+func podAddress(loopback string) string {
+	return "192.0.2." + loopback[len("127.0.0."):]
+}
+
+// loopbackDialer is the operator's admin dialer in this suite: it dials the
+// loopback twin of a 192.0.2.x pod address and refuses anything else.
+func loopbackDialer(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || !strings.HasPrefix(host, "192.0.2.") {
+		return nil, fmt.Errorf("test dialer: refusing %s: only simulated pod addresses are reachable", addr)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, net.JoinHostPort("127.0.0."+strings.TrimPrefix(host, "192.0.2."), port))
+}
+
+// startReplica runs a Kong stand-in as one data-plane replica of gw: it
+// mounts the Gateway's admin certificate Secret exactly as the pod would and
+// listens for the admin API, with client-certificate verification, on a
+// loopback address. It returns the pod address to publish in the admin
+// Service's EndpointSlice.
+func startReplica(gw *gwv1.Gateway) string {
+	names := provision.NamesFor(gw)
+	var secret corev1.Secret
+	Eventually(get(&secret, gw.Namespace, names.AdminTLS)).Should(Succeed())
+	dir := GinkgoT().TempDir()
+	for _, f := range []string{"tls.crt", "tls.key", "ca.crt"} {
+		Expect(os.WriteFile(filepath.Join(dir, f), secret.Data[f], 0o600)).To(Succeed())
+	}
+	ip := fmt.Sprintf("127.0.0.%d", 10+replicaIPs.Add(1))
+	cfg, err := kongstandin.ConfigFromEnv([]string{
+		"KONG_DATABASE=off", "KONG_ROUTER_FLAVOR=expressions",
+		"KONG_PROXY_LISTEN=off", "KONG_STREAM_LISTEN=off", "KONG_CLUSTER_LISTEN=off",
+		fmt.Sprintf("KONG_ADMIN_LISTEN=%s:%d ssl", ip, provision.AdminPort),
+		"KONG_STATUS_LISTEN=" + ip + ":0",
+		"KONG_ADMIN_SSL_CERT=" + filepath.Join(dir, "tls.crt"),
+		"KONG_ADMIN_SSL_CERT_KEY=" + filepath.Join(dir, "tls.key"),
+		"KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE=" + filepath.Join(dir, "ca.crt"),
+		"KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT=on", "KONG_NGINX_ADMIN_SSL_VERIFY_DEPTH=1",
+		"KONG_PROXY_ACCESS_LOG=off", "KONG_ADMIN_ACCESS_LOG=off", "KONG_PROXY_ERROR_LOG=off", "KONG_ADMIN_ERROR_LOG=off",
+	})
+	Expect(err).NotTo(HaveOccurred())
+	srv, err := kongstandin.New(cfg)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(srv.Start()).To(Succeed())
+	DeferCleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return podAddress(ip)
+}
+
+// publishReplicas writes the admin Service's EndpointSlice, as the
+// EndpointSlice controller would for the given pod addresses.
+func publishReplicas(gw *gwv1.Gateway, ips ...string) {
+	names := provision.NamesFor(gw)
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Namespace: gw.Namespace, Name: names.Admin + "-replicas",
+			Labels: map[string]string{discoveryv1.LabelServiceName: names.Admin}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To(provision.AdminPortName), Port: ptr.To(int32(provision.AdminPort))}},
+	}
+	for i, ip := range ips {
+		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{
+			Addresses:  []string{ip},
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(false)},
+			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Name: fmt.Sprintf("%s-%d", names.DataPlane, i)},
+		})
+	}
+	ctx := context.Background()
+	var existing discoveryv1.EndpointSlice
+	if err := get(&existing, gw.Namespace, slice.Name)(); err == nil {
+		existing.Endpoints = slice.Endpoints
+		Expect(k8s.Update(ctx, &existing)).To(Succeed())
+		return
+	}
+	Expect(k8s.Create(ctx, slice)).To(Succeed())
+}

@@ -17,6 +17,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -104,6 +105,7 @@ func runManager(args []string) error {
 		OperatorNamespace: *operatorNamespace,
 		OperatorPodLabels: operatorPodLabels,
 		Configs:           configs,
+		Metrics:           dataplane.NewMetrics(ctrlmetrics.Registry),
 	}); err != nil {
 		return err
 	}

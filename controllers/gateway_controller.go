@@ -57,6 +57,8 @@ type GatewayReconciler struct {
 	PKI *AdminPKI
 	// AdminDialer replaces the direct dial of replica addresses when set.
 	AdminDialer dataplane.Dialer
+	// Metrics receive translation and push figures; nil disables them.
+	Metrics *dataplane.Metrics
 
 	pushers pushers
 }
@@ -309,6 +311,7 @@ func (r *GatewayReconciler) cleanup(ctx context.Context, s *gatewayScope) error 
 	}
 	r.Configs.Delete(client.ObjectKeyFromObject(gw))
 	r.pushers.forget(client.ObjectKeyFromObject(gw))
+	r.Metrics.Forget(gw.Namespace, gw.Name)
 	key := types.NamespacedName{Namespace: gw.Namespace, Name: s.names.DataPlane}
 	for _, obj := range []client.Object{
 		&autoscalingv2.HorizontalPodAutoscaler{}, &policyv1.PodDisruptionBudget{}, &appsv1.Deployment{},

@@ -42,6 +42,7 @@ func (r *GatewayReconciler) translateRoutes(ctx context.Context, s *gatewayScope
 		}
 		return fmt.Errorf("translate routes of Gateway %s/%s: %w", s.gateway.Namespace, s.gateway.Name, err)
 	}
+	r.Metrics.ObserveTranslation(s.gateway.Namespace, s.gateway.Name, time.Since(start))
 	s.attachedRoutes = map[gwv1.SectionName]int32{}
 	for _, l := range res.Listeners {
 		s.attachedRoutes[l.Name] = l.AttachedRoutes

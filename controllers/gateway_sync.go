@@ -64,7 +64,9 @@ func (r *GatewayReconciler) syncDataPlane(ctx context.Context, s *gatewayScope) 
 		s.sync = &dataplane.Result{}
 		return nil
 	}
+	start := time.Now()
 	res := pusher.Push(ctx, replicas, cfg.JSON)
+	r.Metrics.ObservePush(s.gateway.Namespace, s.gateway.Name, res, time.Since(start))
 	s.sync = &res
 	if res.Rejection != nil {
 		for _, obj := range res.Rejection.Objects {

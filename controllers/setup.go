@@ -21,6 +21,8 @@ type Options struct {
 	// place of a direct dial of the pod address (a port-forward dialer for
 	// running outside the cluster, or a test's address map).
 	AdminDialer dataplane.Dialer
+	// Metrics, when set, receive translation and push figures.
+	Metrics *dataplane.Metrics
 }
 
 // CacheOptions configure the manager's cache. Reads of kinds without an
@@ -52,6 +54,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Configs:           opts.Configs,
 		RouteKinds:        routeKinds,
 		AdminDialer:       opts.AdminDialer,
+		Metrics:           opts.Metrics,
 		PKI: &AdminPKI{
 			Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(),
 			Namespace: opts.OperatorNamespace, Now: time.Now,

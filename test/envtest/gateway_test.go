@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -162,6 +164,9 @@ var _ = Describe("Gateway provisioning", func() {
 		playDeploymentController(ns, names.DataPlane, 1)
 		Eventually(gatewayCondition(gw, "Programmed")).Should(And(
 			haveCondition(metav1.ConditionTrue, "Programmed"), HaveField("Message", ContainSubstring("1/1 replicas hold the current configuration"))))
+		Expect(promtestutil.ToFloat64(pushMetrics.ReplicasInSync.WithLabelValues(ns, gw.Name))).To(Equal(1.0))
+		Expect(promtestutil.ToFloat64(pushMetrics.Pushes.WithLabelValues(ns, gw.Name, "failed"))).To(BeNumerically(">=", 1),
+			"the unreachable replica's failures are counted")
 		var live gwv1.Gateway
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(gw), &live)).To(Succeed())
 		Expect(live.Status.Addresses).To(ConsistOf(And(

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -44,9 +46,11 @@ var (
 	managerCache cache.Cache
 	// configs holds what the operator translated for each Gateway.
 	configs = dataplane.NewStore()
-	testEnv *envtest.Environment
-	cancel  context.CancelFunc
-	scheme  = runtime.NewScheme()
+	// pushMetrics are the operator's data-plane metrics, on a private registry.
+	pushMetrics = dataplane.NewMetrics(prometheus.NewRegistry())
+	testEnv     *envtest.Environment
+	cancel      context.CancelFunc
+	scheme      = runtime.NewScheme()
 )
 
 func TestEnvtest(t *testing.T) {
@@ -97,6 +101,7 @@ var _ = BeforeSuite(func() {
 		OperatorPodLabels: map[string]string{"app.kubernetes.io/name": "drawbridge"},
 		Configs:           configs,
 		AdminDialer:       loopbackDialer,
+		Metrics:           pushMetrics,
 	})).To(Succeed())
 	go func() {
 		defer GinkgoRecover()

@@ -1,0 +1,49 @@
+package dataplane
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestMetricsRecordPushOutcomes(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	res := Result{
+		Bytes: 1234, InSync: 1, Total: 3,
+		Replicas:  []Outcome{{InSync: true}, {Skipped: true, InSync: true}, {Rejection: &ConfigError{Status: 400}}},
+		Rejection: &ConfigError{Status: 400, Entities: []EntityError{{EntityType: "route"}, {EntityType: "route"}}},
+	}
+	m.ObservePush("apps", "web", res, 20*time.Millisecond)
+
+	want := `
+# HELP drawbridge_replica_pushes_total Per-replica push outcomes: ok, skipped (already held), rejected (Kong 400) or failed.
+# TYPE drawbridge_replica_pushes_total counter
+drawbridge_replica_pushes_total{gateway="web",namespace="apps",result="ok"} 1
+drawbridge_replica_pushes_total{gateway="web",namespace="apps",result="rejected"} 1
+drawbridge_replica_pushes_total{gateway="web",namespace="apps",result="skipped"} 1
+# HELP drawbridge_kong_rejections_total Kong validation errors by entity type and field or reason.
+# TYPE drawbridge_kong_rejections_total counter
+drawbridge_kong_rejections_total{entity_type="route",gateway="web",namespace="apps",status="400"} 2
+# HELP drawbridge_replicas_in_sync Replicas of a Gateway that hold its current configuration.
+# TYPE drawbridge_replicas_in_sync gauge
+drawbridge_replicas_in_sync{gateway="web",namespace="apps"} 1
+# HELP drawbridge_config_bytes Size of a Gateway's current Kong configuration.
+# TYPE drawbridge_config_bytes gauge
+drawbridge_config_bytes{gateway="web",namespace="apps"} 1234
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"drawbridge_replica_pushes_total", "drawbridge_kong_rejections_total", "drawbridge_replicas_in_sync", "drawbridge_config_bytes"); err != nil {
+		t.Fatal(err)
+	}
+
+	m.Forget("apps", "web")
+	if n := testutil.CollectAndCount(m.Pushes); n != 0 {
+		t.Fatalf("%d push series left after Forget", n)
+	}
+	var nilMetrics *Metrics
+	nilMetrics.ObservePush("apps", "web", res, time.Millisecond) // must not panic
+}

@@ -63,15 +63,13 @@ func getConfig(ctx context.Context, c client.Reader, key types.NamespacedName, f
 		}
 		return nil, fmt.Errorf("get GatewayConfiguration %s: %w", key, err)
 	}
-	if err := checkConfig(&cfg.Spec, nil); err != nil {
-		return nil, invalidParams("%s: GatewayConfiguration %s is invalid: %v", field, key, err)
-	}
 	return &cfg, nil
 }
 
 // checkConfig proves a configuration (optionally overlaid) renders, by
 // rendering it for a throw-away Gateway. This catches podTemplate patches that
-// do not apply, which CEL cannot see.
+// do not apply, which CEL cannot see. The Gateway path needs no such check:
+// it renders the real objects and reports the same error.
 func checkConfig(class, gateway *v1alpha1.GatewayConfigurationSpec) error {
 	probe := &gwv1.Gateway{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: "probe"}}
 	_, err := provision.Render(provision.Input{Gateway: probe, Config: provision.Merge(class, gateway)})

@@ -83,7 +83,7 @@ func (r *GatewayReconciler) snapshot(ctx context.Context, s *gatewayScope) ([]cl
 			snap.UDPRoutes = append(snap.UDPRoutes, *rt)
 		}
 		for _, key := range routeBackendRefs(obj) {
-			ns, _, _ := cutKey(key)
+			ns, _, _ := strings.Cut(key, "/")
 			backendNamespaces[ns] = true
 		}
 	}
@@ -185,7 +185,7 @@ func kindOf(obj client.Object) string {
 func (r *GatewayReconciler) gatewaysForRoute(_ context.Context, o client.Object) []reconcile.Request {
 	var reqs []reconcile.Request
 	for _, key := range routeGateways(o) {
-		ns, name, _ := cutKey(key)
+		ns, name, _ := strings.Cut(key, "/")
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: ns, Name: name}})
 	}
 	return reqs
@@ -253,10 +253,6 @@ func (r *GatewayReconciler) allGateways(ctx context.Context, _ client.Object) []
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&gws.Items[i])})
 	}
 	return reqs
-}
-
-func cutKey(key string) (namespace, name string, ok bool) {
-	return strings.Cut(key, "/")
 }
 
 func sortedSet(set map[string]bool) []string {

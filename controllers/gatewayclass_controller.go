@@ -46,7 +46,12 @@ func (r *GatewayClassReconciler) Reconcile(ctx context.Context, req reconcile.Re
 	original := class.DeepCopy()
 
 	accepted := gatewayapi.True(string(gwv1.GatewayClassConditionStatusAccepted), string(gwv1.GatewayClassReasonAccepted), "GatewayClass is accepted by Drawbridge")
-	_, err := classConfig(ctx, r.Client, &class)
+	cfg, err := classConfig(ctx, r.Client, &class)
+	if err == nil && cfg != nil {
+		if renderErr := checkConfig(&cfg.Spec, nil); renderErr != nil {
+			err = invalidParams("parametersRef: GatewayConfiguration %s/%s is invalid: %v", cfg.Namespace, cfg.Name, renderErr)
+		}
+	}
 	var invalid *InvalidParametersError
 	switch {
 	case errors.As(err, &invalid):

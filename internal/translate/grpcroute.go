@@ -149,15 +149,11 @@ func (t *translator) translateGRPCRoutes() {
 		var u *unsupported
 		for ri := range r.Spec.Rules {
 			rule := &r.Spec.Rules[ri]
-			p := rulePlan{idx: ri}
-			if rule.Name != nil {
-				p.name = string(*rule.Name)
-			}
 			refs := make([]gwv1.BackendRef, len(rule.BackendRefs))
 			for i := range rule.BackendRefs {
 				refs[i] = rule.BackendRefs[i].BackendRef
 			}
-			p.backends = t.resolveBackends(meta, ri, refs, grpcBackends)
+			p := rulePlan{idx: ri, name: ruleName(rule.Name), backends: t.resolveBackends(meta, ri, refs, grpcBackends)}
 			problems = append(problems, p.backends.problems...)
 			if u != nil {
 				continue

@@ -65,15 +65,11 @@ func (t *translator) planHTTPRoute(meta *routeMeta, r *gwv1.HTTPRoute) ([]httpRu
 	var firstUnsupported *unsupported
 	for ri := range r.Spec.Rules {
 		rule := &r.Spec.Rules[ri]
-		p := httpRulePlan{idx: ri}
-		if rule.Name != nil {
-			p.name = string(*rule.Name)
-		}
 		refs := make([]gwv1.BackendRef, len(rule.BackendRefs))
 		for i := range rule.BackendRefs {
 			refs[i] = rule.BackendRefs[i].BackendRef
 		}
-		p.backends = t.resolveBackends(meta, ri, refs, httpBackends)
+		p := httpRulePlan{idx: ri, name: ruleName(rule.Name), backends: t.resolveBackends(meta, ri, refs, httpBackends)}
 		problems = append(problems, p.backends.problems...)
 		if firstUnsupported != nil {
 			continue
@@ -259,4 +255,12 @@ func byNamespaceName[T any](items []T, meta func(*T) metav1.ObjectMeta) []*T {
 		return a.Name < b.Name
 	})
 	return out
+}
+
+// ruleName is a rule's optional name, or "".
+func ruleName(name *gwv1.SectionName) string {
+	if name == nil {
+		return ""
+	}
+	return string(*name)
 }

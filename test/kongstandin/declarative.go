@@ -71,9 +71,9 @@ var nestedChildren = map[string]map[string]string{
 	"consumer":    {"plugins": "consumer"},
 }
 
-// unimplementedEntityTypes are real Kong 3.9 declarative keys that the stand-in
-// does not implement; they are rejected loudly.
-var unimplementedEntityTypes = map[string]bool{
+// outOfScopeEntityTypes are real Kong 3.9 declarative keys that Drawbridge
+// never emits, so the stand-in rejects them loudly instead of emulating them.
+var outOfScopeEntityTypes = map[string]bool{
 	"vaults": true, "keys": true, "key_sets": true, "consumer_groups": true, "filter_chains": true,
 	"parameters": true, "acls": true, "basicauth_credentials": true, "keyauth_credentials": true,
 	"hmacauth_credentials": true, "jwt_secrets": true, "oauth2_credentials": true, "workspaces": true,
@@ -147,8 +147,8 @@ func loadDeclarative(doc map[string]any) *declaration {
 	for k := range doc {
 		switch {
 		case known[k]:
-		case unimplementedEntityTypes[k]:
-			d.topErrors[k] = fmt.Sprintf("stand-in: entity type '%s' is not implemented", k)
+		case outOfScopeEntityTypes[k]:
+			d.topErrors[k] = fmt.Sprintf("stand-in: entity type '%s' is outside the stand-in's scope (Drawbridge does not emit it)", k)
 		default:
 			d.topErrors[k] = "unknown field"
 		}

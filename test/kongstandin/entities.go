@@ -246,7 +246,7 @@ func checkHealthchecksOff(v any) string {
 			s, _ := m[state].(map[string]any)
 			for k, x := range s {
 				if (k == "interval" || k == "successes" || k == "http_failures" || k == "tcp_failures" || k == "timeouts") && fmt.Sprint(x) != "0" {
-					return fmt.Sprintf("stand-in: %s health checks are not implemented (healthchecks.%s.%s.%s must be 0)", mode, mode, state, k)
+					return fmt.Sprintf("stand-in: %s health checks are outside the stand-in's scope (Drawbridge does not emit them; healthchecks.%s.%s.%s must be 0)", mode, mode, state, k)
 				}
 			}
 		}

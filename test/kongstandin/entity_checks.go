@@ -30,13 +30,13 @@ func entityChecks(e *entity) {
 		}
 	case "upstream":
 		if alg := getString(e.rec, "algorithm"); alg != "round-robin" {
-			e.addErr("algorithm", fmt.Sprintf("stand-in: load-balancing algorithm '%s' is not implemented (only round-robin)", alg))
+			e.addErr("algorithm", fmt.Sprintf("stand-in: load-balancing algorithm '%s' is outside the stand-in's scope (Drawbridge does not emit it; only round-robin)", alg))
 		}
 		if getString(e.rec, "hash_on") != "none" || getString(e.rec, "hash_fallback") != "none" {
-			e.addErr("hash_on", "stand-in: hashing is not implemented (hash_on and hash_fallback must be none)")
+			e.addErr("hash_on", "stand-in: hashing is outside the stand-in's scope (Drawbridge does not emit it; hash_on and hash_fallback must be none)")
 		}
 		if e.rec["client_certificate"] != nil {
-			e.addErr("client_certificate", "stand-in: upstream client certificates are not implemented")
+			e.addErr("client_certificate", "stand-in: upstream client certificates are outside the stand-in's scope (Drawbridge does not emit them)")
 		}
 	}
 }
@@ -78,7 +78,7 @@ func checkRoute(e *entity) {
 	if !hasExpr {
 		// Kong 3.9 would translate traditional fields; the stand-in implements
 		// only expression routes and says so instead of routing differently.
-		e.addErr("expression", "stand-in: routes must set 'expression' under router_flavor=expressions (traditional match fields are not implemented)")
+		e.addErr("expression", "stand-in: routes must set 'expression' under router_flavor=expressions (traditional match fields are outside the stand-in's scope (Drawbridge does not emit them))")
 		return
 	}
 	if getString(e.rec, "path_handling") == "v1" {
@@ -109,7 +109,7 @@ func checkService(e *entity) {
 		}
 	}
 	if e.rec["client_certificate"] != nil || e.rec["ca_certificates"] != nil || getBool(e.rec, "tls_verify") {
-		e.addErr("tls_verify", "stand-in: upstream TLS verification and client certificates are not implemented")
+		e.addErr("tls_verify", "stand-in: upstream TLS verification and client certificates are outside the stand-in's scope (Drawbridge does not emit them)")
 	}
 }
 

@@ -186,7 +186,7 @@ func (c *Config) finish() error {
 		return fmt.Errorf("KONG_ROUTER_FLAVOR=%q: the stand-in only implements the expressions router (set KONG_ROUTER_FLAVOR=expressions)", c.RouterFlavor)
 	}
 	if c.ClusterListen != "" && c.ClusterListen != "off" {
-		return fmt.Errorf("KONG_CLUSTER_LISTEN=%q: hybrid mode is not implemented; set it to off", c.ClusterListen)
+		return fmt.Errorf("KONG_CLUSTER_LISTEN=%q: hybrid mode is outside the stand-in's scope; set it to off", c.ClusterListen)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "notice", "warn", "error", "crit", "alert", "emerg":
@@ -200,7 +200,7 @@ func (c *Config) finish() error {
 	}
 	for _, p := range c.Plugins {
 		if p != "bundled" && !bundledPluginNames[p] && p != "off" {
-			return fmt.Errorf("KONG_PLUGINS: plugin %q is not implemented by the stand-in", p)
+			return fmt.Errorf("KONG_PLUGINS: plugin %q is outside the stand-in's scope (Drawbridge does not emit it)", p)
 		}
 	}
 	var err error
@@ -218,7 +218,7 @@ func (c *Config) finish() error {
 	}
 	for _, l := range c.StatusListeners {
 		if l.SSL {
-			return fmt.Errorf("KONG_STATUS_LISTEN: ssl on the status listener is not implemented by the stand-in")
+			return fmt.Errorf("KONG_STATUS_LISTEN: ssl on the status listener is outside the stand-in's scope (Drawbridge does not emit it)")
 		}
 	}
 	for _, l := range c.AdminListeners {
@@ -284,7 +284,7 @@ func parseListeners(setting string, entries []string, stream bool) ([]Listener, 
 			case f == "udp" && stream:
 				l.UDP = true
 			case f == "proxy_protocol":
-				return nil, fmt.Errorf("%s: proxy_protocol is not implemented by the stand-in (%q)", setting, e)
+				return nil, fmt.Errorf("%s: proxy_protocol is outside the stand-in's scope (Drawbridge does not emit it; %q)", setting, e)
 			case f == "reuseport":
 				l.ReusePort = true
 			case f == "deferred":

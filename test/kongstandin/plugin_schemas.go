@@ -53,7 +53,7 @@ var pluginDefs = map[string]*pluginDef{
 		check: func(cfg map[string]any) string {
 			for _, op := range []string{"remove", "rename", "replace", "add", "append"} {
 				if len(getStrings(getRecord(cfg, op), "body")) > 0 {
-					return fmt.Sprintf("stand-in: request-transformer %s.body is not implemented", op)
+					return fmt.Sprintf("stand-in: request-transformer %s.body is outside the stand-in's scope (Drawbridge does not emit it)", op)
 				}
 			}
 			return checkTemplates(cfg)
@@ -71,7 +71,7 @@ var pluginDefs = map[string]*pluginDef{
 		check: func(cfg map[string]any) string {
 			for _, op := range []string{"remove", "rename", "replace", "add", "append"} {
 				if len(getStrings(getRecord(cfg, op), "json")) > 0 {
-					return fmt.Sprintf("stand-in: response-transformer %s.json is not implemented", op)
+					return fmt.Sprintf("stand-in: response-transformer %s.json is outside the stand-in's scope (Drawbridge does not emit it)", op)
 				}
 			}
 			return ""

@@ -51,7 +51,7 @@ func newPlugin(name string, cfg map[string]any) (plugin, error) {
 	case "cors":
 		return newCORS(cfg)
 	}
-	return nil, fmt.Errorf("plugin %q is not implemented", name)
+	return nil, fmt.Errorf("plugin %q is outside the stand-in's scope (Drawbridge does not emit it)", name)
 }
 
 type noHeaderFilter struct{}

@@ -19,9 +19,22 @@ help: ## Show the targets.
 
 ##@ Everyday
 
+LAB_DIR ?= $(CURDIR)/.lab/run
+
 .PHONY: run
-run: build kube-binaries ## Start an embedded control plane with the operator, CRDs and samples (Ctrl-C stops it).
-	go run ./hack/devcluster --assets $(KUBE_ASSETS) --gateway-api-crds $(GATEWAY_API_DIR)/config/crd/experimental --operator $(BIN)/drawbridge
+run: lab-binaries kube-binaries ## Boot the lab (cluster + node + operator pod + samples) and print a working curl (Ctrl-C stops it).
+	$(BIN)/lab up --name run --dir $(LAB_DIR) --assets $(KUBE_ASSETS) --bin $(BIN) \
+		--gateway-api-crds $(GATEWAY_API_DIR)/config/crd/experimental --config config
+
+.PHONY: lab-down
+lab-down: ## Remove whatever a lab left behind: processes, network namespaces, mount targets.
+	@test -x $(BIN)/lab || go build -o $(BIN)/lab ./hack/lab
+	$(BIN)/lab down --name run --dir $(LAB_DIR)
+	$(BIN)/lab down --name e2e --dir $(CURDIR)/.lab/e2e
+
+.PHONY: lab-exec
+lab-exec: ## Run CMD inside the lab's node network namespace, e.g. make lab-exec CMD="curl -s 172.18.255.1".
+	$(BIN)/lab exec --name run --dir $(LAB_DIR) -- $(CMD)
 
 .PHONY: run-cluster
 run-cluster: build ## Run the operator against the cluster of the current kubeconfig.
@@ -43,6 +56,14 @@ bench: ## Run the benchmarks and print their figures.
 build: ## Build bin/drawbridge.
 	@mkdir -p $(BIN)
 	go build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN)/drawbridge .
+
+.PHONY: lab-binaries
+lab-binaries: build ## Build the programs the lab runs: lab, kong-standin, echo-basic (conformance v1.6.3).
+	@echo "lab-binaries: building bin/lab, bin/kong-standin and bin/echo-basic (incremental)"
+	go build -trimpath -o $(BIN)/lab ./hack/lab
+	go build -trimpath -o $(BIN)/kong-standin ./test/kongstandin/cmd/kong-standin
+	cd hack/echobasic && go build -trimpath -o $(BIN)/echo-basic sigs.k8s.io/gateway-api/conformance/echo-basic
+	@echo "lab-binaries: done"
 
 .PHONY: docker-build
 docker-build: ## Build the operator image (needs a container engine).

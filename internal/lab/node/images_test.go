@@ -1,0 +1,31 @@
+package node
+
+import "testing"
+
+func TestResolve(t *testing.T) {
+	p := Programs{Kong: "/bin/kong", EchoBasic: "/bin/echo", Drawbridge: "/bin/db"}
+	cases := map[string]string{
+		"kong:3.9":                   "/bin/kong",
+		"kong/kong:3.9.1":            "/bin/kong",
+		"docker.io/library/kong:3.9": "/bin/kong",
+		"kong@sha256:abcd":           "/bin/kong",
+		"gcr.io/k8s-staging-gateway-api/echo-basic:v20240412-v1.0.0-394-g40c666fd": "/bin/echo",
+		"registry.k8s.io/gateway-api/echo-basic:v1.6.3":                            "/bin/echo",
+		"drawbridge:dev":      "/bin/db",
+		"kong-gateway":        "",
+		"nginx:1.27":          "",
+		"localhost:5000/kong": "",
+	}
+	for image, want := range cases {
+		got, err := p.Resolve(image)
+		if want == "" {
+			if err == nil {
+				t.Errorf("Resolve(%q) = %q, want an error", image, got)
+			}
+			continue
+		}
+		if err != nil || got != want {
+			t.Errorf("Resolve(%q) = %q, %v; want %q", image, got, err, want)
+		}
+	}
+}

@@ -1,0 +1,112 @@
+package node
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// InitCommand is the hidden subcommand of the lab binary that becomes a
+// container: started by the node in a fresh mount and UTS namespace, it
+// makes its mounts private, bind-mounts the pod's volume directories onto
+// the container's mount paths, enters the pod's network namespace and then
+// replaces itself with the program. Bind mounts in a private mount namespace
+// let unmodified programs find Secrets and tokens at the paths the pod spec
+// names, and they disappear with the last process of the namespace, so
+// nothing is left mounted on the host.
+const InitCommand = "pod-init"
+
+// mountSpec is one --mount value: source:target[:ro].
+type mountSpec struct {
+	source, target string
+	readOnly       bool
+}
+
+func (m mountSpec) String() string {
+	s := m.source + ":" + m.target
+	if m.readOnly {
+		s += ":ro"
+	}
+	return s
+}
+
+type mountList []mountSpec
+
+func (l *mountList) String() string { return fmt.Sprint(*l) }
+func (l *mountList) Set(v string) error {
+	parts := strings.Split(v, ":")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return fmt.Errorf("mount %q: want source:target[:ro]", v)
+	}
+	*l = append(*l, mountSpec{source: parts[0], target: parts[1], readOnly: len(parts) == 3 && parts[2] == "ro"})
+	return nil
+}
+
+// RunInit is the body of the pod-init subcommand; it returns only on error.
+func RunInit(args []string) error {
+	fs := flag.NewFlagSet(InitCommand, flag.ContinueOnError)
+	netnsPath := fs.String("netns", "", "network namespace file to enter")
+	hostname := fs.String("hostname", "", "hostname of the pod")
+	workdir := fs.String("workdir", "", "working directory of the container")
+	var mounts mountList
+	fs.Var(&mounts, "mount", "bind mount source:target[:ro] (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	argv := fs.Args()
+	if len(argv) == 0 {
+		return errors.New("no program given")
+	}
+	// Without this, bind mounts would propagate back to a shared host root.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	for _, m := range mounts {
+		if err := unix.Mount(m.source, m.target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind %s: %w", m, err)
+		}
+		if m.readOnly {
+			if err := unix.Mount("", m.target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+				return fmt.Errorf("make %s read-only: %w", m.target, err)
+			}
+		}
+	}
+	if *hostname != "" {
+		if err := unix.Sethostname([]byte(*hostname)); err != nil {
+			return fmt.Errorf("set hostname: %w", err)
+		}
+	}
+	if *workdir != "" {
+		if err := os.Chdir(*workdir); err != nil {
+			return fmt.Errorf("working directory %s: %w", *workdir, err)
+		}
+	}
+	program := argv[0]
+	if !strings.Contains(program, "/") {
+		found, err := exec.LookPath(program)
+		if err != nil {
+			return fmt.Errorf("program %q: %w", program, err)
+		}
+		program = found
+	}
+	// Entering a network namespace is per thread and execve keeps the
+	// calling thread's namespaces, so the thread must stay locked.
+	runtime.LockOSThread()
+	if *netnsPath != "" {
+		fd, err := unix.Open(*netnsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", *netnsPath, err)
+		}
+		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			return fmt.Errorf("enter %s: %w", *netnsPath, err)
+		}
+	}
+	return syscall.Exec(program, argv, os.Environ())
+}

@@ -41,10 +41,15 @@ run-cluster: build ## Run the operator against the cluster of the current kubeco
 	$(BIN)/drawbridge manager --operator-namespace $${POD_NAMESPACE:-drawbridge-system}
 
 .PHONY: test
-test: verify kube-binaries ## Run every test: unit, golden, fuzz seeds and envtest suites.
-	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental \
+test: verify kube-binaries lab-binaries ## Run every test: unit, golden, fuzz seeds, envtest suites and the lab e2e suite.
+	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) \
 		go test ./... -count=1 2>&1 | tee $(BIN)/test.log
 	@echo "test: $$(grep -c '^ok' $(BIN)/test.log) packages passed, $$(grep -c '^FAIL' $(BIN)/test.log || true) failed"
+
+.PHONY: test-e2e
+test-e2e: kube-binaries lab-binaries ## Run only the lab e2e suite (root).
+	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) \
+		go test ./test/e2e/ -count=1 -timeout 30m -v -args -ginkgo.v
 
 .PHONY: bench
 bench: ## Run the benchmarks and print their figures.

@@ -39,6 +39,7 @@ const (
 	LBPool              = "172.18.255.0/24"
 	NodeName            = "lab-node"
 	bridge              = "br0"
+	bridgeMAC           = "02:42:0a:f4:00:01"
 )
 
 // Options configure a lab.
@@ -114,7 +115,10 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	}
 	bits := 16
 	for _, step := range [][]string{
-		{"link", "add", bridge, "type", "bridge"},
+		// A fixed MAC: otherwise the bridge takes the lowest MAC of its
+		// ports and changes it when a pod's veth goes away, and every pod
+		// keeps sending to the old gateway MAC until its ARP entry expires.
+		{"link", "add", bridge, "address", bridgeMAC, "type", "bridge"},
 		{"addr", "add", NodeIP + "/" + strconv.Itoa(bits), "dev", bridge},
 		{"link", "set", bridge, "up"},
 	} {

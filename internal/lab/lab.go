@@ -72,11 +72,13 @@ type Lab struct {
 	Proxy                    *proxy.Proxy
 	Node                     *node.Node
 
-	cp     *controlplane.ControlPlane
-	nodeNS netns.NS
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	failed chan string
+	cp      *controlplane.ControlPlane
+	logs    *node.LogServer
+	logFile *os.File
+	nodeNS  netns.NS
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	failed  chan string
 }
 
 func (o Options) netnsPrefix() string { return "dblab-" + o.Name }
@@ -100,8 +102,26 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, err
 	}
+	// The node's and proxy's detailed log always goes to lab.log.
+	verbose, err := os.Create(filepath.Join(opts.Dir, "lab.log"))
+	if err != nil {
+		return nil, err
+	}
+	userVerbose := opts.Verbose
+	var logMu sync.Mutex
+	opts.Verbose = func(format string, args ...any) {
+		logMu.Lock()
+		fmt.Fprintf(verbose, time.Now().Format("15:04:05.000 ")+format+"\n", args...)
+		logMu.Unlock()
+		userVerbose(format, args...)
+	}
+	userLog := opts.Log
+	opts.Log = func(format string, args ...any) {
+		opts.Verbose(format, args...)
+		userLog(format, args...)
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	l = &Lab{opts: opts, cancel: cancel, failed: make(chan string, 8)}
+	l = &Lab{opts: opts, cancel: cancel, failed: make(chan string, 8), logFile: verbose}
 	defer func() {
 		if err != nil {
 			l.Stop()
@@ -165,8 +185,15 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	}
 
 	opts.Log("starting the simulated node %s (pods: %s)", NodeName, filepath.Join(opts.Dir, "pods"))
+	// The container log endpoint: the apiserver reaches it on 127.0.0.1
+	// for `kubectl logs`.
+	logLn, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return l, fmt.Errorf("listen for container logs: %w", err)
+	}
 	l.Node, err = node.New(node.Options{
-		Name: NodeName, Client: l.Client, NodeNS: l.nodeNS, Bridge: bridge, NodeIP: NodeIP,
+		LogPort: logLn.Addr().(*net.TCPAddr).Port,
+		Name:    NodeName, Client: l.Client, NodeNS: l.nodeNS, Bridge: bridge, NodeIP: NodeIP,
 		PodCIDR: PodCIDR, NetnsPrefix: opts.netnsPrefix(), Dir: filepath.Join(opts.Dir, "pods"),
 		InitBinary: opts.LabBinary, Programs: opts.Programs,
 		KubernetesServiceHost: KubernetesServiceIP, KubernetesServicePort: "443",
@@ -176,6 +203,10 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 		return l, err
 	}
 	if err := os.MkdirAll(filepath.Join(opts.Dir, "pods"), 0o755); err != nil {
+		return l, err
+	}
+	if l.logs, err = l.Node.ServeLogs(logLn, l.cp.CAFile); err != nil {
+		_ = logLn.Close()
 		return l, err
 	}
 	if err := l.runUntilReady(runCtx, "node", l.Node.Run); err != nil {
@@ -224,6 +255,9 @@ func (l *Lab) Stop() {
 	if l.Node != nil {
 		l.Node.Stop()
 	}
+	if l.logs != nil {
+		_ = l.logs.Close()
+	}
 	l.cancel()
 	l.wg.Wait()
 	if l.cp != nil {
@@ -234,6 +268,7 @@ func (l *Lab) Stop() {
 	if err := Down(context.Background(), l.opts.Name, l.opts.Dir); err != nil {
 		l.opts.Log("clean up: %v", err)
 	}
+	_ = l.logFile.Close()
 }
 
 // Down removes whatever a lab of this name left behind: processes recorded

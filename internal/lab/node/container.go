@@ -231,7 +231,7 @@ func (c *container) setStarted() bool {
 // onResult gets each result once the thresholds are crossed.
 // eager probes every second until the first success: readiness of a fresh
 // replica then follows its configuration within a second, not a period.
-func probeLoop(ctx context.Context, r *podRuntime, c *container, p *corev1.Probe, eager bool, onResult func(ok bool)) {
+func probeLoop(ctx context.Context, r *podRuntime, c *container, p *corev1.Probe, eager bool, onResult func(ok bool, err error)) {
 	if p == nil {
 		return
 	}
@@ -260,12 +260,12 @@ func probeLoop(ctx context.Context, r *podRuntime, c *container, p *corev1.Probe
 		if err == nil {
 			okRun, failRun, everOK = okRun+1, 0, true
 			if okRun >= success {
-				onResult(true)
+				onResult(true, nil)
 			}
 		} else {
 			failRun, okRun = failRun+1, 0
 			if failRun >= failure {
-				onResult(false)
+				onResult(false, err)
 			}
 		}
 		next := period

@@ -2,7 +2,6 @@ package node
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"sync"
 )
@@ -13,6 +12,10 @@ type ipam struct {
 	mu     sync.Mutex
 	prefix netip.Prefix
 	used   map[netip.Addr]bool
+	// last is the address handed out most recently. Allocation goes on from
+	// there rather than taking the lowest free one, so a released address
+	// is reused as late as possible.
+	last netip.Addr
 }
 
 func newIPAM(cidr string) (*ipam, error) {
@@ -29,11 +32,22 @@ func (a *ipam) gateway() netip.Addr { return a.prefix.Addr().Next() }
 func (a *ipam) allocate() (netip.Addr, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for ip := a.gateway().Next(); a.prefix.Contains(ip); ip = ip.Next() {
-		if !a.used[ip] && a.prefix.Contains(ip.Next()) { // keep the broadcast address free
+	first := a.gateway().Next()
+	ip := first
+	if a.last.IsValid() {
+		ip = a.last.Next()
+	}
+	for range 1 << (32 - a.prefix.Bits()) {
+		// Wrap before the broadcast address.
+		if !a.prefix.Contains(ip) || !a.prefix.Contains(ip.Next()) {
+			ip = first
+		}
+		if !a.used[ip] {
 			a.used[ip] = true
+			a.last = ip
 			return ip, nil
 		}
+		ip = ip.Next()
 	}
 	return netip.Addr{}, fmt.Errorf("pod CIDR %s is exhausted", a.prefix)
 }
@@ -51,4 +65,10 @@ func (a *ipam) index(ip netip.Addr) int {
 	return int(b[2]-base[2])<<8 | int(b[3]-base[3])
 }
 
-func toNetIP(a netip.Addr) net.IP { return net.IP(a.AsSlice()) }
+// mac is the pod interface's hardware address, derived from its IP. A
+// reused IP then comes back with the same MAC, so neighbour entries that
+// other namespaces still hold for it stay right.
+func mac(ip netip.Addr) string {
+	b := ip.As4()
+	return fmt.Sprintf("02:42:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3])
+}

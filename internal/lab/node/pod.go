@@ -195,7 +195,7 @@ func (r *podRuntime) setupNetwork() error {
 	node := r.n.opts.NodeNS
 	_ = node.IP(ctx, "link", "del", hostEnd) // a leftover of a pod that had this address
 	steps := [][]string{
-		{"-n", node.Name, "link", "add", hostEnd, "type", "veth", "peer", "name", "eth0", "netns", ns.Name},
+		{"-n", node.Name, "link", "add", hostEnd, "type", "veth", "peer", "name", "eth0", "address", mac(ip), "netns", ns.Name},
 		{"-n", node.Name, "link", "set", hostEnd, "master", r.n.opts.Bridge, "up"},
 		{"-n", ns.Name, "addr", "add", fmt.Sprintf("%s/%d", ip, r.n.ipam.prefix.Bits()), "dev", "eth0"},
 		{"-n", ns.Name, "link", "set", "eth0", "up"},
@@ -209,6 +209,7 @@ func (r *podRuntime) setupNetwork() error {
 	r.mu.Lock()
 	r.netReady = true
 	r.mu.Unlock()
+	r.logf("network ready: %s in %s (veth %s)", ip, ns.Name, hostEnd)
 	return nil
 }
 
@@ -404,7 +405,7 @@ func (r *podRuntime) startProbes(ctx context.Context, c *container) {
 	} else {
 		go func() {
 			var once sync.Once
-			probeLoop(ctx, r, c, c.spec.StartupProbe, true, func(ok bool) {
+			probeLoop(ctx, r, c, c.spec.StartupProbe, true, func(ok bool, err error) {
 				if ok {
 					once.Do(func() {
 						c.setStarted()
@@ -412,7 +413,7 @@ func (r *podRuntime) startProbes(ctx context.Context, c *container) {
 						close(startup)
 					})
 				} else {
-					r.n.event(r.pod(), corev1.EventTypeWarning, "Unhealthy", "Startup probe failed; restarting container "+c.spec.Name)
+					r.n.event(r.pod(), corev1.EventTypeWarning, "Unhealthy", fmt.Sprintf("Startup probe failed: %v; restarting container %s", err, c.spec.Name))
 					go c.stop(r.grace())
 				}
 			})
@@ -430,12 +431,15 @@ func (r *podRuntime) startProbes(ctx context.Context, c *container) {
 			}
 			return
 		}
-		probeLoop(ctx, r, c, c.spec.ReadinessProbe, true, func(ok bool) {
+		probeLoop(ctx, r, c, c.spec.ReadinessProbe, true, func(ok bool, err error) {
 			if r.isTerminating() {
 				ok = false
 			}
 			if c.setReady(ok) {
 				r.markDirty()
+				if !ok && err != nil {
+					r.n.event(r.pod(), corev1.EventTypeWarning, "Unhealthy", fmt.Sprintf("Readiness probe failed: %v", err))
+				}
 			}
 		})
 	}()
@@ -446,9 +450,9 @@ func (r *podRuntime) startProbes(ctx context.Context, c *container) {
 				return
 			case <-startup:
 			}
-			probeLoop(ctx, r, c, c.spec.LivenessProbe, false, func(ok bool) {
+			probeLoop(ctx, r, c, c.spec.LivenessProbe, false, func(ok bool, err error) {
 				if !ok {
-					r.n.event(r.pod(), corev1.EventTypeWarning, "Unhealthy", "Liveness probe failed; restarting container "+c.spec.Name)
+					r.n.event(r.pod(), corev1.EventTypeWarning, "Unhealthy", fmt.Sprintf("Liveness probe failed: %v; restarting container %s", err, c.spec.Name))
 					go c.stop(r.grace())
 				}
 			})
@@ -492,6 +496,7 @@ func (r *podRuntime) terminate(grace time.Duration) {
 	}
 	wg.Wait()
 	r.cancel()
+	r.logf("containers stopped; removing network %s", r.ipString())
 	r.teardownNetwork()
 	if err := os.RemoveAll(filepath.Join(r.dir, "volumes")); err != nil {
 		r.logf("remove volumes: %v", err)

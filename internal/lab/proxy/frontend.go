@@ -16,6 +16,9 @@ import (
 // udpIdle is how long a UDP flow lives without packets.
 const udpIdle = 60 * time.Second
 
+// dialAttempts bounds how many endpoints one TCP connection tries.
+const dialAttempts = 3
+
 // frontend is one listening address of a Service inside the node namespace.
 type frontend struct {
 	p      *Proxy
@@ -75,11 +78,21 @@ func (p *Proxy) listen(k frontendKey, t target) (*frontend, error) {
 		return nil, err
 	}
 	go serveTCP(ctx, f.ln, func(ctx context.Context) (net.Conn, error) {
-		backend, viaHost, err := p.pick(f.currentTarget(), corev1.ProtocolTCP)
-		if err != nil {
-			return nil, err
+		// A refused connection moves on to the next endpoint: an endpoint
+		// that just stopped may still be listed until its slice updates.
+		var lastErr error
+		for range dialAttempts {
+			backend, viaHost, err := p.pick(f.currentTarget(), corev1.ProtocolTCP)
+			if err != nil {
+				return nil, err
+			}
+			conn, err := p.dialBackend(ctx, "tcp4", backend, viaHost)
+			if err == nil {
+				return conn, nil
+			}
+			lastErr = err
 		}
-		return p.dialBackend(ctx, "tcp4", backend, viaHost)
+		return nil, lastErr
 	}, p.opts.Log)
 	return f, nil
 }

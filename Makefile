@@ -62,8 +62,15 @@ build: ## Build bin/drawbridge.
 	@mkdir -p $(BIN)
 	go build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN)/drawbridge .
 
+.PHONY: lab-deps
+lab-deps: ## Install the system tools the lab drives (iproute2, nsenter) when missing.
+	@if [[ ! -x /usr/sbin/ip ]] || ! command -v nsenter >/dev/null; then \
+		echo "lab-deps: installing iproute2 and util-linux with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 util-linux; \
+	fi
+
 .PHONY: lab-binaries
-lab-binaries: build ## Build the programs the lab runs: lab, kong-standin, echo-basic (conformance v1.6.3).
+lab-binaries: build lab-deps ## Build the programs the lab runs: lab, kong-standin, echo-basic (conformance v1.6.3).
 	@echo "lab-binaries: building bin/lab, bin/kong-standin and bin/echo-basic (incremental)"
 	go build -trimpath -o $(BIN)/lab ./hack/lab
 	go build -trimpath -o $(BIN)/kong-standin ./test/kongstandin/cmd/kong-standin

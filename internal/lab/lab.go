@@ -23,7 +23,6 @@ import (
 	"github.com/drawbridge-dev/drawbridge/internal/lab/controlplane"
 	"github.com/drawbridge-dev/drawbridge/internal/lab/netns"
 	"github.com/drawbridge-dev/drawbridge/internal/lab/node"
-	"github.com/drawbridge-dev/drawbridge/internal/lab/proc"
 	"github.com/drawbridge-dev/drawbridge/internal/lab/proxy"
 )
 
@@ -100,6 +99,9 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 		return nil, fmt.Errorf("empty %s: %w", opts.Dir, err)
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := recordOwner(opts.Dir); err != nil {
 		return nil, err
 	}
 	// The node's and proxy's detailed log always goes to lab.log.
@@ -269,28 +271,6 @@ func (l *Lab) Stop() {
 		l.opts.Log("clean up: %v", err)
 	}
 	_ = l.logFile.Close()
-}
-
-// Down removes whatever a lab of this name left behind: processes recorded
-// in its directory, its network namespaces and mount targets it created.
-// It is what `make lab-down` runs and is safe when nothing is left.
-func Down(ctx context.Context, name, dir string) error {
-	var errs []error
-	if err := proc.KillRecorded(ctx, controlplane.PidDir(filepath.Join(dir, "control-plane"))); err != nil {
-		errs = append(errs, err)
-	}
-	prefix := Options{Name: name}.netnsPrefix() + "-"
-	names, err := netns.List(prefix)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for _, n := range names {
-		if err := netns.Delete(ctx, n); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	node.RemoveCreatedTargets(filepath.Join(dir, "pods"))
-	return errors.Join(errs...)
 }
 
 func copyFile(from, to string) error {

@@ -76,7 +76,7 @@ func expectEveryReplicaServes(ctx context.Context, gw *gwv1.Gateway, want int) [
 			g.Expect(code).To(Equal(http.StatusOK), "pod %s", p.Name)
 			g.Expect(echo.Pod).To(HavePrefix("echo-"))
 		}
-	}).WithTimeout(90*time.Second).WithPolling(500*time.Millisecond).Should(Succeed())
+	}).WithTimeout(90 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
 	return pods
 }
 

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -78,12 +79,35 @@ var _ = AfterSuite(func() {
 	if theLab == nil {
 		return
 	}
+	// Every pod process lives in one of the lab's network namespaces; after
+	// teardown no process may still be in one, even if its name is gone.
+	names, err := netns.List("dblab-" + labName + "-")
+	Expect(err).NotTo(HaveOccurred())
+	inodes := map[uint64]string{}
+	for _, n := range names {
+		var st syscall.Stat_t
+		if syscall.Stat(netns.NS{Name: n}.Path(), &st) == nil {
+			inodes[st.Ino] = n
+		}
+	}
+	Expect(inodes).NotTo(BeEmpty())
 	theLab.Stop()
+
 	left, err := netns.List("dblab-" + labName + "-")
 	Expect(err).NotTo(HaveOccurred())
 	Expect(left).To(BeEmpty(), "network namespaces left after teardown")
 	pids, _ := filepath.Glob(filepath.Join(labDir, "control-plane", "pids", "*.pid"))
 	Expect(pids).To(BeEmpty(), "control-plane processes left after teardown")
+	procs, _ := filepath.Glob("/proc/[0-9]*/ns/net")
+	for _, p := range procs {
+		var st syscall.Stat_t
+		if syscall.Stat(p, &st) == nil {
+			Expect(inodes).NotTo(HaveKey(st.Ino), "process %s is still in lab namespace %s", p, inodes[st.Ino])
+		}
+	}
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	Expect(err).NotTo(HaveOccurred())
+	Expect(string(mounts)).NotTo(ContainSubstring(labDir), "mounts of the lab left in the host mount namespace")
 	Expect(lab.Down(context.Background(), labName, labDir)).To(Succeed())
 })
 

@@ -74,6 +74,9 @@ func (p *Process) launch() (*exec.Cmd, error) {
 	// Its own process group, so Ctrl-C on the terminal reaches only the lab,
 	// which then stops children in order.
 	attr.Setpgid = true
+	// A lab killed outright takes its control plane with it; `lab down`
+	// still handles whatever survives.
+	attr.Pdeathsig = syscall.SIGTERM
 	cmd.SysProcAttr = attr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", p.spec.Name, err)

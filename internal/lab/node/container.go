@@ -70,7 +70,7 @@ func logPath(podDir, name string, run int) string {
 
 // start launches one run of the container through the lab's pod-init, which
 // enters the pod's namespaces and bind-mounts the volumes.
-func (c *container) start(r *podRuntime, env []string, mounts []mountSpec) error {
+func (c *container) start(r *podRuntime, env []string, mounts []mountSpec, id identity) error {
 	argv := append([]string{}, c.spec.Command...)
 	if len(argv) > 0 {
 		// The image's entrypoint is the program; a command names it (or a
@@ -97,6 +97,7 @@ func (c *container) start(r *podRuntime, env []string, mounts []mountSpec) error
 	for _, m := range mounts {
 		initArgs = append(initArgs, "--mount", m.String())
 	}
+	initArgs = append(initArgs, id.flags()...)
 	initArgs = append(initArgs, "--", c.program)
 	initArgs = append(initArgs, argv...)
 
@@ -112,6 +113,10 @@ func (c *container) start(r *podRuntime, env []string, mounts []mountSpec) error
 		return fmt.Errorf("container log: %w", err)
 	}
 	defer log.Close()
+	// Programs may reopen /dev/stdout, which needs the file to be theirs.
+	if err := log.Chown(int(id.uid), int(id.gid)); err != nil {
+		return fmt.Errorf("container log: %w", err)
+	}
 	cmd := exec.Command(r.n.opts.InitBinary, initArgs...)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = log, log

@@ -57,3 +57,16 @@ func (p Programs) Resolve(image string) (string, error) {
 	sort.Strings(names)
 	return "", fmt.Errorf("the lab has no program for image %q; it runs only %s", image, strings.Join(names, ", "))
 }
+
+// imageUser is the user an image runs as when the pod does not say: what
+// the USER line of each image's Dockerfile sets (kong: the kong user, 1000;
+// the operator: distroless nonroot, 65532; echo-basic: root).
+func imageUser(image string) (uid, gid int64) {
+	switch imageRepository(image) {
+	case "kong", "kong/kong":
+		return 1000, 1000
+	case "drawbridge":
+		return 65532, 65532
+	}
+	return 0, 0
+}

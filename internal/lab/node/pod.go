@@ -252,29 +252,32 @@ func (r *podRuntime) mounts(c *container) ([]mountSpec, error) {
 
 // prepare resolves the image, environment and mounts of a container; a
 // failure leaves the container waiting with the reason the kubelet uses.
-func (r *podRuntime) prepare(c *container) ([]string, []mountSpec, bool) {
+func (r *podRuntime) prepare(c *container) ([]string, []mountSpec, identity, bool) {
 	program, err := r.n.opts.Programs.Resolve(c.spec.Image)
 	if err != nil {
 		c.setWaiting("ErrImagePull", err.Error())
 		r.markDirty()
 		r.n.event(r.pod(), corev1.EventTypeWarning, "Failed", fmt.Sprintf("Failed to pull image %q: %v", c.spec.Image, err))
-		return nil, nil, false
+		return nil, nil, identity{}, false
 	}
 	c.mu.Lock()
 	c.program = program
 	c.mu.Unlock()
 	pod := r.pod()
-	env, err := containerEnv(r.ctx, r.n.opts.Client, r.withIPs(pod), &c.spec, r.n.baseEnv(pod))
+	id, err := containerIdentity(pod, &c.spec)
 	if err == nil {
-		var mounts []mountSpec
-		if mounts, err = r.mounts(c); err == nil {
-			return env, mounts, true
+		var env []string
+		if env, err = containerEnv(r.ctx, r.n.opts.Client, r.withIPs(pod), &c.spec, r.n.baseEnv(pod)); err == nil {
+			var mounts []mountSpec
+			if mounts, err = r.mounts(c); err == nil {
+				return env, mounts, id, true
+			}
 		}
 	}
 	c.setWaiting("CreateContainerConfigError", err.Error())
 	r.markDirty()
 	r.n.event(pod, corev1.EventTypeWarning, "Failed", fmt.Sprintf("Error: %v", err))
-	return nil, nil, false
+	return nil, nil, identity{}, false
 }
 
 // withIPs is the pod as the downward API sees it once it has an address.
@@ -311,9 +314,9 @@ func (r *podRuntime) isTerminating() bool {
 // runInit runs an init container to completion, retrying per restartPolicy.
 func (r *podRuntime) runInit(c *container) bool {
 	for attempt := 0; ; attempt++ {
-		env, mounts, ok := r.prepare(c)
+		env, mounts, id, ok := r.prepare(c)
 		if ok {
-			if err := c.start(r, env, mounts); err != nil {
+			if err := c.start(r, env, mounts, id); err != nil {
 				c.setWaiting("RunContainerError", err.Error())
 			} else {
 				r.markDirty()
@@ -340,7 +343,7 @@ func (r *podRuntime) runInit(c *container) bool {
 func (r *podRuntime) containerLoop(c *container) {
 	crashes := 0
 	for {
-		env, mounts, ok := r.prepare(c)
+		env, mounts, id, ok := r.prepare(c)
 		if !ok {
 			if !r.waitOrDone(backoff(crashes)) {
 				return
@@ -355,7 +358,7 @@ func (r *podRuntime) containerLoop(c *container) {
 		if r.isTerminating() {
 			return
 		}
-		if err := c.start(r, env, mounts); err != nil {
+		if err := c.start(r, env, mounts, id); err != nil {
 			c.setWaiting("RunContainerError", err.Error())
 			r.markDirty()
 			if !r.waitOrDone(backoff(crashes)) {

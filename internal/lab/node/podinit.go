@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -55,6 +56,9 @@ func RunInit(args []string) error {
 	netnsPath := fs.String("netns", "", "network namespace file to enter")
 	hostname := fs.String("hostname", "", "hostname of the pod")
 	workdir := fs.String("workdir", "", "working directory of the container")
+	uid := fs.Int("uid", 0, "user the program runs as")
+	gid := fs.Int("gid", 0, "primary group the program runs as")
+	groups := fs.String("groups", "", "comma-separated supplementary groups")
 	var mounts mountList
 	fs.Var(&mounts, "mount", "bind mount source:target[:ro] (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -106,6 +110,29 @@ func RunInit(args []string) error {
 		}
 		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
 			return fmt.Errorf("enter %s: %w", *netnsPath, err)
+		}
+	}
+	// Privileges go last: mounts and namespaces need root.
+	if *uid != 0 || *gid != 0 || *groups != "" {
+		var gs []int
+		for _, g := range strings.Split(*groups, ",") {
+			if g == "" {
+				continue
+			}
+			n, err := strconv.Atoi(g)
+			if err != nil {
+				return fmt.Errorf("group %q: %w", g, err)
+			}
+			gs = append(gs, n)
+		}
+		if err := syscall.Setgroups(gs); err != nil {
+			return fmt.Errorf("set groups: %w", err)
+		}
+		if err := syscall.Setgid(*gid); err != nil {
+			return fmt.Errorf("set gid %d: %w", *gid, err)
+		}
+		if err := syscall.Setuid(*uid); err != nil {
+			return fmt.Errorf("set uid %d: %w", *uid, err)
 		}
 	}
 	return syscall.Exec(program, argv, os.Environ())

@@ -53,6 +53,10 @@ func (v *volumes) sync(ctx context.Context) error {
 		var err error
 		switch {
 		case src.EmptyDir != nil:
+			// World-writable like the kubelet's, so any container user can write.
+			if err := os.Chmod(dir, 0o777); err != nil {
+				return fmt.Errorf("volume %s: %w", vol.Name, err)
+			}
 			continue
 		case src.HostPath != nil:
 			continue // bind-mounted straight from the host path
@@ -72,6 +76,9 @@ func (v *volumes) sync(ctx context.Context) error {
 		}
 		if err := writeFiles(dir, files); err != nil {
 			return fmt.Errorf("volume %s: %w", vol.Name, err)
+		}
+		if err := fsGroupOwn(dir, v.pod); err != nil {
+			return fmt.Errorf("volume %s: fsGroup: %w", vol.Name, err)
 		}
 	}
 	return nil

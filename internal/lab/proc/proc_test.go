@@ -1,0 +1,58 @@
+package proc
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRestartsAndStops(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "p.log")
+	p, err := Start(Spec{Name: "p", Path: "/bin/sh", Args: []string{"-c", "echo run; sleep 0.2; exit 3"}, LogFile: log, Restart: true}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		raw, _ := os.ReadFile(log)
+		if strings.Count(string(raw), "run") >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not restarted; log:\n%s", raw)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := p.Stop(2 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Done():
+	default:
+		t.Fatal("Stop returned before the process ended")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "p.pid")); !os.IsNotExist(err) {
+		t.Errorf("pid file left: %v", err)
+	}
+}
+
+func TestKillRecorded(t *testing.T) {
+	dir := t.TempDir()
+	p, err := Start(Spec{Name: "sleeper", Path: "/bin/sleep", Args: []string{"60"}, LogFile: filepath.Join(dir, "s.log")}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What `lab down` does after a crash: only the pid file is known.
+	if err := KillRecorded(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("recorded process still runs")
+	}
+}

@@ -26,21 +26,23 @@ import (
 	"github.com/drawbridge-dev/drawbridge/internal/lab/proc"
 )
 
-// Controllers are the kube-controller-manager controllers the lab runs. The
-// node lifecycle, scheduling-related and storage controllers are left out: a
-// simulated node has no volumes to attach, and node lifecycle would evict
-// pods whenever the lab is paused.
-var Controllers = []string{
-	"deployment-controller",
-	"replicaset-controller",
-	"endpointslice-controller",
-	"endpointslice-mirroring-controller",
-	"namespace-controller",
-	"garbage-collector-controller",
-	"serviceaccount-controller",
-	"serviceaccount-token-controller",
-	"root-ca-certificate-publisher-controller",
-	"disruption-controller",
+// Controllers returns the kube-controller-manager controllers the lab runs.
+// The node lifecycle, scheduling-related and storage controllers are left
+// out: a simulated node has no volumes to attach, and node lifecycle would
+// evict pods whenever the lab is paused.
+func Controllers() []string {
+	return []string{
+		"deployment-controller",
+		"replicaset-controller",
+		"endpointslice-controller",
+		"endpointslice-mirroring-controller",
+		"namespace-controller",
+		"garbage-collector-controller",
+		"serviceaccount-controller",
+		"serviceaccount-token-controller",
+		"root-ca-certificate-publisher-controller",
+		"disruption-controller",
+	}
 }
 
 // Options configure the control plane.
@@ -197,7 +199,7 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 			"--kubeconfig=" + kcmKubeconfig,
 			"--authentication-kubeconfig=" + kcmKubeconfig,
 			"--authorization-kubeconfig=" + kcmKubeconfig,
-			"--controllers=" + strings.Join(Controllers, ","),
+			"--controllers=" + strings.Join(Controllers(), ","),
 			"--service-account-private-key-file=" + p.path("sa.key"),
 			"--root-ca-file=" + p.path("ca.crt"),
 			"--use-service-account-credentials=true",

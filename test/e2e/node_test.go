@@ -73,7 +73,7 @@ var _ = Describe("Lab node", func() {
 			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(pod), pod)).To(Succeed())
 			g.Expect(pod.Status.ContainerStatuses).To(HaveLen(1))
 			g.Expect(pod.Status.ContainerStatuses[0].RestartCount).To(BeNumerically(">=", 1))
-		}).WithTimeout(45 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed(), "liveness failure restarts the container")
+		}).WithTimeout(45*time.Second).WithPolling(250*time.Millisecond).Should(Succeed(), "liveness failure restarts the container")
 		var events corev1.EventList
 		Expect(k8s.List(ctx, &events, client.InNamespace(ns))).To(Succeed())
 		reasons := map[string]bool{}

@@ -59,6 +59,9 @@ type Config struct {
 	StatusErrorLog    string
 	StreamAccessLog   string
 	StreamErrorLog    string
+	// Prefix is Kong's working directory; the stand-in keeps only the pid
+	// file there that `kong quit` reads.
+	Prefix string
 }
 
 // envSetter applies one KONG_* variable to a Config.
@@ -103,7 +106,7 @@ var knownEnv = map[string]envSetter{
 	"KONG_PROXY_STREAM_ACCESS_LOG":   func(c *Config, v string) error { c.StreamAccessLog = v; return nil },
 	"KONG_PROXY_STREAM_ERROR_LOG":    func(c *Config, v string) error { c.StreamErrorLog = v; return nil },
 	"KONG_NGINX_DAEMON":              func(c *Config, v string) error { return expectValue(v, "off") },
-	"KONG_PREFIX":                    func(c *Config, v string) error { return nil }, // the stand-in writes no files
+	"KONG_PREFIX":                    func(c *Config, v string) error { c.Prefix = strings.TrimSpace(v); return nil },
 	"KONG_ADMIN_GUI_LISTEN":          func(c *Config, v string) error { return expectValue(v, "off") },
 	"KONG_ANONYMOUS_REPORTS":         func(c *Config, v string) error { return nil }, // never reports anything
 	"KONG_ROLE":                      func(c *Config, v string) error { return expectValue(v, "traditional") },
@@ -151,6 +154,7 @@ func ConfigFromEnv(environ []string) (*Config, error) {
 		StatusErrorLog:    "logs/status_error.log",
 		StreamAccessLog:   "logs/access.log basic",
 		StreamErrorLog:    "logs/error.log",
+		Prefix:            "/usr/local/kong",
 	}
 	var unknown []string
 	for _, kv := range environ {

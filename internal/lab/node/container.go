@@ -32,6 +32,10 @@ type container struct {
 	ready    bool
 	started  bool // startup probe passed (or none)
 	exited   chan struct{}
+	// env and id of the current run: exec probes and hooks get the same,
+	// as a container runtime's exec does.
+	env []string
+	id  identity
 }
 
 func (c *container) snapshot() corev1.ContainerStatus {
@@ -133,6 +137,7 @@ func (c *container) start(r *podRuntime, env []string, mounts []mountSpec, id id
 	exited := make(chan struct{})
 	c.mu.Lock()
 	c.cmd, c.pid, c.runID, c.exited = cmd, cmd.Process.Pid, run, exited
+	c.env, c.id = env, id
 	c.state = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}
 	c.ready = false
 	c.started = c.spec.StartupProbe == nil
@@ -257,8 +262,7 @@ func probeLoop(ctx context.Context, r *podRuntime, c *container, p *corev1.Probe
 			return
 		case <-tick.C:
 		}
-		pid, _ := c.running()
-		err := probeOnce(ctx, r.n.opts.Dial, p, &c.spec, r.ipString(), pid)
+		err := probeOnce(ctx, r.n.opts.Dial, p, c, r.ipString(), r.n.opts.Programs)
 		if ctx.Err() != nil {
 			return
 		}

@@ -70,3 +70,16 @@ func imageUser(image string) (uid, gid int64) {
 	}
 	return 0, 0
 }
+
+// ImageCommand maps a command an image has on its PATH to the program that
+// stands in for it: `kong` in the kong images is the Kong stand-in, which
+// implements `kong quit` for the data plane's preStop hook.
+func (p Programs) ImageCommand(image, command string) (string, bool) {
+	switch imageRepository(image) {
+	case "kong", "kong/kong":
+		if command == "kong" && p.Kong != "" {
+			return p.Kong, true
+		}
+	}
+	return "", false
+}

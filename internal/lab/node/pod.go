@@ -509,7 +509,7 @@ func (r *podRuntime) terminate(grace time.Duration) {
 
 func (r *podRuntime) preStop(c *container, deadline time.Time) {
 	hook := c.spec.Lifecycle
-	pid, running := c.running()
+	_, running := c.running()
 	if hook == nil || hook.PreStop == nil || !running || time.Until(deadline) <= 0 {
 		return
 	}
@@ -518,9 +518,9 @@ func (r *podRuntime) preStop(c *container, deadline time.Time) {
 	var err error
 	switch h := hook.PreStop; {
 	case h.Exec != nil:
-		err = execIn(ctx, pid, h.Exec.Command)
+		err = execIn(ctx, c, h.Exec.Command, r.n.opts.Programs)
 	case h.HTTPGet != nil:
-		err = probeOnce(ctx, r.n.opts.Dial, &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: h.HTTPGet}, TimeoutSeconds: int32(max(time.Until(deadline)/time.Second, 1))}, &c.spec, r.ipString(), pid)
+		err = probeOnce(ctx, r.n.opts.Dial, &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: h.HTTPGet}, TimeoutSeconds: int32(max(time.Until(deadline)/time.Second, 1))}, c, r.ipString(), r.n.opts.Programs)
 	case h.Sleep != nil:
 		select {
 		case <-ctx.Done():

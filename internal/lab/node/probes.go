@@ -31,9 +31,10 @@ func resolvePort(port intstr.IntOrString, c *corev1.Container) (int, error) {
 	return 0, fmt.Errorf("container %s has no port named %q", c.Name, port.StrVal)
 }
 
-// probeOnce runs one probe against a container of a pod at podIP. pid is the
-// container's process, whose namespaces exec probes enter.
-func probeOnce(ctx context.Context, dial dialFunc, p *corev1.Probe, c *corev1.Container, podIP string, pid int) error {
+// probeOnce runs one probe against a container of a pod at podIP; exec
+// probes enter the namespaces of the container's process.
+func probeOnce(ctx context.Context, dial dialFunc, p *corev1.Probe, ctr *container, podIP string, programs Programs) error {
+	c := &ctr.spec
 	timeout := time.Duration(max(p.TimeoutSeconds, 1)) * time.Second
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -86,7 +87,7 @@ func probeOnce(ctx context.Context, dial dialFunc, p *corev1.Probe, c *corev1.Co
 		}
 		return conn.Close()
 	case p.Exec != nil:
-		return execIn(ctx, pid, p.Exec.Command)
+		return execIn(ctx, ctr, p.Exec.Command, programs)
 	case p.GRPC != nil:
 		return fmt.Errorf("gRPC probes are not supported by the lab")
 	}
@@ -94,16 +95,31 @@ func probeOnce(ctx context.Context, dial dialFunc, p *corev1.Probe, c *corev1.Co
 }
 
 // execIn runs a command inside a container's mount, UTS and network
-// namespaces with nsenter.
-func execIn(ctx context.Context, pid int, command []string) error {
-	if pid == 0 {
+// namespaces with nsenter, as the container's user and with its
+// environment. A command the image provides (kong in the kong image) runs
+// the image's program.
+func execIn(ctx context.Context, ctr *container, command []string, programs Programs) error {
+	ctr.mu.Lock()
+	pid, env, id, running := ctr.pid, ctr.env, ctr.id, ctr.state.Running != nil
+	ctr.mu.Unlock()
+	if !running || pid == 0 {
 		return fmt.Errorf("container is not running")
 	}
 	if len(command) == 0 {
 		return fmt.Errorf("exec has no command")
 	}
-	args := append([]string{"-t", strconv.Itoa(pid), "-m", "-u", "-n", "--"}, command...)
-	out, err := exec.CommandContext(ctx, "nsenter", args...).CombinedOutput()
+	command = append([]string{}, command...)
+	if prog, ok := programs.ImageCommand(ctr.spec.Image, command[0]); ok {
+		command[0] = prog
+	}
+	args := []string{"-t", strconv.Itoa(pid), "-m", "-u", "-n"}
+	if id.uid != 0 || id.gid != 0 {
+		args = append(args, "-S", strconv.FormatInt(id.uid, 10), "-G", strconv.FormatInt(id.gid, 10))
+	}
+	args = append(append(args, "--"), command...)
+	cmd := exec.CommandContext(ctx, "nsenter", args...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("exec %v: %w: %s", command, err, truncate(string(out), 512))
 	}

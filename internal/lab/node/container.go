@@ -49,14 +49,11 @@ func (c *container) snapshot() corev1.ContainerStatus {
 		LastTerminationState: c.last,
 		Ready:                c.ready,
 		RestartCount:         c.restarts,
-		Started:              &c.started,
 	}
+	started := c.started && c.state.Running != nil
+	st.Started = &started
 	if c.runID > 0 {
 		st.ContainerID = fmt.Sprintf("lab://%s-%d", c.spec.Name, c.runID)
-	}
-	if c.state.Running == nil {
-		started := false
-		st.Started = &started
 	}
 	return st
 }

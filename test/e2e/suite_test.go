@@ -14,7 +14,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,18 +80,7 @@ var _ = AfterSuite(func() {
 	if theLab == nil {
 		return
 	}
-	// Every pod process lives in one of the lab's network namespaces; after
-	// teardown no process may still be in one, even if its name is gone.
-	names, err := netns.List("dblab-" + labName + "-")
-	Expect(err).NotTo(HaveOccurred())
-	inodes := map[uint64]string{}
-	for _, n := range names {
-		var st syscall.Stat_t
-		if syscall.Stat(netns.NS{Name: n}.Path(), &st) == nil {
-			inodes[st.Ino] = n
-		}
-	}
-	Expect(inodes).NotTo(BeEmpty())
+	Expect(children()).NotTo(BeEmpty(), "the lab's processes are children of this process")
 	theLab.Stop()
 
 	left, err := netns.List("dblab-" + labName + "-")
@@ -98,13 +88,9 @@ var _ = AfterSuite(func() {
 	Expect(left).To(BeEmpty(), "network namespaces left after teardown")
 	pids, _ := filepath.Glob(filepath.Join(labDir, "control-plane", "pids", "*.pid"))
 	Expect(pids).To(BeEmpty(), "control-plane processes left after teardown")
-	procs, _ := filepath.Glob("/proc/[0-9]*/ns/net")
-	for _, p := range procs {
-		var st syscall.Stat_t
-		if syscall.Stat(p, &st) == nil {
-			Expect(inodes).NotTo(HaveKey(st.Ino), "process %s is still in lab namespace %s", p, inodes[st.Ino])
-		}
-	}
+	// Every pod container and control-plane process is a child of this
+	// process (pod-init and nsenter exec their programs); none may remain.
+	Expect(children()).To(BeEmpty(), "processes of the lab left after teardown")
 	mounts, err := os.ReadFile("/proc/self/mountinfo")
 	Expect(err).NotTo(HaveOccurred())
 	Expect(string(mounts)).NotTo(ContainSubstring(labDir), "mounts of the lab left in the host mount namespace")
@@ -138,3 +124,28 @@ spec:
     name: e2e-defaults
     namespace: drawbridge-system
 `
+
+// children lists the live child processes of this process as "pid command".
+func children() []string {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	self := strconv.Itoa(os.Getpid())
+	var out []string
+	for _, f := range stats {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		s := string(raw)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		fields := strings.Fields(s[i+1:])
+		// fields[0] is the state, fields[1] the parent pid; zombies are
+		// already dead and only wait to be reaped.
+		if len(fields) > 1 && fields[1] == self && fields[0] != "Z" {
+			out = append(out, strings.Split(f, "/")[2]+" "+s[strings.IndexByte(s, '(')+1:i])
+		}
+	}
+	return out
+}

@@ -67,6 +67,16 @@ type Node struct {
 	mu      sync.Mutex
 	pods    map[types.UID]*podRuntime
 	created []string // mount targets made on the host, removed at Stop
+	// stopping is set when the lab goes away: pods are then only stopped,
+	// never started, and their status is no longer written, so that the
+	// controllers do not replace pods while the lab tears down.
+	stopping bool
+}
+
+func (n *Node) isStopping() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.stopping
 }
 
 // New checks the options and prepares the pod CIDR.
@@ -121,6 +131,7 @@ func (n *Node) Run(ctx context.Context, ready chan<- struct{}) error {
 // graceful deletion) and removes what the node made on the host.
 func (n *Node) Stop() {
 	n.mu.Lock()
+	n.stopping = true
 	pods := make([]*podRuntime, 0, len(n.pods))
 	for _, r := range n.pods {
 		pods = append(pods, r)
@@ -236,6 +247,9 @@ func (n *Node) heartbeat(ctx context.Context) {
 }
 
 func (n *Node) sync(pod *corev1.Pod) {
+	if n.isStopping() {
+		return
+	}
 	if pod.Spec.NodeName == "" {
 		if pod.Spec.SchedulerName == "" || pod.Spec.SchedulerName == corev1.DefaultSchedulerName {
 			go n.bind(pod)
@@ -302,11 +316,18 @@ func (n *Node) finalDelete(pod *corev1.Pod) {
 func (n *Node) gone(pod *corev1.Pod) {
 	n.mu.Lock()
 	r := n.pods[pod.UID]
-	delete(n.pods, pod.UID)
 	n.mu.Unlock()
-	if r != nil {
-		go r.terminate(time.Second)
+	if r == nil {
+		return
 	}
+	// The runtime stays listed until its processes are gone, so that Stop
+	// waits for it too.
+	go func() {
+		r.terminate(time.Second)
+		n.mu.Lock()
+		delete(n.pods, pod.UID)
+		n.mu.Unlock()
+	}()
 }
 
 // baseEnv is what every container gets before its own env: the variables

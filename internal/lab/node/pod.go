@@ -26,7 +26,10 @@ type podRuntime struct {
 	n   *Node
 	dir string
 
-	mu          sync.Mutex
+	mu sync.Mutex
+	// startMu orders container starts against termination: a container
+	// never starts once terminate has begun stopping them.
+	startMu     sync.Mutex
 	latest      *corev1.Pod
 	ip          netip.Addr
 	ns          netns.NS
@@ -316,7 +319,9 @@ func (r *podRuntime) runInit(c *container) bool {
 	for attempt := 0; ; attempt++ {
 		env, mounts, id, ok := r.prepare(c)
 		if ok {
-			if err := c.start(r, env, mounts, id); err != nil {
+			if err := r.start(c, env, mounts, id); errors.Is(err, errTerminating) {
+				return false
+			} else if err != nil {
 				c.setWaiting("RunContainerError", err.Error())
 			} else {
 				r.markDirty()
@@ -339,6 +344,19 @@ func (r *podRuntime) runInit(c *container) bool {
 	}
 }
 
+// errTerminating refuses a container start during termination.
+var errTerminating = errors.New("pod is terminating")
+
+// start launches a container run unless the pod is terminating.
+func (r *podRuntime) start(c *container, env []string, mounts []mountSpec, id identity) error {
+	r.startMu.Lock()
+	defer r.startMu.Unlock()
+	if r.isTerminating() {
+		return errTerminating
+	}
+	return c.start(r, env, mounts, id)
+}
+
 // containerLoop runs a container, its probes and its restarts.
 func (r *podRuntime) containerLoop(c *container) {
 	crashes := 0
@@ -355,10 +373,11 @@ func (r *podRuntime) containerLoop(c *container) {
 			}
 			continue
 		}
-		if r.isTerminating() {
+		err := r.start(c, env, mounts, id)
+		if errors.Is(err, errTerminating) {
 			return
 		}
-		if err := c.start(r, env, mounts, id); err != nil {
+		if err != nil {
 			c.setWaiting("RunContainerError", err.Error())
 			r.markDirty()
 			if !r.waitOrDone(backoff(crashes)) {
@@ -475,14 +494,17 @@ func (r *podRuntime) grace() time.Duration {
 // runs its preStop hook, gets SIGTERM, and SIGKILL when the grace period
 // ends. Then the network and volumes go.
 func (r *podRuntime) terminate(grace time.Duration) {
+	r.startMu.Lock()
 	r.mu.Lock()
 	if r.terminating {
 		r.mu.Unlock()
+		r.startMu.Unlock()
 		<-r.done
 		return
 	}
 	r.terminating = true
 	r.mu.Unlock()
+	r.startMu.Unlock()
 	for _, c := range r.containers {
 		c.setReady(false)
 	}
@@ -642,6 +664,9 @@ func (r *podRuntime) statusWriter() {
 }
 
 func (r *podRuntime) writeStatus() error {
+	if r.n.isStopping() {
+		return nil
+	}
 	pod := r.pod()
 	want := r.status(pod)
 	if equalStatus(pod.Status, want) {

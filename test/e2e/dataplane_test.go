@@ -167,6 +167,12 @@ var _ = Describe("Data plane lifecycle", func() {
 		// noticing can fail a request or two; more means the roll drops traffic.
 		Expect(failed.Load()).To(BeNumerically("<=", 5), "failed requests during the roll")
 		expectEveryReplicaServes(ctx, gw, 2)
+		// The old replicas drained through their preStop hook (kong quit).
+		var events corev1.EventList
+		Expect(k8s.List(ctx, &events, client.InNamespace(ns))).To(Succeed())
+		for _, e := range events.Items {
+			Expect(e.Reason).NotTo(Equal("FailedPreStopHook"), "event on %s: %s", e.InvolvedObject.Name, e.Message)
+		}
 	}, NodeTimeout(5*time.Minute))
 
 	It("removes everything when the Gateway is deleted", func(ctx SpecContext) {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -68,12 +70,67 @@ func RunInit(args []string) error {
 	if len(argv) == 0 {
 		return errors.New("no program given")
 	}
+	// Everything the container needs from the host is opened before the
+	// first mount: a mount may hide the rest (an emptyDir on /tmp hides a lab
+	// directory under /tmp). Mounts and exec then go through the open
+	// descriptors via /proc/self/fd.
+	program := argv[0]
+	if !strings.Contains(program, "/") {
+		found, err := exec.LookPath(program)
+		if err != nil {
+			return fmt.Errorf("program %q: %w", program, err)
+		}
+		program = found
+	}
+	progFD, err := unix.Open(program, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open program %s: %w", program, err)
+	}
+	var netFD = -1
+	if *netnsPath != "" {
+		if netFD, err = unix.Open(*netnsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+			return fmt.Errorf("open %s: %w", *netnsPath, err)
+		}
+	}
+	sources := make([]string, len(mounts))
+	dirs := make([]bool, len(mounts))
+	for i, m := range mounts {
+		fd, err := unix.Open(m.source, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open mount source %s: %w", m.source, err)
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			return fmt.Errorf("stat mount source %s: %w", m.source, err)
+		}
+		sources[i], dirs[i] = fmt.Sprintf("/proc/self/fd/%d", fd), st.Mode&unix.S_IFMT == unix.S_IFDIR
+	}
 	// Without this, bind mounts would propagate back to a shared host root.
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
 	}
-	for _, m := range mounts {
-		if err := unix.Mount(m.source, m.target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	// Parents before children, as container runtimes order mounts.
+	order := make([]int, len(mounts))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		return strings.Count(filepath.Clean(mounts[order[a]].target), "/") < strings.Count(filepath.Clean(mounts[order[b]].target), "/")
+	})
+	for _, i := range order {
+		m := mounts[i]
+		// A target inside an earlier mount (a volume) may not exist yet.
+		if _, err := os.Lstat(m.target); os.IsNotExist(err) {
+			if dirs[i] {
+				err = os.MkdirAll(m.target, 0o755)
+			} else if err = os.MkdirAll(filepath.Dir(m.target), 0o755); err == nil {
+				err = os.WriteFile(m.target, nil, 0o644)
+			}
+			if err != nil {
+				return fmt.Errorf("create mount target %s: %w", m.target, err)
+			}
+		}
+		if err := unix.Mount(sources[i], m.target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return fmt.Errorf("bind %s: %w", m, err)
 		}
 		if m.readOnly {
@@ -92,23 +149,11 @@ func RunInit(args []string) error {
 			return fmt.Errorf("working directory %s: %w", *workdir, err)
 		}
 	}
-	program := argv[0]
-	if !strings.Contains(program, "/") {
-		found, err := exec.LookPath(program)
-		if err != nil {
-			return fmt.Errorf("program %q: %w", program, err)
-		}
-		program = found
-	}
 	// Entering a network namespace is per thread and execve keeps the
 	// calling thread's namespaces, so the thread must stay locked.
 	runtime.LockOSThread()
-	if *netnsPath != "" {
-		fd, err := unix.Open(*netnsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", *netnsPath, err)
-		}
-		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+	if netFD >= 0 {
+		if err := unix.Setns(netFD, unix.CLONE_NEWNET); err != nil {
 			return fmt.Errorf("enter %s: %w", *netnsPath, err)
 		}
 	}
@@ -135,5 +180,5 @@ func RunInit(args []string) error {
 			return fmt.Errorf("set uid %d: %w", *uid, err)
 		}
 	}
-	return syscall.Exec(program, argv, os.Environ())
+	return syscall.Exec(fmt.Sprintf("/proc/self/fd/%d", progFD), argv, os.Environ())
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"time"
@@ -109,8 +110,16 @@ func execIn(ctx context.Context, ctr *container, command []string, programs Prog
 		return fmt.Errorf("exec has no command")
 	}
 	command = append([]string{}, command...)
+	var progFile *os.File
 	if prog, ok := programs.ImageCommand(ctr.spec.Image, command[0]); ok {
-		command[0] = prog
+		// Handed over as an open file (fd 3): a container mount (an emptyDir
+		// on /tmp, say) may hide the program's host path.
+		f, err := os.Open(prog)
+		if err != nil {
+			return fmt.Errorf("exec %v: %w", command, err)
+		}
+		defer f.Close()
+		progFile, command[0] = f, "/proc/self/fd/3"
 	}
 	args := []string{"-t", strconv.Itoa(pid), "-m", "-u", "-n"}
 	if id.uid != 0 || id.gid != 0 {
@@ -119,6 +128,9 @@ func execIn(ctx context.Context, ctr *container, command []string, programs Prog
 	args = append(append(args, "--"), command...)
 	cmd := exec.CommandContext(ctx, "nsenter", args...)
 	cmd.Env = env
+	if progFile != nil {
+		cmd.ExtraFiles = []*os.File{progFile}
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("exec %v: %w: %s", command, err, truncate(string(out), 512))

@@ -71,11 +71,7 @@ lab-deps: ## Install the system tools the lab drives (iproute2, nsenter) when mi
 
 .PHONY: lab-binaries
 lab-binaries: build lab-deps ## Build the programs the lab runs: lab, kong-standin, echo-basic (conformance v1.6.3).
-	@echo "lab-binaries: building bin/lab, bin/kong-standin and bin/echo-basic (incremental)"
-	go build -trimpath -o $(BIN)/lab ./hack/lab
-	go build -trimpath -o $(BIN)/kong-standin ./test/kongstandin/cmd/kong-standin
-	cd hack/echobasic && go build -trimpath -o $(BIN)/echo-basic sigs.k8s.io/gateway-api/conformance/echo-basic
-	@echo "lab-binaries: done"
+	@hack/build-lab-binaries.sh $(BIN)
 
 .PHONY: docker-build
 docker-build: ## Build the operator image (needs a container engine).

@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -82,6 +84,29 @@ type Lab struct {
 
 func (o Options) netnsPrefix() string { return "dblab-" + o.Name }
 
+// preflight checks that every program the lab runs exists, so a missing
+// build says what to run instead of failing pods one by one.
+func (o Options) preflight() error {
+	var missing []string
+	for _, p := range []string{
+		filepath.Join(o.Assets, "etcd"), filepath.Join(o.Assets, "kube-apiserver"), filepath.Join(o.Assets, "kube-controller-manager"),
+		o.LabBinary, o.Programs.Kong, o.Programs.EchoBasic, o.Programs.Drawbridge,
+	} {
+		if info, err := os.Stat(p); err != nil || info.IsDir() || info.Mode()&0o111 == 0 {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the lab needs these programs: %s (make kube-binaries lab-binaries builds them)", strings.Join(missing, ", "))
+	}
+	for _, tool := range []string{netns.IP, "nsenter"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("the lab needs %s (make lab-deps installs it): %w", tool, err)
+		}
+	}
+	return nil
+}
+
 // Up boots a lab. On error everything started so far is torn down.
 func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	if os.Geteuid() != 0 {
@@ -89,6 +114,9 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	}
 	if opts.Verbose == nil {
 		opts.Verbose = func(string, ...any) {}
+	}
+	if err := opts.preflight(); err != nil {
+		return nil, err
 	}
 	if err := Down(ctx, opts.Name, opts.Dir); err != nil {
 		return nil, fmt.Errorf("clean up a previous lab: %w", err)

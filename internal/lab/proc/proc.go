@@ -221,8 +221,3 @@ func killGroup(ctx context.Context, pid int) error {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 	return nil
 }
-
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort() (int, error) {
-	return freePort()
-}

@@ -145,23 +145,20 @@ func (c *container) start(r *podRuntime, env []string, mounts []mountSpec, id id
 // wait blocks until the current run ends and records its termination.
 func (c *container) wait() corev1.ContainerStateTerminated {
 	c.mu.Lock()
-	cmd, exited := c.cmd, c.exited
+	cmd, exited, run := c.cmd, c.exited, c.runID
 	startedAt := metav1.Now()
 	if c.state.Running != nil {
 		startedAt = c.state.Running.StartedAt
 	}
 	c.mu.Unlock()
 	err := cmd.Wait()
-	term := corev1.ContainerStateTerminated{StartedAt: startedAt, FinishedAt: metav1.Now(), ContainerID: fmt.Sprintf("lab://%s-%d", c.spec.Name, c.runID)}
+	term := corev1.ContainerStateTerminated{StartedAt: startedAt, FinishedAt: metav1.Now(), ContainerID: fmt.Sprintf("lab://%s-%d", c.spec.Name, run)}
 	if st, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
 		switch {
 		case st.Signaled():
 			term.ExitCode = 128 + int32(st.Signal())
 			term.Signal = int32(st.Signal())
 			term.Reason = "Error"
-			if st.Signal() == syscall.SIGKILL {
-				term.Reason = "Killed"
-			}
 		default:
 			term.ExitCode = int32(st.ExitStatus())
 		}

@@ -201,7 +201,7 @@ func (r *GatewayReconciler) adminReplicas(ctx context.Context, s *gatewayScope) 
 				continue
 			}
 			seen[name] = true
-			replicas = append(replicas, dataplane.Replica{Name: name, Address: ep.Addresses[0], Port: port, ServerName: serverName})
+			replicas = append(replicas, dataplane.Replica{Name: name, Namespace: s.gateway.Namespace, Address: ep.Addresses[0], Port: port, ServerName: serverName})
 		}
 	}
 	return replicas, nil

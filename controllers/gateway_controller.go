@@ -367,7 +367,10 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("gateway").
 		// Pushing to replicas waits on the network; one slow Gateway must
-		// not hold up the others. A Gateway is never reconciled twice at once.
+		// not hold up the others. A Gateway is never reconciled twice at
+		// once, and the work queue holds its key once however many events
+		// arrive meanwhile, so a burst of changes during a push becomes one
+		// more translation and push of the newest state.
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		For(&gwv1.Gateway{}).
 		Owns(&appsv1.Deployment{}).

@@ -49,7 +49,7 @@ func TestNewRejectionsTakeOnlyObjectsThatCanBeLeftOut(t *testing.T) {
 	ce := &dataplane.ConfigError{Objects: []dataplane.ObjectError{
 		{Kind: "HTTPRoute", Namespace: "apps", Name: "b", EntityType: "route", EntityName: "httproute.apps.b.0.0", Messages: []string{"bad"}},
 		{Kind: "HTTPRoute", Namespace: "apps", Name: "b", EntityType: "route", EntityName: "httproute.apps.b.1.0", Messages: []string{"worse"}},
-		{EntityType: "upstream", Messages: []string{"untagged"}},                                 // cannot be attributed
+		{EntityType: "upstream", Messages: []string{"untagged"}},                                     // cannot be attributed
 		{Kind: "HTTPRoute", Namespace: "apps", Name: "ghost", Messages: []string{"not in snapshot"}}, // not ours to drop
 		{Kind: "HTTPRoute", Namespace: "apps", Name: "a", Messages: []string{"already out"}},
 	}}

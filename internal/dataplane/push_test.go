@@ -13,11 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/types"
 )
 
 // --- against the Kong stand-in ---
@@ -494,60 +492,6 @@ func TestSkipUsesStatusCheck(t *testing.T) {
 	}
 }
 
-// --- Coalescer ---
-
-func TestCoalescerCollapsesBursts(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	gw := types.NamespacedName{Namespace: "apps", Name: "gw"}
-	other := types.NamespacedName{Namespace: "apps", Name: "other"}
-	var runs, otherRuns atomic.Int32
-	started := make(chan struct{}, 10)
-	release := make(chan struct{})
-	c := NewCoalescer(ctx, func(ctx context.Context, g types.NamespacedName) {
-		if g == other {
-			otherRuns.Add(1)
-			return
-		}
-		if runs.Add(1) == 1 {
-			started <- struct{}{}
-			select {
-			case <-release:
-			case <-time.After(testTimeout):
-			}
-		}
-	})
-	c.Trigger(gw)
-	select {
-	case <-started:
-	case <-time.After(testTimeout):
-		t.Fatal("first run did not start")
-	}
-	for range 50 {
-		c.Trigger(gw)
-	}
-	c.Trigger(other)
-	close(release)
-	c.Wait()
-	if n := runs.Load(); n != 2 {
-		t.Fatalf("runs = %d, want 2 (one, then one for the whole burst)", n)
-	}
-	if otherRuns.Load() != 1 {
-		t.Fatal("another Gateway was held up or dropped")
-	}
-	cancel()
-	c.Trigger(gw)
-	c.Wait()
-	if runs.Load() != 2 {
-		t.Fatal("run started after the context ended")
-	}
-}
-
-// --- benchmarks ---
-
-// largeConfig builds a declarative configuration with services*routesPer
-// routes, tagged as the translator tags them; marker changes every route
-// so two markers give two configurations of the same size.
 func largeConfig(services, routesPer int, marker string) []byte {
 	var b bytes.Buffer
 	b.WriteString(`{"_format_version":"3.0","services":[`)

@@ -522,6 +522,11 @@ func startReplicas(b *testing.B, p *pki, n int) []Replica {
 	return reps
 }
 
+// benchCallTimeout is the per-call timeout in benchmarks: ten stand-ins
+// compiling 10,000 routes at once on a small, busy machine can take longer
+// than the unit tests' timeout, and a benchmark measures rather than judges.
+const benchCallTimeout = 2 * time.Minute
+
 // BenchmarkPush pushes a 10,000-route configuration to 10 in-process Kong
 // stand-ins over mutual TLS; each iteration pushes a changed configuration
 // so nothing is skipped. The time includes the stand-ins validating and
@@ -551,7 +556,7 @@ func BenchmarkPushClientSide(b *testing.B) {
 func BenchmarkPushUnchanged(b *testing.B) {
 	p := newPKI(b)
 	reps := startReplicas(b, p, 10)
-	pusher, _, _ := newTestPusher(b, p)
+	pusher, _, _ := newTestPusher(b, p, WithTimeout(benchCallTimeout))
 	cfg := largeConfig(100, 100, "a")
 	if res := pusher.Push(context.Background(), reps, cfg); !res.AllInSync() {
 		b.Fatal(res.Err())
@@ -569,7 +574,7 @@ func BenchmarkPushUnchanged(b *testing.B) {
 // benchmarkChangingPushes pushes two alternating 10,000-route configurations,
 // so every push is a real POST to every replica.
 func benchmarkChangingPushes(b *testing.B, p *pki, reps []Replica) {
-	pusher, _, _ := newTestPusher(b, p)
+	pusher, _, _ := newTestPusher(b, p, WithTimeout(benchCallTimeout))
 	configs := [][]byte{largeConfig(100, 100, "a"), largeConfig(100, 100, "b")}
 	b.SetBytes(int64(len(configs[0]) * len(reps)))
 	b.ReportAllocs()

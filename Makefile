@@ -29,8 +29,8 @@ run: build kube-binaries ## Start an embedded control plane with the operator, C
 	go run ./hack/devcluster --assets $(KUBE_ASSETS) --gateway-api-crds $(GATEWAY_API_DIR)/config/crd/experimental --operator $(BIN)/drawbridge
 
 .PHONY: run-cluster
-run-cluster: build ## Run the operator against the cluster of the current kubeconfig.
-	$(BIN)/drawbridge manager --operator-namespace $${POD_NAMESPACE:-drawbridge-system}
+run-cluster: build ## Run the operator from this machine against the current kubeconfig's cluster (Kong admin APIs via port-forward).
+	$(BIN)/drawbridge manager --operator-namespace $${POD_NAMESPACE:-drawbridge-system} --admin-api-dialer=portforward
 
 .PHONY: test
 test: verify kube-binaries ## Run every test: unit, golden, fuzz seeds and envtest suites.

@@ -72,6 +72,7 @@ func runManager(args []string) error {
 	leaderElect := fs.Bool("leader-elect", false, "elect a leader so only one replica of the operator writes")
 	leaderNamespace := fs.String("leader-election-namespace", "", "namespace of the leader-election Lease (default: the operator's namespace)")
 	operatorNamespace := fs.String("operator-namespace", envOr("POD_NAMESPACE", "drawbridge-system"), "namespace the operator runs in")
+	adminDialer := fs.String("admin-api-dialer", "pod-ip", "how Kong admin APIs are reached: pod-ip (in-cluster) or portforward (through the API server's pods/portforward, for running the operator outside the cluster; mutual TLS stays end to end)")
 	podLabels := fs.String("operator-pod-labels", "app.kubernetes.io/name=drawbridge", "labels of the operator's pods, the only clients allowed to reach Kong admin APIs")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(fs)
@@ -87,6 +88,16 @@ func runManager(args []string) error {
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		return fmt.Errorf("load kubeconfig: %w", err)
+	}
+	var dialer dataplane.Dialer
+	switch *adminDialer {
+	case "pod-ip":
+	case "portforward":
+		if dialer, err = dataplane.PortForwardDialer(cfg); err != nil {
+			return fmt.Errorf("--admin-api-dialer=portforward: %w", err)
+		}
+	default:
+		return fmt.Errorf("--admin-api-dialer=%q: want pod-ip or portforward", *adminDialer)
 	}
 	if *leaderNamespace == "" {
 		*leaderNamespace = *operatorNamespace
@@ -114,6 +125,7 @@ func runManager(args []string) error {
 		OperatorNamespace: *operatorNamespace,
 		OperatorPodLabels: operatorPodLabels,
 		Configs:           configs,
+		AdminDialer:       dialer,
 		Metrics:           dataplane.NewMetrics(ctrlmetrics.Registry),
 	}); err != nil {
 		return err

@@ -154,7 +154,7 @@ var _ = Describe("Gateway provisioning", func() {
 		// One replica holds the configuration, a second one cannot be reached:
 		// not programmed until every replica holds it.
 		ready := startReplica(gw)
-		publishReplicas(gw, ready, "192.0.2.254") // nothing listens on its loopback twin
+		publishReplicas(gw, ready, podAddress(nextLoopback())) // nothing listens on its loopback twin
 		Eventually(gatewayCondition(gw, "Programmed")).Should(And(
 			haveCondition(metav1.ConditionFalse, "Pending"), HaveField("Message", ContainSubstring("1/2 replicas hold the current configuration"))))
 		publishReplicas(gw, ready)

@@ -30,7 +30,8 @@ run: build kube-binaries ## Start an embedded control plane with the operator, C
 
 .PHONY: run-cluster
 run-cluster: build ## Run the operator from this machine against the current kubeconfig's cluster (Kong admin APIs via port-forward).
-	$(BIN)/drawbridge manager --operator-namespace $${POD_NAMESPACE:-drawbridge-system} --admin-api-dialer=portforward
+	$(BIN)/drawbridge manager --operator-namespace $${POD_NAMESPACE:-drawbridge-system} --admin-api-dialer=portforward \
+		--metrics-bind-address=127.0.0.1:18080 --metrics-secure=false --health-probe-bind-address=127.0.0.1:18081
 
 .PHONY: test
 test: verify kube-binaries ## Run every test: unit, golden, fuzz seeds and envtest suites.

@@ -25,6 +25,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/internal/dataplane"
 	"github.com/drawbridge-dev/drawbridge/internal/metricsserving"
 	"github.com/drawbridge-dev/drawbridge/internal/olm"
+	"github.com/drawbridge-dev/drawbridge/internal/provision"
 	"github.com/drawbridge-dev/drawbridge/internal/translatecli"
 )
 
@@ -127,6 +128,7 @@ func runManager(args []string) error {
 		Configs:           configs,
 		AdminDialer:       dialer,
 		Metrics:           dataplane.NewMetrics(ctrlmetrics.Registry),
+		ProxyEnv:          provision.OperatorProxyEnv(),
 	}); err != nil {
 		return err
 	}

@@ -63,6 +63,8 @@ type GatewayReconciler struct {
 	AdminDialer dataplane.Dialer
 	// Metrics receive translation and push figures; nil disables them.
 	Metrics *dataplane.Metrics
+	// ProxyEnv is the cluster-wide egress proxy the data planes inherit.
+	ProxyEnv []corev1.EnvVar
 
 	pushers  pushers
 	rejected rejections
@@ -255,6 +257,7 @@ func (r *GatewayReconciler) render(ctx context.Context, s *gatewayScope) (provis
 		OperatorNamespace:    r.OperatorNamespace,
 		OperatorPodLabels:    r.OperatorPodLabels,
 		AdminCertFingerprint: s.adminCertFingerprint,
+		ProxyEnv:             r.ProxyEnv,
 	})
 	if err != nil {
 		return r.invalid(s, "the merged GatewayConfiguration cannot be rendered: "+err.Error()), nil

@@ -184,6 +184,18 @@ var _ = Describe("Gateway provisioning", func() {
 		}
 	})
 
+	It("passes the operator's cluster-wide proxy variables to Kong", func() {
+		ns := newNamespace()
+		gw := newGateway(ns, newClass(nil).Name, nil)
+		Eventually(func() []corev1.EnvVar {
+			dep := deployment(ns, provision.NamesFor(gw).DataPlane)()
+			if dep == nil {
+				return nil
+			}
+			return dep.Spec.Template.Spec.Containers[0].Env
+		}).Should(ContainElement(corev1.EnvVar{Name: "HTTPS_PROXY", Value: "http://proxy.example:3128"}))
+	})
+
 	It("reports the ClusterIP as the address of a ClusterIP Service", func() {
 		ns := newNamespace()
 		clusterIP := corev1.ServiceTypeClusterIP

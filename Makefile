@@ -11,6 +11,11 @@ KUBE_ASSETS := $(BIN)/k8s/$(KUBE_VERSION)
 CONTROLLER_GEN := $(BIN)/controller-gen-v0.20.1
 IMG ?= drawbridge:dev
 VERSION ?= 0.1.0
+# The image a bundle installs when IMG is not given on the command line.
+BUNDLE_IMG_DEFAULT = ghcr.io/drawbridge-dev/drawbridge:v$(VERSION)
+BUNDLE_IMG = $(if $(filter command line environment,$(origin IMG)),$(IMG),$(BUNDLE_IMG_DEFAULT))
+BUNDLE_CHANNELS ?= candidate-v0
+KUSTOMIZE = go run ./hack/kustomize
 GATEWAY_API_DIR = $(shell go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)
 
 .PHONY: help
@@ -37,8 +42,9 @@ lab-exec: ## Run CMD inside the lab's node network namespace, e.g. make lab-exec
 	$(BIN)/lab exec --name run --dir $(LAB_DIR) -- $(CMD)
 
 .PHONY: run-cluster
-run-cluster: build ## Run the operator against the cluster of the current kubeconfig.
-	$(BIN)/drawbridge manager --operator-namespace $${POD_NAMESPACE:-drawbridge-system}
+run-cluster: build ## Run the operator from this machine against the current kubeconfig's cluster (Kong admin APIs via port-forward).
+	$(BIN)/drawbridge manager --operator-namespace $${POD_NAMESPACE:-drawbridge-system} --admin-api-dialer=portforward \
+		--metrics-bind-address=127.0.0.1:18080 --metrics-secure=false --health-probe-bind-address=127.0.0.1:18081
 
 .PHONY: test
 test: verify kube-binaries lab-binaries ## Run every test: unit, golden, fuzz seeds, envtest suites and the lab e2e suite.
@@ -102,17 +108,30 @@ generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code.
 verify: ## Fail when generated files are stale (regenerates them, so a second run passes once they are committed).
 	@hack/verify-generated.sh
 
+.PHONY: bundle
+bundle: ## Generate the OLM bundle (bundle/, bundle.Dockerfile) from config/ (VERSION=x.y.z IMG=registry/drawbridge:tag).
+	go run ./hack/bundlegen --version $(VERSION) --image $(BUNDLE_IMG) --channels $(BUNDLE_CHANNELS) $(if $(REPLACES),--replaces $(REPLACES))
+
+.PHONY: bundle-build
+bundle-build: ## Build the bundle image (needs a container engine; BUNDLE_IMAGE=registry/drawbridge-bundle:tag).
+	docker build -f bundle.Dockerfile -t $(BUNDLE_IMAGE) .
+
 ##@ Deploy
 
+# Manifests are built with the kustomize Go module pinned in go.mod
+# (hack/kustomize), so only kubectl itself is needed to apply them.
 .PHONY: install
 install: ## Install Drawbridge's CRDs into the cluster of the current kubeconfig.
-	kubectl apply --server-side -k config/crd
+	$(KUSTOMIZE) config/crd | kubectl apply --server-side -f -
+
+.PHONY: uninstall
+uninstall: ## Remove Drawbridge's CRDs (and every GatewayConfiguration) from the current cluster.
+	$(KUSTOMIZE) config/crd | kubectl delete --ignore-not-found -f -
 
 .PHONY: deploy
 deploy: ## Deploy the operator with kustomize to the current cluster (IMG=registry/drawbridge:tag).
-	cd config/manager && kubectl kustomize . >/dev/null
-	kubectl kustomize config/default | sed "s#image: drawbridge:dev#image: $(IMG)#" | kubectl apply --server-side -f -
+	$(KUSTOMIZE) --image $(IMG) config/default | kubectl apply --server-side -f -
 
 .PHONY: undeploy
-undeploy: ## Remove the operator and its CRDs from the current cluster.
-	kubectl delete --ignore-not-found -k config/default
+undeploy: ## Remove the operator, its RBAC and its CRDs from the current cluster.
+	$(KUSTOMIZE) config/default | kubectl delete --ignore-not-found -f -

@@ -18,12 +18,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
 	"github.com/drawbridge-dev/drawbridge/controllers"
 	"github.com/drawbridge-dev/drawbridge/internal/dataplane"
+	"github.com/drawbridge-dev/drawbridge/internal/metricsserving"
+	"github.com/drawbridge-dev/drawbridge/internal/olm"
+	"github.com/drawbridge-dev/drawbridge/internal/provision"
 	"github.com/drawbridge-dev/drawbridge/internal/translatecli"
 )
 
@@ -63,11 +65,15 @@ func Scheme() *runtime.Scheme {
 
 func runManager(args []string) error {
 	fs := flag.NewFlagSet("drawbridge manager", flag.ContinueOnError)
-	metricsAddr := fs.String("metrics-bind-address", ":8080", "address the metrics endpoint binds to; 0 disables it")
+	metricsAddr := fs.String("metrics-bind-address", ":8443", "address the metrics endpoint binds to; 0 disables it")
+	metricsSecure := fs.Bool("metrics-secure", true, "serve metrics over HTTPS to authenticated, authorized clients only; false serves plain HTTP (local development)")
+	metricsCertDir := fs.String("metrics-cert-dir", "", "directory with tls.crt and tls.key for the metrics endpoint (default: a self-signed certificate)")
+	metricsHTTP2 := fs.Bool("metrics-http2", false, "allow HTTP/2 on the metrics endpoint")
 	probeAddr := fs.String("health-probe-bind-address", ":8081", "address the health and readiness probes bind to")
 	leaderElect := fs.Bool("leader-elect", false, "elect a leader so only one replica of the operator writes")
 	leaderNamespace := fs.String("leader-election-namespace", "", "namespace of the leader-election Lease (default: the operator's namespace)")
 	operatorNamespace := fs.String("operator-namespace", envOr("POD_NAMESPACE", "drawbridge-system"), "namespace the operator runs in")
+	adminDialer := fs.String("admin-api-dialer", "pod-ip", "how Kong admin APIs are reached: pod-ip (in-cluster) or portforward (through the API server's pods/portforward, for running the operator outside the cluster; mutual TLS stays end to end)")
 	podLabels := fs.String("operator-pod-labels", "app.kubernetes.io/name=drawbridge", "labels of the operator's pods, the only clients allowed to reach Kong admin APIs")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(fs)
@@ -84,17 +90,32 @@ func runManager(args []string) error {
 	if err != nil {
 		return fmt.Errorf("load kubeconfig: %w", err)
 	}
+	var dialer dataplane.Dialer
+	switch *adminDialer {
+	case "pod-ip":
+	case "portforward":
+		if dialer, err = dataplane.PortForwardDialer(cfg); err != nil {
+			return fmt.Errorf("--admin-api-dialer=portforward: %w", err)
+		}
+	default:
+		return fmt.Errorf("--admin-api-dialer=%q: want pod-ip or portforward", *adminDialer)
+	}
 	if *leaderNamespace == "" {
 		*leaderNamespace = *operatorNamespace
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                  Scheme(),
-		Cache:                   controllers.CacheOptions(),
-		Metrics:                 metricsserver.Options{BindAddress: *metricsAddr},
+		Scheme: Scheme(),
+		Cache:  controllers.CacheOptions(),
+		Metrics: metricsserving.Options(metricsserving.Config{
+			BindAddress: *metricsAddr, Secure: *metricsSecure, CertDir: *metricsCertDir, HTTP2: *metricsHTTP2,
+		}),
 		HealthProbeBindAddress:  *probeAddr,
 		LeaderElection:          *leaderElect,
 		LeaderElectionID:        "drawbridge.gateway.drawbridge.dev",
 		LeaderElectionNamespace: *leaderNamespace,
+		// The process exits right after the manager stops, so handing the
+		// Lease over at once is safe and spares the next leader a wait.
+		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
@@ -105,7 +126,9 @@ func runManager(args []string) error {
 		OperatorNamespace: *operatorNamespace,
 		OperatorPodLabels: operatorPodLabels,
 		Configs:           configs,
+		AdminDialer:       dialer,
 		Metrics:           dataplane.NewMetrics(ctrlmetrics.Registry),
+		ProxyEnv:          provision.OperatorProxyEnv(),
 	}); err != nil {
 		return err
 	}
@@ -113,6 +136,13 @@ func runManager(args []string) error {
 	// to the metrics, for inspection until they are pushed to Kong.
 	if err := mgr.AddMetricsServerExtraHandler("/debug/drawbridge/configs", configs.Handler()); err != nil {
 		return fmt.Errorf("serve configurations: %w", err)
+	}
+	upgradeable, err := olm.NewUpgradeable(cfg, version, ctrl.Log.WithName("olm"))
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(upgradeable); err != nil {
+		return fmt.Errorf("add OLM Upgradeable reporter: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("add health check: %w", err)

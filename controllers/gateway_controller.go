@@ -37,6 +37,10 @@ import (
 // collector runs, and gives data-plane sync a point to forget the Gateway.
 const CleanupFinalizer = "gateway.drawbridge.dev/cleanup"
 
+// resyncPeriod is how often a Gateway's replicas are checked for the
+// configuration they hold when nothing else happens.
+const resyncPeriod = 30 * time.Second
+
 // GatewayReconciler provisions the Kong data plane of every Gateway whose
 // class is ours and reports its status.
 type GatewayReconciler struct {
@@ -59,8 +63,11 @@ type GatewayReconciler struct {
 	AdminDialer dataplane.Dialer
 	// Metrics receive translation and push figures; nil disables them.
 	Metrics *dataplane.Metrics
+	// ProxyEnv is the cluster-wide egress proxy the data planes inherit.
+	ProxyEnv []corev1.EnvVar
 
-	pushers pushers
+	pushers  pushers
+	rejected rejections
 }
 
 // gatewayScope is what one reconcile of one Gateway reads and decides.
@@ -71,6 +78,8 @@ type gatewayScope struct {
 	listeners []gatewayapi.ListenerResult
 	secrets   []corev1.Secret
 	grants    []gwv1.ReferenceGrant
+	// translation of the routes; nil when translation did not run.
+	translation *translation
 	// attachedRoutes per listener, from translation; nil when translation
 	// did not run, so the last reported counts stay.
 	attachedRoutes map[gwv1.SectionName]int32
@@ -132,6 +141,13 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req reconcile.Request
 
 	original := gw.DeepCopy()
 	defer func() {
+		// Route status first: it reports whether each route's configuration
+		// is live, which only the push below can tell.
+		if s.translation != nil {
+			if err := r.writeRouteStatuses(ctx, s.gateway, s.translation.routes, routeResults(s)); err != nil {
+				reterr = errors.Join(reterr, err)
+			}
+		}
 		if err := r.patchStatus(ctx, s, original); err != nil {
 			reterr = errors.Join(reterr, err)
 		}
@@ -140,17 +156,19 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	if err := r.validateListeners(ctx, s); err != nil {
 		return reconcile.Result{}, err
 	}
-	// Route status does not depend on the data-plane configuration, so a
-	// translation problem (say, a conflicting status write) does not hold
-	// provisioning back; it is retried with the error.
+	// A translation problem does not hold provisioning back; it is retried
+	// with the error.
 	translateErr := r.translateRoutes(ctx, s)
 	fingerprint, renewAt, err := r.adminTLS(ctx, s)
 	if err != nil {
 		return reconcile.Result{}, errors.Join(err, translateErr)
 	}
 	s.adminCertFingerprint = fingerprint
-	// Come back when the admin certificate is due for renewal.
-	result := reconcile.Result{RequeueAfter: max(renewAt.Sub(r.PKI.Now()), time.Minute)}
+	// Come back when the admin certificate is due for renewal, and at least
+	// every resyncPeriod: a replica that restarted without its readiness
+	// changing would otherwise wait for the next event to get its
+	// configuration back (the check costs one GET /status per replica).
+	result := reconcile.Result{RequeueAfter: min(max(renewAt.Sub(r.PKI.Now()), time.Second), resyncPeriod)}
 	objs, err := r.render(ctx, s)
 	if err != nil || s.invalidParams != "" {
 		return result, errors.Join(err, translateErr)
@@ -239,6 +257,7 @@ func (r *GatewayReconciler) render(ctx context.Context, s *gatewayScope) (provis
 		OperatorNamespace:    r.OperatorNamespace,
 		OperatorPodLabels:    r.OperatorPodLabels,
 		AdminCertFingerprint: s.adminCertFingerprint,
+		ProxyEnv:             r.ProxyEnv,
 	})
 	if err != nil {
 		return r.invalid(s, "the merged GatewayConfiguration cannot be rendered: "+err.Error()), nil
@@ -311,6 +330,7 @@ func (r *GatewayReconciler) cleanup(ctx context.Context, s *gatewayScope) error 
 	}
 	r.Configs.Delete(client.ObjectKeyFromObject(gw))
 	r.pushers.forget(client.ObjectKeyFromObject(gw))
+	r.rejected.forget(client.ObjectKeyFromObject(gw))
 	r.Metrics.Forget(gw.Namespace, gw.Name)
 	key := types.NamespacedName{Namespace: gw.Namespace, Name: s.names.DataPlane}
 	for _, obj := range []client.Object{
@@ -350,7 +370,10 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("gateway").
 		// Pushing to replicas waits on the network; one slow Gateway must
-		// not hold up the others. A Gateway is never reconciled twice at once.
+		// not hold up the others. A Gateway is never reconciled twice at
+		// once, and the work queue holds its key once however many events
+		// arrive meanwhile, so a burst of changes during a push becomes one
+		// more translation and push of the newest state.
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		For(&gwv1.Gateway{}).
 		Owns(&appsv1.Deployment{}).

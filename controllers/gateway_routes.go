@@ -26,23 +26,36 @@ import (
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
 
-// translateRoutes snapshots everything attached to the Gateway, translates it
-// to Kong configuration, records that configuration for the data plane and
-// writes the status of every route that names the Gateway.
+// translateRoutes snapshots everything attached to the Gateway and
+// translates it to Kong configuration, leaving out the objects Kong rejected
+// before (as long as they are unchanged). Route status is written at the end
+// of the reconcile, once it is known whether the configuration is live.
 func (r *GatewayReconciler) translateRoutes(ctx context.Context, s *gatewayScope) error {
 	routes, snap, err := r.snapshot(ctx, s)
 	if err != nil {
 		return err
 	}
+	t := &translation{routes: routes, full: snap, versions: objectVersions(routes, snap)}
+	t.excluded = r.rejected.current(client.ObjectKeyFromObject(s.gateway), t.versions)
+	s.translation = t
+	return r.retranslate(ctx, s)
+}
+
+// retranslate translates the snapshot without the excluded objects and
+// records the configuration for the data plane.
+func (r *GatewayReconciler) retranslate(ctx context.Context, s *gatewayScope) error {
+	t := s.translation
 	start := time.Now()
-	res, err := translate.Translate(snap)
+	res, err := translate.Translate(withoutRejected(t.full, t.routes, t.excluded))
 	if err != nil {
+		s.translation = nil
 		if errors.Is(err, translate.ErrNotOurGateway) {
 			return nil
 		}
 		return fmt.Errorf("translate routes of Gateway %s/%s: %w", s.gateway.Namespace, s.gateway.Name, err)
 	}
 	r.Metrics.ObserveTranslation(s.gateway.Namespace, s.gateway.Name, time.Since(start))
+	t.result = res
 	s.attachedRoutes = map[gwv1.SectionName]int32{}
 	for _, l := range res.Listeners {
 		s.attachedRoutes[l.Name] = l.AttachedRoutes
@@ -50,12 +63,12 @@ func (r *GatewayReconciler) translateRoutes(ctx context.Context, s *gatewayScope
 	cfg, changed := r.Configs.Set(client.ObjectKeyFromObject(s.gateway), s.gateway.Generation, res.JSON, time.Now())
 	if changed {
 		log.FromContext(ctx).Info("configuration translated", "sha256", cfg.SHA256, "bytes", len(cfg.JSON),
-			"routes", len(res.Routes), "duration", time.Since(start))
+			"routes", len(res.Routes), "excluded", len(t.excluded), "duration", time.Since(start))
 		for _, w := range res.Warnings {
 			r.Recorder.Eventf(s.gateway, nil, corev1.EventTypeWarning, "TranslationWarning", "Translate", "%s", w)
 		}
 	}
-	return r.writeRouteStatuses(ctx, s.gateway, routes, res.Routes)
+	return nil
 }
 
 // snapshot reads the routes that name the Gateway and everything they need.

@@ -9,6 +9,7 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
+	"github.com/drawbridge-dev/drawbridge/internal/translate"
 )
 
 // patchStatus writes the Gateway status decided in this reconcile. It runs
@@ -135,6 +136,7 @@ func listenerStatuses(s *gatewayScope, gatewayProgrammed bool) []gwv1.ListenerSt
 		previous[ls.Name] = ls
 	}
 	gen := s.gateway.Generation
+	rejectedCerts := rejectedSecretsOf(s)
 	out := make([]gwv1.ListenerStatus, 0, len(s.listeners))
 	for _, res := range s.listeners {
 		ls := gwv1.ListenerStatus{Name: res.Name, SupportedKinds: res.SupportedKinds}
@@ -149,7 +151,12 @@ func listenerStatuses(s *gatewayScope, gatewayProgrammed bool) []gwv1.ListenerSt
 		gatewayapi.Set(&ls.Conditions, gen, res.Conflicted)
 		gatewayapi.Set(&ls.Conditions, gen, res.ResolvedRefs)
 		programmedType := string(gwv1.ListenerConditionProgrammed)
+		rejectedCert, certRejected := rejectedCerts[string(res.Name)]
 		switch {
+		case certRejected:
+			msg := "The listener's " + rejectedCert
+			gatewayapi.Set(&ls.Conditions, gen, gatewayapi.False(string(gwv1.ListenerConditionResolvedRefs), string(gwv1.ListenerReasonInvalidCertificateRef), msg))
+			gatewayapi.Set(&ls.Conditions, gen, gatewayapi.False(programmedType, string(gwv1.ListenerReasonInvalid), msg))
 		case s.invalidParams != "":
 			gatewayapi.Set(&ls.Conditions, gen, gatewayapi.False(programmedType, string(gwv1.ListenerReasonInvalid), "The Gateway's configuration is invalid"))
 		case !res.Valid():
@@ -172,4 +179,48 @@ func listenerStatuses(s *gatewayScope, gatewayProgrammed bool) []gwv1.ListenerSt
 		out = append(out, ls)
 	}
 	return out
+}
+
+// routeResults are the route statuses of this reconcile: translation's
+// verdicts, Kong's rejections, and whether the configuration is live.
+func routeResults(s *gatewayScope) []translate.RouteParentResult {
+	t := s.translation
+	out := append([]translate.RouteParentResult(nil), t.result.Routes...)
+	if left := leftOut(t.routes, t.excluded); len(left) > 0 {
+		// The routes that were left out are translated on their own, for
+		// everything but Kong's verdict (ResolvedRefs, the parentRefs).
+		alone, err := translate.Translate(filterRoutes(t.full, func(ref objectRef) bool { _, ok := left[ref]; return ok }))
+		if err == nil {
+			for _, res := range alone.Routes {
+				ref := objectRef{res.Route.Kind, res.Route.Namespace, res.Route.Name}
+				res.Accepted = gatewayapi.False(string(gwv1.RouteConditionAccepted), string(gwv1.RouteReasonUnsupportedValue),
+					fmt.Sprintf("Kong rejected the configuration generated from this route, so it is left out of Gateway %s/%s "+
+						"and the other routes stay configured; change the route to have it tried again. %s",
+						s.gateway.Namespace, s.gateway.Name, left[ref]))
+				out = append(out, res)
+			}
+		}
+	}
+	for i := range out {
+		c := routeProgrammed(s, out[i])
+		out[i].Programmed = &c
+	}
+	return out
+}
+
+// routeProgrammed says whether a route's configuration is live on every
+// replica of the Gateway.
+func routeProgrammed(s *gatewayScope, res translate.RouteParentResult) gatewayapi.Condition {
+	programmed := string(gwv1.GatewayConditionProgrammed)
+	switch {
+	case res.Accepted.Status != "True":
+		return gatewayapi.False(programmed, string(gwv1.GatewayReasonInvalid), "The route is not accepted, so none of it is configured")
+	case s.sync == nil:
+		return gatewayapi.False(programmed, string(gwv1.GatewayReasonPending), "Waiting for the Gateway's data plane")
+	case s.sync.Total == 0:
+		return gatewayapi.False(programmed, string(gwv1.GatewayReasonPending), "Waiting for data-plane replicas to be discovered")
+	case !s.sync.AllInSync():
+		return gatewayapi.False(programmed, string(gwv1.GatewayReasonPending), s.sync.Summary())
+	}
+	return gatewayapi.True(programmed, string(gwv1.GatewayReasonProgrammed), "The route's configuration is live: "+s.sync.Summary())
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -46,8 +47,18 @@ func (p *pushers) forget(key types.NamespacedName) {
 	}
 }
 
+// maxRejectionRounds bounds how many times one reconcile re-translates
+// without newly rejected objects. Each round removes at least one object, so
+// this only caps the cost of a configuration with many bad objects; the
+// rest are found by the next reconcile.
+const maxRejectionRounds = 5
+
 // syncDataPlane pushes the Gateway's current configuration to every replica
-// behind its admin Service and records how many hold it.
+// behind its admin Service and records how many hold it. When Kong rejects
+// entities it names through their tags, the objects they came from are left
+// out and the rest is pushed again, so one bad route cannot keep every other
+// route from being configured. Until Kong accepts a configuration, the last
+// one it accepted stays in force on the replicas.
 func (r *GatewayReconciler) syncDataPlane(ctx context.Context, s *gatewayScope) error {
 	key := client.ObjectKeyFromObject(s.gateway)
 	cfg, ok := r.Configs.Get(key)
@@ -64,16 +75,65 @@ func (r *GatewayReconciler) syncDataPlane(ctx context.Context, s *gatewayScope) 
 		s.sync = &dataplane.Result{}
 		return nil
 	}
-	start := time.Now()
-	res := pusher.Push(ctx, replicas, cfg.JSON)
-	r.Metrics.ObservePush(s.gateway.Namespace, s.gateway.Name, res, time.Since(start))
-	s.sync = &res
-	if res.Rejection != nil {
-		for _, obj := range res.Rejection.Objects {
-			r.Recorder.Eventf(s.gateway, nil, corev1.EventTypeWarning, "ConfigurationRejected", "Push", "%s", obj.Message())
+	res := r.push(ctx, s, pusher, replicas, cfg.JSON)
+	for round := 0; res.Rejection != nil && s.translation != nil && round < maxRejectionRounds; round++ {
+		t := s.translation
+		fresh := newRejections(res.Rejection, t.versions, t.excluded)
+		if len(fresh) == 0 {
+			break // nothing Kong named can be left out
 		}
+		if t.excluded == nil {
+			t.excluded = map[objectRef]rejection{}
+		}
+		for _, ref := range sortedRefs(fresh) {
+			t.excluded[ref] = fresh[ref]
+			r.rejected.remember(key, ref, fresh[ref])
+			r.reportRejection(s, ref, fresh[ref])
+		}
+		if err := r.retranslate(ctx, s); err != nil {
+			return err
+		}
+		if s.translation == nil {
+			return nil
+		}
+		cfg, _ = r.Configs.Get(key)
+		res = r.push(ctx, s, pusher, replicas, cfg.JSON)
+	}
+	if res.Rejection != nil {
+		r.Recorder.Eventf(s.gateway, nil, corev1.EventTypeWarning, "ConfigurationRejected", "Push",
+			"the last configuration Kong accepted stays in force: %s", res.Rejection.Error())
 	}
 	return nil
+}
+
+func (r *GatewayReconciler) push(ctx context.Context, s *gatewayScope, pusher *dataplane.Pusher, replicas []dataplane.Replica, body []byte) dataplane.Result {
+	start := time.Now()
+	res := pusher.Push(ctx, replicas, body)
+	r.Metrics.ObservePush(s.gateway.Namespace, s.gateway.Name, res, time.Since(start))
+	s.sync = &res
+	return res
+}
+
+// reportRejection tells the Gateway's owner and, for a route, the route's
+// owner that Kong rejected the object and it was left out.
+func (r *GatewayReconciler) reportRejection(s *gatewayScope, ref objectRef, rej rejection) {
+	r.Recorder.Eventf(s.gateway, nil, corev1.EventTypeWarning, "ConfigurationRejected", "Push",
+		"%s left out of the configuration: %s", ref, rej.Message)
+	for _, obj := range s.translation.routes {
+		if kindOf(obj) == ref.Kind && obj.GetNamespace() == ref.Namespace && obj.GetName() == ref.Name {
+			r.Recorder.Eventf(obj, s.gateway, corev1.EventTypeWarning, "ConfigurationRejected", "Push",
+				"left out of Gateway %s/%s: %s", s.gateway.Namespace, s.gateway.Name, rej.Message)
+		}
+	}
+}
+
+func sortedRefs(m map[objectRef]rejection) []objectRef {
+	out := make([]objectRef, 0, len(m))
+	for ref := range m {
+		out = append(out, ref)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
 }
 
 // newPusher builds a Pusher that presents the operator's current client
@@ -141,7 +201,7 @@ func (r *GatewayReconciler) adminReplicas(ctx context.Context, s *gatewayScope) 
 				continue
 			}
 			seen[name] = true
-			replicas = append(replicas, dataplane.Replica{Name: name, Address: ep.Addresses[0], Port: port, ServerName: serverName})
+			replicas = append(replicas, dataplane.Replica{Name: name, Namespace: s.gateway.Namespace, Address: ep.Addresses[0], Port: port, ServerName: serverName})
 		}
 	}
 	return replicas, nil

@@ -19,11 +19,6 @@ import (
 	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
 )
 
-// SupportedFeatures is what Drawbridge implements and tests; it is published
-// on every GatewayClass it accepts. It is empty until route translation and
-// data-plane sync are in, because claiming more would not be true.
-var SupportedFeatures = []gwv1.SupportedFeature{}
-
 // GatewayClassReconciler accepts GatewayClasses with our controllerName and
 // validates their parametersRef.
 type GatewayClassReconciler struct {
@@ -61,7 +56,7 @@ func (r *GatewayClassReconciler) Reconcile(ctx context.Context, req reconcile.Re
 		return reconcile.Result{}, err
 	}
 	gatewayapi.Set(&class.Status.Conditions, class.Generation, accepted)
-	class.Status.SupportedFeatures = SupportedFeatures
+	class.Status.SupportedFeatures = gatewayapi.SupportedFeatures()
 	if err := r.Client.Status().Patch(ctx, &class, client.MergeFrom(original)); err != nil {
 		return reconcile.Result{}, fmt.Errorf("patch status of GatewayClass %s: %w", class.Name, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 
@@ -23,6 +24,9 @@ type Options struct {
 	AdminDialer dataplane.Dialer
 	// Metrics, when set, receive translation and push figures.
 	Metrics *dataplane.Metrics
+	// ProxyEnv is the cluster-wide egress proxy (HTTP_PROXY, HTTPS_PROXY,
+	// NO_PROXY) passed on to every data plane; see provision.OperatorProxyEnv.
+	ProxyEnv []corev1.EnvVar
 }
 
 // CacheOptions configure the manager's cache. Reads of kinds without an
@@ -55,6 +59,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		RouteKinds:        routeKinds,
 		AdminDialer:       opts.AdminDialer,
 		Metrics:           opts.Metrics,
+		ProxyEnv:          opts.ProxyEnv,
 		PKI: &AdminPKI{
 			Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(),
 			Namespace: opts.OperatorNamespace, Now: time.Now,

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/kong/go-kong/kong"
-	"k8s.io/apimachinery/pkg/types"
 )
 
 // Defaults of a Pusher.
@@ -520,59 +519,3 @@ func (t retryAfterRecorder) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	return resp, err
 }
-
-// Coalescer collapses bursts of Trigger calls into as few runs as possible:
-// at most one run per Gateway is in flight, and any number of triggers that
-// arrive during a run cause exactly one more run after it. The run reads
-// the Gateway's latest configuration (e.g. from the Store) itself, so the
-// follow-up run pushes the newest one.
-type Coalescer struct {
-	ctx     context.Context
-	run     func(ctx context.Context, gw types.NamespacedName)
-	mu      sync.Mutex
-	running map[types.NamespacedName]bool
-	dirty   map[types.NamespacedName]bool
-	wg      sync.WaitGroup
-}
-
-// NewCoalescer returns a Coalescer that calls run with ctx; once ctx is
-// done no new run starts.
-func NewCoalescer(ctx context.Context, run func(ctx context.Context, gw types.NamespacedName)) *Coalescer {
-	return &Coalescer{ctx: ctx, run: run, running: map[types.NamespacedName]bool{}, dirty: map[types.NamespacedName]bool{}}
-}
-
-// Trigger asks for a run for gw. It never blocks on a run.
-func (c *Coalescer) Trigger(gw types.NamespacedName) {
-	if c.ctx.Err() != nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.running[gw] {
-		c.dirty[gw] = true
-		return
-	}
-	c.running[gw] = true
-	c.wg.Add(1)
-	go c.loop(gw)
-}
-
-func (c *Coalescer) loop(gw types.NamespacedName) {
-	defer c.wg.Done()
-	for {
-		c.run(c.ctx, gw)
-		c.mu.Lock()
-		if c.dirty[gw] && c.ctx.Err() == nil {
-			delete(c.dirty, gw)
-			c.mu.Unlock()
-			continue
-		}
-		delete(c.dirty, gw)
-		delete(c.running, gw)
-		c.mu.Unlock()
-		return
-	}
-}
-
-// Wait blocks until no run is in flight.
-func (c *Coalescer) Wait() { c.wg.Wait() }

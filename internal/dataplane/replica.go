@@ -18,6 +18,9 @@ type Replica struct {
 	// Name identifies the replica (the pod name); it must be unique among
 	// the replicas one Pusher serves.
 	Name string
+	// Namespace is the pod's namespace, for dialers that reach the pod by
+	// name (port-forward) rather than by address.
+	Namespace string
 	// Address is the pod IP or a host name.
 	Address string
 	// Port is the admin API's TLS port.

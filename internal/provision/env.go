@@ -38,7 +38,10 @@ func kongEnv(ports []PortMapping) []corev1.EnvVar {
 		addr := fmt.Sprintf("0.0.0.0:%d", p.KongPort)
 		switch p.Kind {
 		case KindHTTP:
-			proxy = append(proxy, addr)
+			// With http2 on a plain listener nginx tells an HTTP/2
+			// prior-knowledge preface from HTTP/1.x, so h2c clients (gRPC
+			// over an HTTP listener) and HTTP/1.1 clients share the port.
+			proxy = append(proxy, addr+" http2")
 		case KindHTTPS:
 			proxy = append(proxy, addr+" http2 ssl")
 		case KindTCP:

@@ -40,6 +40,12 @@ type Input struct {
 	// AdminCertFingerprint identifies the admin certificate the pods mount;
 	// it is written to the pod template so a new certificate rolls them.
 	AdminCertFingerprint string
+	// ProxyEnv is the cluster-wide egress proxy (HTTP_PROXY, HTTPS_PROXY,
+	// NO_PROXY and their lower-case forms) that the operator itself was given,
+	// typically by OLM on clusters with a proxy. Kong gets it too, so plugins
+	// that call out (logging, OIDC discovery) work behind the same proxy.
+	// dataPlane.env overrides it variable by variable.
+	ProxyEnv []corev1.EnvVar
 }
 
 // Objects are the objects of one Gateway's data plane. HPA and PDB are nil
@@ -177,7 +183,7 @@ func podTemplate(in Input, names Names, ports []PortMapping) (corev1.PodTemplate
 			Name: p.Name(), ContainerPort: p.KongPort, Protocol: p.Kind.Protocol(),
 		})
 	}
-	env := append(kongEnv(ports), in.Config.Env...)
+	env := append(kongEnv(ports), mergeEnv(in.ProxyEnv, in.Config.Env)...)
 
 	tpl := corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{Labels: meta.Labels, Annotations: meta.Annotations},

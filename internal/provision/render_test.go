@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -24,6 +25,8 @@ type goldenInput struct {
 	ClassConfig       *v1alpha1.GatewayConfigurationSpec `json:"classConfig,omitempty"`
 	GatewayConfig     *v1alpha1.GatewayConfigurationSpec `json:"gatewayConfig,omitempty"`
 	OperatorNamespace string                             `json:"operatorNamespace,omitempty"`
+	// ProxyEnv stands for the proxy variables in the operator's environment.
+	ProxyEnv []corev1.EnvVar `json:"proxyEnv,omitempty"`
 }
 
 // TestRenderGolden renders every testdata/<case>.in.yaml and compares the
@@ -84,6 +87,7 @@ func renderCase(t *testing.T, inPath string) []byte {
 		Listeners:         listeners,
 		OperatorNamespace: in.OperatorNamespace,
 		OperatorPodLabels: map[string]string{"app.kubernetes.io/name": "drawbridge"},
+		ProxyEnv:          in.ProxyEnv,
 	})
 	if err != nil {
 		return []byte("error: " + err.Error() + "\n")

@@ -79,6 +79,10 @@ type RouteParentResult struct {
 	ParentRef      gwv1.ParentReference
 	Accepted       gatewayapi.Condition
 	ResolvedRefs   gatewayapi.Condition
+	// Programmed says whether the configuration that carries the route is
+	// live on the data plane. Translation cannot know, so it leaves it nil;
+	// the controller sets it after pushing to Kong.
+	Programmed *gatewayapi.Condition
 	// Listeners are the listeners this parentRef attached to.
 	Listeners []gwv1.SectionName
 }

@@ -15,6 +15,9 @@ func (r RouteParentResult) ParentStatus() gwv1.RouteParentStatus {
 	s := gwv1.RouteParentStatus{ParentRef: r.ParentRef, ControllerName: gwv1.GatewayController(gatewayapi.ControllerName)}
 	gatewayapi.Set(&s.Conditions, r.Generation, r.Accepted)
 	gatewayapi.Set(&s.Conditions, r.Generation, r.ResolvedRefs)
+	if r.Programmed != nil {
+		gatewayapi.Set(&s.Conditions, r.Generation, *r.Programmed)
+	}
 	return s
 }
 
@@ -41,6 +44,9 @@ func MergeParentStatuses(existing []gwv1.RouteParentStatus, results []RouteParen
 			conds := append([]metav1.Condition(nil), e.Conditions...)
 			gatewayapi.Set(&conds, r.Generation, r.Accepted)
 			gatewayapi.Set(&conds, r.Generation, r.ResolvedRefs)
+			if r.Programmed != nil {
+				gatewayapi.Set(&conds, r.Generation, *r.Programmed)
+			}
 			out = append(out, gwv1.RouteParentStatus{ParentRef: e.ParentRef, ControllerName: e.ControllerName, Conditions: conds})
 			break
 		}

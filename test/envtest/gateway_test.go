@@ -154,7 +154,7 @@ var _ = Describe("Gateway provisioning", func() {
 		// One replica holds the configuration, a second one cannot be reached:
 		// not programmed until every replica holds it.
 		ready := startReplica(gw)
-		publishReplicas(gw, ready, "192.0.2.254") // nothing listens on its loopback twin
+		publishReplicas(gw, ready, podAddress(nextLoopback())) // nothing listens on its loopback twin
 		Eventually(gatewayCondition(gw, "Programmed")).Should(And(
 			haveCondition(metav1.ConditionFalse, "Pending"), HaveField("Message", ContainSubstring("1/2 replicas hold the current configuration"))))
 		publishReplicas(gw, ready)
@@ -182,6 +182,18 @@ var _ = Describe("Gateway provisioning", func() {
 		for _, c := range live.Status.Conditions {
 			Expect(c.ObservedGeneration).To(Equal(live.Generation), "condition %s", c.Type)
 		}
+	})
+
+	It("passes the operator's cluster-wide proxy variables to Kong", func() {
+		ns := newNamespace()
+		gw := newGateway(ns, newClass(nil).Name, nil)
+		Eventually(func() []corev1.EnvVar {
+			dep := deployment(ns, provision.NamesFor(gw).DataPlane)()
+			if dep == nil {
+				return nil
+			}
+			return dep.Spec.Template.Spec.Containers[0].Env
+		}).Should(ContainElement(corev1.EnvVar{Name: "HTTPS_PROXY", Value: "http://proxy.example:3128"}))
 	})
 
 	It("reports the ClusterIP as the address of a ClusterIP Service", func() {

@@ -11,17 +11,19 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
+	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
 )
 
 var _ = Describe("GatewayClass", func() {
 	ctx := context.Background()
 
-	It("accepts a class without parameters and publishes no unproven features", func() {
+	It("accepts a class without parameters and publishes the features conformance proved", func() {
 		class := newClass(nil)
 		Eventually(classCondition(class.Name)).Should(haveCondition(metav1.ConditionTrue, string(gwv1.GatewayClassReasonAccepted)))
 		var live gwv1.GatewayClass
 		Expect(k8s.Get(ctx, types.NamespacedName{Name: class.Name}, &live)).To(Succeed())
-		Expect(live.Status.SupportedFeatures).To(BeEmpty())
+		Expect(live.Status.SupportedFeatures).To(Equal(gatewayapi.SupportedFeatures()))
+		Expect(live.Status.SupportedFeatures).To(ContainElement(gwv1.SupportedFeature{Name: "HTTPRoute"}))
 	})
 
 	It("leaves classes of other controllers alone", func() {

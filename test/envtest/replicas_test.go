@@ -26,31 +26,56 @@ import (
 // replica, so every replica can bind the real admin port 8444.
 var replicaIPs atomic.Int32
 
+// loopbackBlock is this test process's own 127.B.0.0/24, so suites that run
+// at the same time on one machine (other checkouts) never share an address.
+var loopbackBlock = 1 + os.Getpid()%250
+
+// nextLoopback returns the next replica's loopback address.
+func nextLoopback() string {
+	n := replicaIPs.Add(1)
+	Expect(n).To(BeNumerically("<", 250), "out of replica addresses")
+	return fmt.Sprintf("127.%d.0.%d", loopbackBlock, n)
+}
+
 // podAddress is the address a replica is published under in the
-// EndpointSlice (which refuses loopback addresses): the documentation range
-// 192.0.2.0/24, with the same last octet as its loopback address. The suite's
-// admin dialer maps it back, so no packet ever leaves 127.0.0.0/8.
+// EndpointSlice (which refuses loopback addresses): 198.18.B.N from the
+// reserved benchmarking range for loopback 127.B.0.N. The suite's admin
+// dialer maps it back, so no packet ever leaves 127.0.0.0/8.
 func podAddress(loopback string) string {
-	return "192.0.2." + loopback[len("127.0.0."):]
+	parts := strings.Split(loopback, ".")
+	return "198.18." + parts[1] + "." + parts[3]
 }
 
 // loopbackDialer is the operator's admin dialer in this suite: it dials the
-// loopback twin of a 192.0.2.x pod address and refuses anything else.
+// loopback twin of a 198.18.B.N pod address and refuses anything else.
 func loopbackDialer(ctx context.Context, network, addr string) (net.Conn, error) {
 	host, port, err := net.SplitHostPort(addr)
-	if err != nil || !strings.HasPrefix(host, "192.0.2.") {
+	parts := strings.Split(host, ".")
+	if err != nil || len(parts) != 4 || parts[0] != "198" || parts[1] != "18" {
 		return nil, fmt.Errorf("test dialer: refusing %s: only simulated pod addresses are reachable", addr)
 	}
 	var d net.Dialer
-	return d.DialContext(ctx, network, net.JoinHostPort("127.0.0."+strings.TrimPrefix(host, "192.0.2."), port))
+	return d.DialContext(ctx, network, net.JoinHostPort("127."+parts[2]+".0."+parts[3], port))
 }
 
-// startReplica runs a Kong stand-in as one data-plane replica of gw: it
-// mounts the Gateway's admin certificate Secret exactly as the pod would and
-// listens for the admin API, with client-certificate verification, on a
-// loopback address. It returns the pod address to publish in the admin
-// Service's EndpointSlice.
-func startReplica(gw *gwv1.Gateway) string {
+// replica is one simulated Kong data-plane replica: a Kong stand-in that
+// mounts the Gateway's admin certificate Secret exactly as the pod would.
+type replica struct {
+	srv *kongstandin.Server
+	cfg *kongstandin.Config
+	// addr is the pod address to publish in the admin EndpointSlice.
+	addr string
+	// admin is the loopback address of its admin listener.
+	admin string
+}
+
+// startReplica starts a replica of gw and returns the pod address to publish.
+func startReplica(gw *gwv1.Gateway) string { return startKong(gw).addr }
+
+// startKong runs a Kong stand-in as one data-plane replica of gw, listening
+// for the admin API, with client-certificate verification, on its own
+// loopback address.
+func startKong(gw *gwv1.Gateway) *replica {
 	names := provision.NamesFor(gw)
 	var secret corev1.Secret
 	Eventually(get(&secret, gw.Namespace, names.AdminTLS)).Should(Succeed())
@@ -58,7 +83,7 @@ func startReplica(gw *gwv1.Gateway) string {
 	for _, f := range []string{"tls.crt", "tls.key", "ca.crt"} {
 		Expect(os.WriteFile(filepath.Join(dir, f), secret.Data[f], 0o600)).To(Succeed())
 	}
-	ip := fmt.Sprintf("127.0.0.%d", 10+replicaIPs.Add(1))
+	ip := nextLoopback()
 	cfg, err := kongstandin.ConfigFromEnv([]string{
 		"KONG_DATABASE=off", "KONG_ROUTER_FLAVOR=expressions",
 		"KONG_PROXY_LISTEN=off", "KONG_STREAM_LISTEN=off", "KONG_CLUSTER_LISTEN=off",
@@ -71,15 +96,30 @@ func startReplica(gw *gwv1.Gateway) string {
 		"KONG_PROXY_ACCESS_LOG=off", "KONG_ADMIN_ACCESS_LOG=off", "KONG_PROXY_ERROR_LOG=off", "KONG_ADMIN_ERROR_LOG=off",
 	})
 	Expect(err).NotTo(HaveOccurred())
-	srv, err := kongstandin.New(cfg)
+	r := &replica{cfg: cfg, addr: podAddress(ip), admin: fmt.Sprintf("%s:%d", ip, provision.AdminPort)}
+	r.start()
+	DeferCleanup(r.stop)
+	return r
+}
+
+func (r *replica) start() {
+	srv, err := kongstandin.New(r.cfg)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(srv.Start()).To(Succeed())
-	DeferCleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	return podAddress(ip)
+	r.srv = srv
+}
+
+func (r *replica) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = r.srv.Shutdown(ctx)
+}
+
+// restart stops the replica and starts it again at the same address, with
+// no configuration, as a restarted Kong container comes back.
+func (r *replica) restart() {
+	r.stop()
+	r.start()
 }
 
 // publishReplicas writes the admin Service's EndpointSlice, as the
@@ -103,6 +143,8 @@ func publishReplicas(gw *gwv1.Gateway, ips ...string) {
 	var existing discoveryv1.EndpointSlice
 	if err := get(&existing, gw.Namespace, slice.Name)(); err == nil {
 		existing.Endpoints = slice.Endpoints
+		// Every publication is a change, as a readiness flip would be.
+		existing.Annotations = map[string]string{"test.drawbridge.dev/published": unique("p")}
 		Expect(k8s.Update(ctx, &existing)).To(Succeed())
 		return
 	}

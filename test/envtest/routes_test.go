@@ -191,7 +191,7 @@ var _ = Describe("Routes", func() {
 			return nil
 		}).Should(BeNil())
 		Eventually(listenerStatus(first, "http")).Should(HaveField("AttachedRoutes", int32(0)))
-		Expect(ourParent(rt, second)()).NotTo(BeNil())
+		Eventually(ourParent(rt, second)).ShouldNot(BeNil())
 
 		Expect(k8s.Delete(ctx, second)).To(Succeed())
 		Eventually(func() []gwv1.RouteParentStatus {

@@ -102,6 +102,7 @@ var _ = BeforeSuite(func() {
 		Configs:           configs,
 		AdminDialer:       loopbackDialer,
 		Metrics:           pushMetrics,
+		ProxyEnv:          []corev1.EnvVar{{Name: "HTTPS_PROXY", Value: "http://proxy.example:3128"}},
 	})).To(Succeed())
 	go func() {
 		defer GinkgoRecover()

@@ -210,6 +210,10 @@ func truthy(v string) bool {
 // postConfig implements POST /config (reference 1.2-1.3): parse, validate,
 // build, swap atomically.
 func (s *Server) postConfig(w http.ResponseWriter, r *http.Request) {
+	s.configPosts.Add(1)
+	if s.busy(w) {
+		return
+	}
 	if !s.loadMu.TryLock() {
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{"message": "Currently loading previous configuration"})
@@ -239,6 +243,9 @@ func (s *Server) postConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := loadDeclarative(doc)
+	if !d.hasErrors() {
+		s.applyPolicy(d)
+	}
 	if d.hasErrors() {
 		writeJSON(w, http.StatusBadRequest, d.errorBody(flatten))
 		return

@@ -156,3 +156,34 @@ func TestUpstreamErrors(t *testing.T) {
 		t.Errorf("refused = %d %v", resp.StatusCode, body)
 	}
 }
+
+// Source: nginx detects the HTTP/2 connection preface on a plain listener
+// with the http2 flag and serves HTTP/1.x there too, so one Kong port takes
+// both h2c (gRPC) and HTTP/1.1 clients; without the flag h2c is not spoken.
+func TestPlainHTTP2ListenerServesH2CAndHTTP1(t *testing.T) {
+	for _, tc := range []struct {
+		listen  string
+		wantH2C bool
+	}{{"127.0.0.1:0 http2", true}, {"127.0.0.1:0", false}} {
+		s := startStandin(t, map[string]string{"KONG_PROXY_LISTEN": tc.listen})
+		_, backend := startEcho(t, "b")
+		s.mustConfig(svcConfig(backend, map[string]any{"name": "r", "expression": `http.path ^= "/"`}))
+
+		if resp, e := s.getEcho("GET", "/one", nil); resp.StatusCode != 200 || e.Path != "/one" || resp.ProtoMajor != 1 {
+			t.Fatalf("%s: HTTP/1.1 = %d %+v proto %s", tc.listen, resp.StatusCode, e, resp.Proto)
+		}
+		var protos http.Protocols
+		protos.SetUnencryptedHTTP2(true)
+		h2c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Protocols: &protos}}
+		resp, err := h2c.Get(s.proxyURL() + "/two")
+		if tc.wantH2C {
+			if err != nil || resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+				t.Fatalf("%s: h2c = %v %v", tc.listen, resp, err)
+			}
+			resp.Body.Close()
+		} else if err == nil {
+			resp.Body.Close()
+			t.Fatalf("%s: h2c prior knowledge was answered (%s) without the http2 flag", tc.listen, resp.Proto)
+		}
+	}
+}

@@ -45,6 +45,13 @@ type Server struct {
 
 	connsAccepted, connsActive, connsHandled, totalRequests atomic.Int64
 
+	// Forced faults (faults.go).
+	policy         atomic.Pointer[EntityPolicy]
+	busyMu         sync.Mutex
+	busyLeft       int
+	busyRetryAfter time.Duration
+	configPosts    atomic.Int64
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup

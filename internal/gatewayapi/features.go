@@ -1,0 +1,51 @@
+package gatewayapi
+
+import (
+	"sort"
+
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/gateway-api/pkg/features"
+)
+
+// claimedFeatures are the Gateway API features Drawbridge claims on its
+// GatewayClasses. Each one is in the list only because every upstream
+// conformance test of that feature passed against real traffic in the lab
+// (`make conformance`; conformance/report.yaml). The conformance run reads
+// the claim back from GatewayClass status, so this is the one list there is.
+// The features we leave out, and why, are listed in the README.
+var claimedFeatures = []features.FeatureName{
+	features.SupportGateway,
+	features.SupportGatewayAddressEmpty,
+	features.SupportGatewayHTTPListenerIsolation,
+	features.SupportGatewayPort8080,
+	features.SupportGRPCRoute,
+	features.SupportGRPCRouteNamedRouteRule,
+	features.SupportHTTPRoute,
+	features.SupportHTTPRouteBackendProtocolWebSocket,
+	features.SupportHTTPRouteBackendTimeout,
+	features.SupportHTTPRouteDestinationPortMatching,
+	features.SupportHTTPRouteHostRewrite,
+	features.SupportHTTPRouteMethodMatching,
+	features.SupportHTTPRouteNamedRouteRule,
+	features.SupportHTTPRouteParentRefPort,
+	features.SupportHTTPRoutePathRewrite,
+	features.SupportHTTPRouteQueryParamMatching,
+	features.SupportHTTPRouteRequestTimeout,
+	features.SupportHTTPRouteResponseHeaderModification,
+	features.SupportReferenceGrant,
+	features.SupportTCPRoute,
+	features.SupportTLSRoute,
+	features.SupportTLSRouteModeTerminate,
+	features.SupportUDPRoute,
+}
+
+// SupportedFeatures returns the claimed features as GatewayClass
+// status.supportedFeatures, sorted by name as the API asks.
+func SupportedFeatures() []gwv1.SupportedFeature {
+	out := make([]gwv1.SupportedFeature, 0, len(claimedFeatures))
+	for _, f := range claimedFeatures {
+		out = append(out, gwv1.SupportedFeature{Name: gwv1.FeatureName(f)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}

@@ -1,0 +1,67 @@
+package conformance
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/gateway-api/conformance"
+	confv1 "sigs.k8s.io/gateway-api/conformance/apis/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// The suite's own flags (--gateway-class, --conformance-profiles,
+// --supported-features, --run-test, ...) are parsed by conformance.DefaultOptions;
+// these are ours.
+var (
+	summaryPath = flag.String("summary-output", "", "where to write the Markdown summary of the report (next to --report-output when empty)")
+	version     = flag.String("drawbridge-version", "dev", "the Drawbridge version recorded in the report")
+)
+
+// TestConformance runs the unmodified upstream suite. Which features run is
+// taken from the GatewayClass's status.supportedFeatures unless flags say
+// otherwise: the operator's claim is the only list there is.
+func TestConformance(t *testing.T) {
+	opts := conformance.DefaultOptions(t)
+	opts.Implementation = confv1.Implementation{
+		Organization: "drawbridge-dev",
+		Project:      "drawbridge",
+		URL:          "https://github.com/drawbridge-dev/drawbridge",
+		Version:      *version,
+		Contact:      []string{"@drawbridge-dev/maintainers"},
+	}
+	if opts.ReportOutputPath != "" {
+		start := time.Now()
+		report := opts.ReportOutputPath
+		// Registered before the suite's own cleanup, so it runs after the
+		// report was written.
+		t.Cleanup(func() {
+			data, err := os.ReadFile(report)
+			if err != nil {
+				t.Errorf("read the report for the summary: %v", err)
+				return
+			}
+			var r confv1.ConformanceReport
+			if err := yaml.Unmarshal(data, &r); err != nil {
+				t.Errorf("parse the report %s: %v", report, err)
+				return
+			}
+			out := *summaryPath
+			if out == "" {
+				out = filepath.Join(filepath.Dir(report), "SUMMARY.md")
+			}
+			f, err := os.Create(out)
+			if err != nil {
+				t.Errorf("write the summary: %v", err)
+				return
+			}
+			defer f.Close()
+			if err := WriteSummary(f, r, time.Since(start).Round(time.Second).String()); err != nil {
+				t.Errorf("write the summary: %v", err)
+			}
+		})
+	}
+	conformance.RunConformanceWithOptions(t, opts)
+}

@@ -76,7 +76,7 @@ lab-deps: ## Install the system tools the lab drives (iproute2, nsenter) when mi
 	fi
 
 .PHONY: lab-binaries
-lab-binaries: build lab-deps ## Build the programs the lab runs: lab, kong-standin, echo-basic (conformance v1.6.3).
+lab-binaries: build lab-deps ## Build the programs the lab runs: lab, kong-standin, dns-standin, echo-basic (conformance v1.6.3).
 	@hack/build-lab-binaries.sh $(BIN)
 
 .PHONY: docker-build

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the programs the lab runs into bin/ (or $1): the lab command, the
-# Kong stand-in and the Gateway API echo server from the conformance module
+# Kong and CoreDNS stand-ins and the Gateway API echo server from the conformance module
 # (v1.6.3, nested module hack/echobasic). go build is incremental, so a warm
 # run takes seconds; a cold one prints how many packages it has compiled.
 set -euo pipefail
@@ -22,4 +22,5 @@ build() { # name dir package
 
 build lab "${root}" ./hack/lab
 build kong-standin "${root}" ./test/kongstandin/cmd/kong-standin
+build dns-standin "${root}" ./test/dnsstandin/cmd/dns-standin
 build echo-basic "${root}/hack/echobasic" sigs.k8s.io/gateway-api/conformance/echo-basic

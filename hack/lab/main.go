@@ -70,7 +70,7 @@ func up(args []string) error {
 	var c common
 	c.bind(fs)
 	assets := fs.String("assets", "bin/k8s/v1.36.3", "directory with etcd, kube-apiserver, kube-controller-manager")
-	binDir := fs.String("bin", "bin", "directory with drawbridge, kong-standin, echo-basic and lab")
+	binDir := fs.String("bin", "bin", "directory with drawbridge, kong-standin, echo-basic, dns-standin and lab")
 	gatewayCRDs := fs.String("gateway-api-crds", "", "directory with the Gateway API CRDs")
 	configDir := fs.String("config", "config", "the kustomize config directory (default/ and samples/)")
 	if err := fs.Parse(args); err != nil {
@@ -86,7 +86,7 @@ func up(args []string) error {
 		Name: c.name, Dir: dir, Assets: *assets, LabBinary: filepath.Join(bin, "lab"),
 		Programs: node.Programs{
 			Kong: filepath.Join(bin, "kong-standin"), EchoBasic: filepath.Join(bin, "echo-basic"),
-			Drawbridge: filepath.Join(bin, "drawbridge"),
+			Drawbridge: filepath.Join(bin, "drawbridge"), CoreDNS: filepath.Join(bin, "dns-standin"),
 		},
 		Log: say,
 		OnForward: func(f proxy.Forward, open bool) {

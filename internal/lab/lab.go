@@ -90,7 +90,7 @@ func (o Options) preflight() error {
 	var missing []string
 	for _, p := range []string{
 		filepath.Join(o.Assets, "etcd"), filepath.Join(o.Assets, "kube-apiserver"), filepath.Join(o.Assets, "kube-controller-manager"),
-		o.LabBinary, o.Programs.Kong, o.Programs.EchoBasic, o.Programs.Drawbridge,
+		o.LabBinary, o.Programs.Kong, o.Programs.EchoBasic, o.Programs.Drawbridge, o.Programs.CoreDNS,
 	} {
 		if info, err := os.Stat(p); err != nil || info.IsDir() || info.Mode()&0o111 == 0 {
 			missing = append(missing, p)

@@ -63,7 +63,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		Name: labName, Dir: labDir, Assets: assets, LabBinary: filepath.Join(bin, "lab"),
 		Programs: node.Programs{
 			Kong: filepath.Join(bin, "kong-standin"), EchoBasic: filepath.Join(bin, "echo-basic"),
-			Drawbridge: filepath.Join(bin, "drawbridge"),
+			Drawbridge: filepath.Join(bin, "drawbridge"), CoreDNS: filepath.Join(bin, "dns-standin"),
 		},
 		Log: logf,
 	})

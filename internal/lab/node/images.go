@@ -16,6 +16,9 @@ type Programs struct {
 	EchoBasic string
 	// Drawbridge is the operator binary, for drawbridge:*.
 	Drawbridge string
+	// CoreDNS is the DNS stand-in, for the coredns image the conformance
+	// suite deploys as its UDP backend.
+	CoreDNS string
 }
 
 // imageRepository strips the tag or digest and the Docker Hub prefixes from
@@ -46,6 +49,8 @@ func (p Programs) Resolve(image string) (string, error) {
 		"gcr.io/k8s-staging-gateway-api/echo-basic": p.EchoBasic,
 		"registry.k8s.io/gateway-api/echo-basic":    p.EchoBasic,
 		"drawbridge":                                p.Drawbridge,
+		"registry.k8s.io/coredns/coredns":           p.CoreDNS,
+		"coredns/coredns":                           p.CoreDNS,
 	}
 	if prog, ok := known[imageRepository(image)]; ok && prog != "" {
 		return prog, nil

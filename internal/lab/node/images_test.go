@@ -3,7 +3,7 @@ package node
 import "testing"
 
 func TestResolve(t *testing.T) {
-	p := Programs{Kong: "/bin/kong", EchoBasic: "/bin/echo", Drawbridge: "/bin/db"}
+	p := Programs{Kong: "/bin/kong", EchoBasic: "/bin/echo", Drawbridge: "/bin/db", CoreDNS: "/bin/dns"}
 	cases := map[string]string{
 		"kong:3.9":                   "/bin/kong",
 		"kong/kong:3.9.1":            "/bin/kong",
@@ -11,7 +11,8 @@ func TestResolve(t *testing.T) {
 		"kong@sha256:abcd":           "/bin/kong",
 		"gcr.io/k8s-staging-gateway-api/echo-basic:v20240412-v1.0.0-394-g40c666fd": "/bin/echo",
 		"registry.k8s.io/gateway-api/echo-basic:v1.6.3":                            "/bin/echo",
-		"drawbridge:dev":      "/bin/db",
+		"drawbridge:dev": "/bin/db",
+		"registry.k8s.io/coredns/coredns:v1.12.2": "/bin/dns",
 		"kong-gateway":        "",
 		"nginx:1.27":          "",
 		"localhost:5000/kong": "",

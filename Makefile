@@ -47,15 +47,38 @@ run-cluster: build ## Run the operator from this machine against the current kub
 		--metrics-bind-address=127.0.0.1:18080 --metrics-secure=false --health-probe-bind-address=127.0.0.1:18081
 
 .PHONY: test
-test: verify kube-binaries lab-binaries ## Run every test: unit, golden, fuzz seeds, envtest suites and the lab e2e suite.
+test: verify kube-binaries lab-binaries ## Run every test: unit, golden, fuzz seeds, envtest, the lab e2e suite and the GATEWAY-HTTP core conformance tests.
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) \
 		go test ./... -count=1 2>&1 | tee $(BIN)/test.log
-	@echo "test: $$(grep -c '^ok' $(BIN)/test.log) packages passed, $$(grep -c '^FAIL' $(BIN)/test.log || true) failed"
+	cd test/conformance && go test -count=1 -run '^TestWriteSummary' . 2>&1 | tee -a $(BIN)/test.log
+	$(MAKE) conformance-http-core
+	@echo "test: $$(grep -c '^ok' $(BIN)/test.log) packages passed, $$(grep -c '^FAIL' $(BIN)/test.log || true) failed; GATEWAY-HTTP core conformance passed"
 
 .PHONY: test-e2e
 test-e2e: kube-binaries lab-binaries ## Run only the lab e2e suite (root).
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) \
 		go test ./test/e2e/ -count=1 -timeout 30m -v -args -ginkgo.v
+
+CONFORMANCE_PROFILES ?= GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP,GATEWAY-UDP
+CONFORMANCE_REPORT ?= $(CURDIR)/conformance/report.yaml
+CONFORMANCE_ARGS ?=
+
+.PHONY: conformance
+conformance: lab-binaries kube-binaries ## Run the upstream Gateway API conformance suite on a fresh lab; writes conformance/report.yaml and conformance/SUMMARY.md.
+	@mkdir -p $(dir $(CONFORMANCE_REPORT))
+	cd test/conformance && go test -c -o $(BIN)/conformance.test .
+	$(BIN)/lab conformance --name conformance --dir $(CURDIR)/.lab/conformance --assets $(KUBE_ASSETS) --bin $(BIN) \
+		--gateway-api-crds $(GATEWAY_API_DIR)/config/crd/experimental --config config --gateway-class drawbridge -- \
+		$(BIN)/conformance.test -test.v -test.timeout 80m -gateway-class=drawbridge \
+		-conformance-profiles=$(CONFORMANCE_PROFILES) -report-output=$(CONFORMANCE_REPORT) \
+		-drawbridge-version=$(VERSION) $(CONFORMANCE_ARGS) 2>&1 | tee $(BIN)/conformance.log | grep -E '^(---|    ---|ok|PASS|FAIL|lab:)' || true
+	@grep -q '^--- PASS: TestConformance' $(BIN)/conformance.log || { echo "conformance: failed (full log: bin/conformance.log)"; exit 1; }
+	@cat $(dir $(CONFORMANCE_REPORT))SUMMARY.md
+
+.PHONY: conformance-http-core
+conformance-http-core: ## The GATEWAY-HTTP core tests only (part of make test); the report goes to bin/.
+	$(MAKE) conformance CONFORMANCE_PROFILES=GATEWAY-HTTP CONFORMANCE_REPORT=$(BIN)/conformance-http-core/report.yaml \
+		CONFORMANCE_ARGS="-supported-features=Gateway,HTTPRoute,ReferenceGrant"
 
 .PHONY: bench
 bench: ## Run the benchmarks and print their figures.

@@ -50,8 +50,10 @@ func run(args []string) error {
 		return down(args[1:])
 	case "exec":
 		return execIn(args[1:])
+	case "conformance":
+		return conformance(args[1:])
 	}
-	return fmt.Errorf("unknown subcommand %q (want up, down or exec)", args[0])
+	return fmt.Errorf("unknown subcommand %q (want up, down, exec or conformance)", args[0])
 }
 
 type common struct {

@@ -62,22 +62,25 @@ test-e2e: kube-binaries lab-binaries ## Run only the lab e2e suite (root).
 CONFORMANCE_PROFILES ?= GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP,GATEWAY-UDP
 CONFORMANCE_REPORT ?= $(CURDIR)/conformance/report.yaml
 CONFORMANCE_ARGS ?=
+# Labs are known by name; a second run under the same name would take the
+# first one down, so each kind of run has its own.
+CONFORMANCE_LAB ?= conformance
 
 .PHONY: conformance
 conformance: lab-binaries kube-binaries ## Run the upstream Gateway API conformance suite on a fresh lab; writes conformance/report.yaml and conformance/SUMMARY.md.
 	@mkdir -p $(dir $(CONFORMANCE_REPORT))
 	cd test/conformance && go test -c -o $(BIN)/conformance.test .
-	$(BIN)/lab conformance --name conformance --dir $(CURDIR)/.lab/conformance --assets $(KUBE_ASSETS) --bin $(BIN) \
+	$(BIN)/lab conformance --name $(CONFORMANCE_LAB) --dir $(CURDIR)/.lab/$(CONFORMANCE_LAB) --assets $(KUBE_ASSETS) --bin $(BIN) \
 		--gateway-api-crds $(GATEWAY_API_DIR)/config/crd/experimental --config config --gateway-class drawbridge -- \
 		$(BIN)/conformance.test -test.v -test.timeout 80m -gateway-class=drawbridge \
 		-conformance-profiles=$(CONFORMANCE_PROFILES) -report-output=$(CONFORMANCE_REPORT) \
-		-drawbridge-version=$(VERSION) $(CONFORMANCE_ARGS) 2>&1 | tee $(BIN)/conformance.log | grep -E '^(---|    ---|ok|PASS|FAIL|lab:)' || true
-	@grep -q '^--- PASS: TestConformance' $(BIN)/conformance.log || { echo "conformance: failed (full log: bin/conformance.log)"; exit 1; }
+		-drawbridge-version=$(VERSION) $(CONFORMANCE_ARGS) 2>&1 | tee $(BIN)/$(CONFORMANCE_LAB).log | grep -E '^(---|    ---|ok|PASS|FAIL|lab:)' || true
+	@grep -q '^--- PASS: TestConformance' $(BIN)/$(CONFORMANCE_LAB).log || { echo "conformance: failed (full log: bin/$(CONFORMANCE_LAB).log)"; exit 1; }
 	@cat $(dir $(CONFORMANCE_REPORT))SUMMARY.md
 
 .PHONY: conformance-http-core
 conformance-http-core: ## The GATEWAY-HTTP core tests only (part of make test); the report goes to bin/.
-	$(MAKE) conformance CONFORMANCE_PROFILES=GATEWAY-HTTP CONFORMANCE_REPORT=$(BIN)/conformance-http-core/report.yaml \
+	$(MAKE) conformance CONFORMANCE_LAB=conformance-core CONFORMANCE_PROFILES=GATEWAY-HTTP CONFORMANCE_REPORT=$(BIN)/conformance-http-core/report.yaml \
 		CONFORMANCE_ARGS="-supported-features=Gateway,HTTPRoute,ReferenceGrant"
 
 .PHONY: bench

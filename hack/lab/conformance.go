@@ -19,7 +19,6 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
 	"github.com/drawbridge-dev/drawbridge/internal/lab"
-	"github.com/drawbridge-dev/drawbridge/internal/lab/node"
 )
 
 // conformance boots a fresh lab with the operator and a GatewayClass of
@@ -30,10 +29,8 @@ func conformance(args []string) error {
 	fs := flag.NewFlagSet("lab conformance", flag.ContinueOnError)
 	var c common
 	c.bind(fs)
-	assets := fs.String("assets", "bin/k8s/v1.36.3", "directory with etcd, kube-apiserver, kube-controller-manager")
-	binDir := fs.String("bin", "bin", "directory with drawbridge, kong-standin, echo-basic, dns-standin and lab")
-	gatewayCRDs := fs.String("gateway-api-crds", "", "directory with the Gateway API CRDs")
-	configDir := fs.String("config", "config", "the kustomize config directory")
+	var b bootFlags
+	b.bind(fs)
 	className := fs.String("gateway-class", "drawbridge", "the GatewayClass to create for the suite")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -43,17 +40,9 @@ func conformance(args []string) error {
 		return errors.New("usage: lab conformance [flags] -- command [args]")
 	}
 	dir, _ := filepath.Abs(c.dir)
-	bin, _ := filepath.Abs(*binDir)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	l, err := lab.Up(ctx, lab.Options{
-		Name: c.name, Dir: dir, Assets: *assets, LabBinary: filepath.Join(bin, "lab"),
-		Programs: node.Programs{
-			Kong: filepath.Join(bin, "kong-standin"), EchoBasic: filepath.Join(bin, "echo-basic"),
-			Drawbridge: filepath.Join(bin, "drawbridge"), CoreDNS: filepath.Join(bin, "dns-standin"),
-		},
-		Log: say,
-	})
+	l, err := lab.Up(ctx, b.options(c))
 	if err != nil {
 		return err
 	}
@@ -65,7 +54,7 @@ func conformance(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := lab.Install(ctx, cl, *gatewayCRDs, *configDir, say); err != nil {
+	if err := lab.Install(ctx, cl, b.gatewayCRDs, b.configDir, say); err != nil {
 		return err
 	}
 	class := &gwv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: *className},

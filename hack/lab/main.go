@@ -67,36 +67,54 @@ func (c *common) bind(fs *flag.FlagSet) {
 
 func say(format string, args ...any) { fmt.Printf("lab: "+format+"\n", args...) }
 
-func up(args []string) error {
-	fs := flag.NewFlagSet("lab up", flag.ContinueOnError)
-	var c common
-	c.bind(fs)
-	assets := fs.String("assets", "bin/k8s/v1.36.3", "directory with etcd, kube-apiserver, kube-controller-manager")
-	binDir := fs.String("bin", "bin", "directory with drawbridge, kong-standin, echo-basic, dns-standin and lab")
-	gatewayCRDs := fs.String("gateway-api-crds", "", "directory with the Gateway API CRDs")
-	configDir := fs.String("config", "config", "the kustomize config directory (default/ and samples/)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	dir, _ := filepath.Abs(c.dir)
-	bin, _ := filepath.Abs(*binDir)
+// bootFlags are the flags of the subcommands that boot a lab.
+type bootFlags struct {
+	assets, binDir, gatewayCRDs, configDir string
+}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	start := time.Now()
-	l, err := lab.Up(ctx, lab.Options{
-		Name: c.name, Dir: dir, Assets: *assets, LabBinary: filepath.Join(bin, "lab"),
+func (b *bootFlags) bind(fs *flag.FlagSet) {
+	fs.StringVar(&b.assets, "assets", "bin/k8s/v1.36.3", "directory with etcd, kube-apiserver, kube-controller-manager")
+	fs.StringVar(&b.binDir, "bin", "bin", "directory with drawbridge, kong-standin, echo-basic, dns-standin and lab")
+	fs.StringVar(&b.gatewayCRDs, "gateway-api-crds", "", "directory with the Gateway API CRDs")
+	fs.StringVar(&b.configDir, "config", "config", "the kustomize config directory (default/ and samples/)")
+}
+
+// options are the lab options for a lab named by c, with the programs
+// from the bin directory.
+func (b *bootFlags) options(c common) lab.Options {
+	dir, _ := filepath.Abs(c.dir)
+	bin, _ := filepath.Abs(b.binDir)
+	return lab.Options{
+		Name: c.name, Dir: dir, Assets: b.assets, LabBinary: filepath.Join(bin, "lab"),
 		Programs: node.Programs{
 			Kong: filepath.Join(bin, "kong-standin"), EchoBasic: filepath.Join(bin, "echo-basic"),
 			Drawbridge: filepath.Join(bin, "drawbridge"), CoreDNS: filepath.Join(bin, "dns-standin"),
 		},
 		Log: say,
-		OnForward: func(f proxy.Forward, open bool) {
-			if open {
-				say("forward %s -> %s/%s %d/%s (load balancer %s)", f.HostAddr, f.Namespace, f.Service, f.Port, f.Protocol, f.LoadBalancerIP)
-			}
-		},
-	})
+	}
+}
+
+func up(args []string) error {
+	fs := flag.NewFlagSet("lab up", flag.ContinueOnError)
+	var c common
+	c.bind(fs)
+	var b bootFlags
+	b.bind(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dir, _ := filepath.Abs(c.dir)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	opts := b.options(c)
+	opts.OnForward = func(f proxy.Forward, open bool) {
+		if open {
+			say("forward %s -> %s/%s %d/%s (load balancer %s)", f.HostAddr, f.Namespace, f.Service, f.Port, f.Protocol, f.LoadBalancerIP)
+		}
+	}
+	l, err := lab.Up(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -110,10 +128,10 @@ func up(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := lab.Install(ctx, cl, *gatewayCRDs, *configDir, say); err != nil {
+	if err := lab.Install(ctx, cl, b.gatewayCRDs, b.configDir, say); err != nil {
 		return err
 	}
-	samples := filepath.Join(*configDir, "samples")
+	samples := filepath.Join(b.configDir, "samples")
 	say("applying the samples from %s", samples)
 	objs, err := lab.ReadKustomization(samples)
 	if err != nil {

@@ -71,11 +71,7 @@ func conformance(args []string) error {
 		return err
 	}
 	say("running %v in the node network namespace", cmdline)
-	ns := l.NodeNS()
-	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"--net=" + ns.Path(), "--"}, cmdline...)...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+l.InKubeconfig)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	runErr := cmd.Run()
+	runErr := runInNode(ctx, l.NodeNS(), l.InKubeconfig, cmdline)
 	var exit *exec.ExitError
 	if errors.As(runErr, &exit) {
 		return fmt.Errorf("%v exited with status %d (lab logs: %s)", cmdline, exit.ExitCode(), dir)

@@ -209,10 +209,7 @@ func execIn(args []string) error {
 	if _, err := os.Stat(ns.Path()); err != nil {
 		return fmt.Errorf("lab %q is not running (%s): %w", c.name, ns.Path(), err)
 	}
-	cmd := exec.Command("nsenter", append([]string{"--net=" + ns.Path(), "--"}, cmdline...)...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+filepath.Join(dir, "kubeconfig.in-lab"))
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
+	if err := runInNode(context.Background(), ns, filepath.Join(dir, "kubeconfig.in-lab"), cmdline); err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
 			os.Exit(exit.ExitCode())
@@ -220,4 +217,14 @@ func execIn(args []string) error {
 		return fmt.Errorf("%s: %w", strings.Join(cmdline, " "), err)
 	}
 	return nil
+}
+
+// runInNode runs a command in the lab's node network namespace, where pod,
+// Service and Gateway addresses are reachable, with KUBECONFIG pointing at
+// the apiserver through the `kubernetes` Service.
+func runInNode(ctx context.Context, ns netns.NS, kubeconfig string, cmdline []string) error {
+	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"--net=" + ns.Path(), "--"}, cmdline...)...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	return cmd.Run()
 }

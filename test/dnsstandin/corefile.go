@@ -72,7 +72,7 @@ func ParseCorefile(r io.Reader) ([]ServerBlock, error) {
 		}
 		fields := strings.FieldsFunc(text, unicode.IsSpace)
 		if !supportedPlugins[fields[0]] {
-			return nil, fmt.Errorf("Corefile line %d: plugin %q is not implemented by the DNS stand-in (it implements whoami, forward, log, errors)", line, fields[0])
+			return nil, fmt.Errorf("Corefile line %d: plugin %q is outside the DNS stand-in's scope (it serves whoami, forward, log and errors, the plugins the conformance suite's Corefile uses)", line, fields[0])
 		}
 		cur.Plugins = append(cur.Plugins, Directive{Name: fields[0], Args: fields[1:]})
 	}

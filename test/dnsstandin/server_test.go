@@ -88,7 +88,7 @@ func TestServesTheSuiteCorefile(t *testing.T) {
 
 func TestParseCorefileRejectsWhatItCannotServe(t *testing.T) {
 	for name, tc := range map[string]struct{ corefile, want string }{
-		"unknown plugin":   {".:53 {\n  cache 30\n}\n", `plugin "cache" is not implemented`},
+		"unknown plugin":   {".:53 {\n  cache 30\n}\n", `plugin "cache" is outside the DNS stand-in's scope`},
 		"plugin block":     {".:53 {\n  forward . 1.1.1.1 {\n  }\n}\n", "plugin blocks are not supported"},
 		"unclosed block":   {".:53 {\n  whoami\n", "is not closed"},
 		"bad port":         {".:99999 {\n whoami\n}\n", "invalid port"},

@@ -51,11 +51,13 @@ func repoRoot() string {
 var _ = BeforeSuite(func(ctx SpecContext) {
 	bin, assets, crds := os.Getenv("LAB_BIN_DIR"), os.Getenv("KUBEBUILDER_ASSETS"), os.Getenv("GATEWAY_API_CRDS")
 	if bin == "" || assets == "" || crds == "" {
+		// A plain `go test ./...` has no lab programs to run; `make test`
+		// builds them and always runs this suite.
 		Skip("the lab e2e suite runs under `make test` (needs LAB_BIN_DIR, KUBEBUILDER_ASSETS, GATEWAY_API_CRDS)")
 	}
-	if os.Geteuid() != 0 {
-		Skip("the lab needs root (network and mount namespaces)")
-	}
+	// Under `make test` (the variables are set) a missing privilege is a
+	// failure, never a silent skip of the whole suite.
+	Expect(os.Geteuid()).To(BeZero(), "the lab needs root (network and mount namespaces); run `make test` as root")
 	labDir = filepath.Join(repoRoot(), ".lab", labName)
 	logf := func(format string, args ...any) { fmt.Fprintf(GinkgoWriter, "lab: "+format+"\n", args...) }
 	var err error

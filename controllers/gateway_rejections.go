@@ -41,7 +41,8 @@ type rejections struct {
 }
 
 // current returns the remembered rejections of a Gateway that still apply to
-// the objects in the snapshot (same version); the others are forgotten.
+// the objects in the snapshot (same version); the others are forgotten. The
+// map is never nil, so callers can add to it.
 func (r *rejections) current(gw types.NamespacedName, versions map[objectRef]string) map[objectRef]rejection {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -47,8 +47,8 @@ func (p *pushers) forget(key types.NamespacedName) {
 	}
 }
 
-// maxRejectionRounds bounds how many times one reconcile re-translates
-// without newly rejected objects. Each round removes at least one object, so
+// maxRejectionRounds bounds how many times one reconcile re-translates to
+// leave newly rejected objects out. Each round removes at least one object, so
 // this only caps the cost of a configuration with many bad objects; the
 // rest are found by the next reconcile.
 const maxRejectionRounds = 5
@@ -81,9 +81,6 @@ func (r *GatewayReconciler) syncDataPlane(ctx context.Context, s *gatewayScope) 
 		fresh := newRejections(res.Rejection, t.versions, t.excluded)
 		if len(fresh) == 0 {
 			break // nothing Kong named can be left out
-		}
-		if t.excluded == nil {
-			t.excluded = map[objectRef]rejection{}
 		}
 		for _, ref := range sortedRefs(fresh) {
 			t.excluded[ref] = fresh[ref]

@@ -95,6 +95,15 @@ func (s *Server) handleStreamConn(c net.Conn, l Listener, localPort int) {
 		s.pipeStream(rt, c, r, hello, sni)
 		return
 	}
+	// Kong's preread routing decides before any handshake: a connection
+	// that no tls route would take either is closed there, so the client
+	// never sees the default certificate.
+	ctx = s.streamMatchContext(c.RemoteAddr(), c.LocalAddr(), localPort, "tls", sni)
+	r := matchStream(rt, ctx, "tls")
+	if r == nil {
+		s.pipeStream(rt, c, nil, nil, sni)
+		return
+	}
 	tc := tls.Server(&prefixConn{Conn: c, prefix: bytes.NewReader(hello)}, s.proxyTLSConfig(nil))
 	_ = tc.SetDeadline(time.Now().Add(clientHelloTimeout))
 	if err := tc.Handshake(); err != nil {
@@ -102,8 +111,7 @@ func (s *Server) handleStreamConn(c net.Conn, l Listener, localPort int) {
 		return
 	}
 	_ = tc.SetDeadline(time.Time{})
-	ctx = s.streamMatchContext(c.RemoteAddr(), c.LocalAddr(), localPort, "tls", sni)
-	s.pipeStream(rt, tc, matchStream(rt, ctx, "tls"), nil, sni)
+	s.pipeStream(rt, tc, r, nil, sni)
 }
 
 var errHelloRead = errors.New("client hello captured")

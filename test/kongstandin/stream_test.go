@@ -3,9 +3,11 @@ package kongstandin
 import (
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -119,6 +121,15 @@ func TestStreamProxy(t *testing.T) {
 		t.Errorf("passthrough = %q", got)
 	}
 	pc.Close()
+	// An SNI no route takes is closed during the handshake, before any
+	// certificate is sent.
+	if c, err := tls.DialWithDialer(&net.Dialer{Timeout: testTimeout}, "tcp", fmt.Sprintf("127.0.0.1:%d", tlsPort),
+		&tls.Config{ServerName: "other.example", InsecureSkipVerify: true}); err == nil { //nolint:gosec // only the refusal matters
+		c.Close()
+		t.Errorf("unmatched SNI completed a handshake")
+	} else if !errors.Is(err, io.EOF) && !strings.Contains(err.Error(), "reset by peer") {
+		t.Errorf("unmatched SNI: %v, want the connection closed", err)
+	}
 	u, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", udpPort))
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ var claimedFeatures = []features.FeatureName{
 	features.SupportGateway,
 	features.SupportGatewayAddressEmpty,
 	features.SupportGatewayHTTPListenerIsolation,
+	features.SupportGatewayInfrastructure,
 	features.SupportGatewayPort8080,
 	features.SupportGRPCRoute,
 	features.SupportGRPCRouteNamedRouteRule,

@@ -108,5 +108,11 @@ func ObjectLabels(gw *gwv1.Gateway) map[string]string {
 	if len(gw.Namespace) <= maxNameLength {
 		l[LabelGatewayNamespace] = gw.Namespace
 	}
+	// The upstream label lets generic tooling (and the conformance suite)
+	// find a Gateway's objects by its real name; label values stop at 63
+	// characters, so longer names go without it.
+	if len(gw.Name) <= maxNameLength {
+		l[gwv1.GatewayNameLabelKey] = gw.Name
+	}
 	return l
 }

@@ -36,6 +36,7 @@ var claimedFeatures = []features.FeatureName{
 	features.SupportReferenceGrant,
 	features.SupportTCPRoute,
 	features.SupportTLSRoute,
+	features.SupportTLSRouteModeMixed,
 	features.SupportTLSRouteModeTerminate,
 	features.SupportUDPRoute,
 }

@@ -248,9 +248,9 @@ func family(l gwv1.Listener) string {
 	case gwv1.UDPProtocolType:
 		return "udp"
 	case gwv1.TLSProtocolType:
-		if l.TLS != nil && l.TLS.Mode != nil && *l.TLS.Mode == gwv1.TLSModePassthrough {
-			return "tls-passthrough"
-		}
+		// One ssl stream listener serves both modes: Kong reads the SNI
+		// first and terminates only for tls routes, so passthrough and
+		// terminate listeners may share a port (TLSRouteModeMixed).
 		return "tls"
 	default:
 		return strings.ToLower(string(l.Protocol))

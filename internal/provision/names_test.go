@@ -53,6 +53,8 @@ func TestMapPorts(t *testing.T) {
 		{"a remapped port never takes a listener's own port", []gwv1.Listener{l(80, gwv1.HTTPProtocolType), l(8080, gwv1.HTTPProtocolType)}, "80>8081/http 8080>8080/http"},
 		{"tcp and udp share a number", []gwv1.Listener{l(53, gwv1.UDPProtocolType), l(53, gwv1.TCPProtocolType)}, "53>8053/tcp 53>8053/udp"},
 		{"one kong port never serves two gateway ports", []gwv1.Listener{l(53, gwv1.TCPProtocolType), l(8053, gwv1.UDPProtocolType)}, "53>8054/tcp 8053>8053/udp"},
+		{"tls passthrough and terminate share one listener", []gwv1.Listener{tlsMode(443, gwv1.TLSModePassthrough), tlsMode(443, gwv1.TLSModeTerminate), tlsMode(9443, gwv1.TLSModePassthrough)},
+			"443>8443/tls 9443>9443/tlspt"},
 		{"duplicates collapse", []gwv1.Listener{l(80, gwv1.HTTPProtocolType), l(80, gwv1.HTTPProtocolType)}, "80>8080/http"},
 		{"unsupported protocols are skipped", []gwv1.Listener{l(80, "SCTP")}, ""},
 	}
@@ -67,6 +69,10 @@ func TestMapPorts(t *testing.T) {
 			}
 		})
 	}
+}
+
+func tlsMode(port int32, mode gwv1.TLSModeType) gwv1.Listener {
+	return gwv1.Listener{Name: "l", Port: gwv1.PortNumber(port), Protocol: gwv1.TLSProtocolType, TLS: &gwv1.ListenerTLSConfig{Mode: &mode}}
 }
 
 func itoa(i int32) string { return strconv.Itoa(int(i)) }

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -97,6 +98,12 @@ func MapPorts(listeners []gwv1.Listener) []PortMapping {
 		seen[k] = true
 		mappings = append(mappings, PortMapping{GatewayPort: int32(l.Port), Kind: kind})
 	}
+	// TLS passthrough and termination on one port share one ssl stream
+	// listener (Kong decides per connection from the SNI), so the port is
+	// mapped once, as tls.
+	mappings = slices.DeleteFunc(mappings, func(m PortMapping) bool {
+		return m.Kind == KindTLSPassthrough && seen[key{m.GatewayPort, KindTLS}]
+	})
 	sort.Slice(mappings, func(i, j int) bool {
 		if mappings[i].GatewayPort != mappings[j].GatewayPort {
 			return mappings[i].GatewayPort < mappings[j].GatewayPort

@@ -129,6 +129,9 @@ func newTranslator(snap *Snapshot) *translator {
 			info.kind = kind
 			if p, ok := kongPorts[kind][int32(l.Port)]; ok {
 				info.kongPort = p
+			} else if p, ok := kongPorts[provision.KindTLS][int32(l.Port)]; ok && kind == provision.KindTLSPassthrough {
+				// Mixed termination: the port's tls listener serves it.
+				info.kongPort = p
 			}
 		}
 		t.listeners = append(t.listeners, info)

@@ -14,6 +14,7 @@ require (
 	github.com/operator-framework/api v0.29.0
 	github.com/operator-framework/operator-lib v0.17.0
 	github.com/prometheus/client_golang v1.24.0
+	github.com/yuin/gopher-lua v1.1.2
 	golang.org/x/sys v0.48.0
 	k8s.io/api v0.37.0
 	k8s.io/apiextensions-apiserver v0.37.0

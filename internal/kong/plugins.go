@@ -16,6 +16,10 @@ const (
 	PluginRedirect            = "redirect"
 	PluginRequestTermination  = "request-termination"
 	PluginCORS                = "cors"
+	// PluginPreFunction runs Lua in Kong's sandbox (untrusted_lua=sandbox,
+	// the default) before every other plugin. Drawbridge emits only code it
+	// generates itself, for what no declarative plugin can express.
+	PluginPreFunction = "pre-function"
 )
 
 // pluginSchema checks one plugin's config; the returned strings are problems
@@ -28,6 +32,7 @@ var pluginSchemas = map[string]pluginSchema{
 	PluginRedirect:            checkRedirect,
 	PluginRequestTermination:  checkRequestTermination,
 	PluginCORS:                checkCORS,
+	PluginPreFunction:         checkPreFunction,
 }
 
 var httpPluginProtocols = map[string]bool{"http": true, "https": true, "grpc": true, "grpcs": true}
@@ -265,6 +270,22 @@ func checkCORS(cfg map[string]any) []string {
 			if _, ok := raw.(bool); !ok {
 				problems = append(problems, k+" must be a boolean")
 			}
+		}
+	}
+	return problems
+}
+
+// checkPreFunction accepts the access phase only: it is the one phase
+// Drawbridge generates code for.
+func checkPreFunction(cfg map[string]any) []string {
+	problems := unknownKeys(cfg, "access")
+	chunks, ok := asStrings(cfg["access"])
+	if !ok || len(chunks) == 0 {
+		return append(problems, "access must be a non-empty array of strings")
+	}
+	for i, c := range chunks {
+		if strings.TrimSpace(c) == "" {
+			problems = append(problems, fmt.Sprintf("access[%d] is empty", i))
 		}
 	}
 	return problems

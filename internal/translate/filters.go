@@ -2,11 +2,9 @@ package translate
 
 import (
 	"fmt"
-	"net/url"
 	"reflect"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -290,11 +288,11 @@ func (f ruleFilters) plugins(ps pluginScope) ([]kong.Plugin, error) {
 		plugin(kong.PluginResponseTransformer, transformerConfig(f.response))
 	}
 	if f.redirect != nil {
-		cfg, err := redirectConfig(f.redirect, ps)
+		name, cfg, err := redirectPlugin(f.redirect, ps)
 		if err != nil {
 			return nil, err
 		}
-		plugin(kong.PluginRedirect, cfg)
+		plugin(name, cfg)
 	}
 	if f.cors != nil {
 		plugin(kong.PluginCORS, corsConfig(f.cors))
@@ -324,73 +322,6 @@ func rewriteURI(p *gwv1.HTTPPathModifier, ps pluginScope) (string, error) {
 		return strings.TrimRight(repl, "/") + "/$(uri_captures[1])", nil
 	}
 	return "", fmt.Errorf("URLRewrite path type %q is not supported", p.Type)
-}
-
-// redirectConfig builds Kong's redirect plugin config (Kong >= 3.9). The
-// plugin needs an absolute location, so the host is the filter's hostname
-// or the exact hostname the Kong route serves.
-func redirectConfig(rr *gwv1.HTTPRequestRedirectFilter, ps pluginScope) (map[string]any, error) {
-	l := ps.scope.listener
-	scheme := l.scheme()
-	if rr.Scheme != nil {
-		scheme = *rr.Scheme
-	}
-	host := ps.scope.host
-	if rr.Hostname != nil {
-		host = string(*rr.Hostname)
-	}
-	if host == "" || strings.HasPrefix(host, "*") {
-		return nil, fmt.Errorf("RequestRedirect without a hostname on a route that serves %s: Kong's redirect plugin needs an absolute location and cannot reuse the request Host; set requestRedirect.hostname or give the route exact hostnames", orAny(host))
-	}
-	var port int
-	switch {
-	case rr.Port != nil:
-		port = int(*rr.Port)
-	case rr.Scheme != nil:
-		port = defaultPort(scheme)
-	default:
-		port = int(l.spec.Port)
-	}
-	if port == 0 {
-		port = int(l.spec.Port)
-	}
-	authority := host
-	if port != defaultPort(scheme) {
-		authority = host + ":" + strconv.Itoa(port)
-	}
-	cfg := map[string]any{"status_code": 302}
-	if rr.StatusCode != nil {
-		cfg["status_code"] = *rr.StatusCode
-	}
-	path := "/"
-	keep := true
-	if rr.Path != nil {
-		keep = false
-		switch rr.Path.Type {
-		case gwv1.FullPathHTTPPathModifier:
-			if rr.Path.ReplaceFullPath == nil {
-				return nil, fmt.Errorf("RequestRedirect ReplaceFullPath needs replaceFullPath")
-			}
-			path = *rr.Path.ReplaceFullPath
-		case gwv1.PrefixMatchHTTPPathModifier:
-			if rr.Path.ReplacePrefixMatch == nil {
-				return nil, fmt.Errorf("RequestRedirect ReplacePrefixMatch needs replacePrefixMatch")
-			}
-			if ps.path.kind != gwv1.PathMatchExact {
-				return nil, fmt.Errorf("RequestRedirect ReplacePrefixMatch on a %s match: Kong's redirect plugin cannot rewrite part of the request path", ps.path.kind)
-			}
-			path = *rr.Path.ReplacePrefixMatch
-		default:
-			return nil, fmt.Errorf("RequestRedirect path type %q is not supported", rr.Path.Type)
-		}
-		if !strings.HasPrefix(path, "/") {
-			path = "/" + path
-		}
-	}
-	u := url.URL{Scheme: scheme, Host: authority, Path: path}
-	cfg["location"] = u.String()
-	cfg["keep_incoming_path"] = keep
-	return cfg, nil
 }
 
 func defaultPort(scheme string) int {

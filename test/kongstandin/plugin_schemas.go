@@ -77,6 +77,14 @@ var pluginDefs = map[string]*pluginDef{
 			return ""
 		},
 	},
+	"pre-function": {
+		priority: 1000000, protocols: []string{"grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp"},
+		config: []*fspec{
+			luaPhase("certificate"), luaPhase("rewrite"), luaPhase("access"),
+			luaPhase("header_filter"), luaPhase("body_filter"), luaPhase("log"),
+		},
+		check: checkServerlessPhases,
+	},
 	"redirect": {
 		priority: 779, protocols: httpProtocols,
 		config: []*fspec{
@@ -148,6 +156,12 @@ func checkColonPair(v any) string {
 		return fmt.Sprintf("invalid value: %s", s)
 	}
 	return ""
+}
+
+// luaPhase is one serverless phase: an array of Lua chunks, each compiled
+// when the plugin is configured.
+func luaPhase(name string) *fspec {
+	return &fspec{name: name, kind: kArray, def: []any{}, elem: &fspec{kind: kString, check: checkLuaChunk}}
 }
 
 func checkURL(v any) string {

@@ -50,6 +50,8 @@ func newPlugin(name string, cfg map[string]any) (plugin, error) {
 		return &requestTermination{cfg: cfg}, nil
 	case "cors":
 		return newCORS(cfg)
+	case "pre-function":
+		return newPreFunction(cfg)
 	}
 	return nil, fmt.Errorf("plugin %q is outside the stand-in's scope (Drawbridge does not emit it)", name)
 }

@@ -1,7 +1,9 @@
 package kongstandin
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -143,4 +145,47 @@ func TestCORS(t *testing.T) {
 	if resp.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("disallowed origin got ACAO %q", resp.Header.Get("Access-Control-Allow-Origin"))
 	}
+}
+
+// Source: https://developer.konghq.com/plugins/pre-function/ (access-phase
+// Lua before every other plugin, sandboxed by untrusted_lua=sandbox; code
+// that does not compile is refused when configured; a Lua error is a 500).
+func TestPreFunction(t *testing.T) {
+	s := startStandin(t, nil)
+	_, a := startEcho(t, "a")
+	h, p := splitHostPortInt(t, a)
+	preFn := func(code string) map[string]any {
+		return map[string]any{"name": "pre-function", "config": map[string]any{"access": []any{code}}}
+	}
+	redirect := `local q = kong.request.get_raw_query()
+local loc = "https://" .. kong.request.get_host() .. kong.request.get_path()
+if q ~= "" then loc = loc .. "?" .. q end
+kong.response.exit(301, "moved", { ["Location"] = loc })`
+	s.mustConfig(map[string]any{"_format_version": "3.0", "services": []any{map[string]any{"name": "s", "host": h, "port": p, "routes": []any{
+		pluginRoute(`http.path ^= "/redirect"`, preFn(redirect)),
+		pluginRoute2("sandbox", `http.path ^= "/sandbox"`, preFn(`os.exit(1)`)),
+		pluginRoute2("pass", `http.path ^= "/pass"`, preFn(`local x = kong.request.get_header("x-a")`)),
+	}}}})
+	resp, _ := s.do("GET", s.proxyURL()+"/redirect/a%20b?x=1", nil, map[string]string{"Host": "Shop.Example.com:8000"})
+	if resp.StatusCode != 301 || resp.Header.Get("Location") != "https://shop.example.com/redirect/a%20b?x=1" {
+		t.Errorf("redirect = %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := s.do("GET", s.proxyURL()+"/sandbox", nil, nil); resp.StatusCode != http.StatusInternalServerError {
+		t.Errorf("os outside the sandbox = %d, want 500", resp.StatusCode)
+	}
+	if resp, e := s.getEcho("GET", "/pass", nil); resp.StatusCode != 200 || e.Name != "a" {
+		t.Errorf("code without exit = %d %+v, want the request proxied", resp.StatusCode, e)
+	}
+	status, body := s.postConfig(map[string]any{"_format_version": "3.0", "services": []any{map[string]any{"name": "s", "host": h, "port": p, "routes": []any{
+		pluginRoute(`http.path ^= "/"`, preFn(`if then`)),
+	}}}})
+	if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body), "Error parsing pre-function") {
+		t.Errorf("uncompilable code: %d %v, want 400 naming the parse error", status, body)
+	}
+}
+
+func pluginRoute2(name, expr string, plugins ...map[string]any) map[string]any {
+	r := pluginRoute(expr, plugins...)
+	r["name"] = name
+	return r
 }

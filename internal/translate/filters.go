@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -119,10 +121,8 @@ func compileHTTPFilters(rule gwv1.HTTPRouteRule, ruleIdx int) (ruleFilters, *uns
 		return f, unsupportedf("rules[%d]: URLRewrite hostname %q is not a valid hostname", ruleIdx, *f.rewrite.Hostname)
 	}
 	if f.cors != nil {
-		for _, o := range corsOrigins(f.cors) {
-			if _, err := regexp.Compile(o); err != nil && o != "*" {
-				return f, unsupportedf("rules[%d]: CORS origin %q cannot be expressed for Kong's cors plugin", ruleIdx, o)
-			}
+		if _, u := corsConfig(f.cors, fmt.Sprintf("rules[%d]", ruleIdx)); u != nil {
+			return f, u
 		}
 	}
 	return f, nil
@@ -295,7 +295,11 @@ func (f ruleFilters) plugins(ps pluginScope) ([]kong.Plugin, error) {
 		plugin(name, cfg)
 	}
 	if f.cors != nil {
-		plugin(kong.PluginCORS, corsConfig(f.cors))
+		cfg, u := corsConfig(f.cors, "CORS filter")
+		if u != nil {
+			return nil, fmt.Errorf("%s", u.message) // compileHTTPFilters already refused this rule
+		}
+		plugin(kong.PluginCORS, cfg)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -334,89 +338,173 @@ func defaultPort(scheme string) int {
 	return 0
 }
 
-var allCORSMethods = []string{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+// kongCORSMethods is the one_of list of Kong's cors schema for methods. It is
+// also the schema default, so an unset methods answers all nine.
+var kongCORSMethods = []string{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
 
-// corsConfig maps the CORS filter onto Kong's cors plugin.
-func corsConfig(c *gwv1.HTTPCORSFilter) map[string]any {
-	cfg := map[string]any{}
-	if origins := corsOrigins(c); len(origins) > 0 {
-		cfg["origins"] = origins
+// corsSafelistedMethods are allowed by browsers without preflight approval
+// (Fetch "CORS-safelisted method"), so listing them grants nothing extra.
+var corsSafelistedMethods = []string{"GET", "HEAD", "POST"}
+
+// corsDefaultMaxAge is the CRD default for maxAge; the field docs say the
+// gateway sends it when maxAge is unspecified, which a pure input may be.
+const corsDefaultMaxAge = 5
+
+// corsConfig maps the CORS filter onto Kong's cors plugin, or says why Kong
+// cannot express it. where prefixes the messages (e.g. "rules[0]").
+//
+// Kong's plugin decides everything from its config, without seeing the
+// request method or headers except in these ways: origins "*" answers
+// Access-Control-Allow-Origin "*" (or the request's Origin when credentials
+// is on); an unset headers list echoes Access-Control-Request-Headers; methods
+// and exposed_headers are sent as configured, comma-joined. The mapping
+// below follows from that.
+func corsConfig(c *gwv1.HTTPCORSFilter, where string) (map[string]any, *unsupported) {
+	where += ": CORS"
+	creds := c.AllowCredentials != nil && *c.AllowCredentials
+	cfg := map[string]any{"credentials": creds}
+
+	// An empty origins list means "every origin" to Kong, the opposite of
+	// an empty allowOrigins, which shares the response with no origin.
+	if len(c.AllowOrigins) == 0 {
+		return nil, unsupportedf("%s allowOrigins is empty (no origin allowed); Kong's cors plugin treats an empty origins list as allowing every origin", where)
 	}
+	origins := make([]string, 0, len(c.AllowOrigins))
+	for _, o := range c.AllowOrigins {
+		ko, err := kongCORSOrigin(string(o))
+		if err != nil {
+			return nil, unsupportedf("%s allowOrigins %q: %v", where, o, err)
+		}
+		origins = append(origins, ko)
+	}
+	if len(origins) > 1 && slices.Contains(origins, "*") {
+		// The CRD forbids this too. Kong only honours "*" as the sole
+		// entry; elsewhere in the list it is taken as a (broken) regex.
+		return nil, unsupportedf("%s allowOrigins: '*' cannot be combined with other origins", where)
+	}
+	cfg["origins"] = origins
+
 	var methods []string
-	for _, m := range c.AllowMethods {
-		if m == "*" {
-			methods = append([]string{}, allCORSMethods...)
-			break
+	switch {
+	case len(c.AllowMethods) == 0:
+		// Left unset, Kong would allow all nine methods. No allowMethods
+		// means only the safelisted ones, which browsers never need to be
+		// told about, so naming exactly those adds nothing.
+		methods = append(methods, corsSafelistedMethods...)
+	case slices.Contains(c.AllowMethods, "*"):
+		// Kong cannot echo Access-Control-Request-Method nor send "*"
+		// (its schema accepts only method names), so "*" becomes every
+		// method Kong knows, which are all the methods allowMethods can
+		// name. The field docs ask for "*" or the echoed method instead,
+		// so a check of the exact header value fails (see README).
+		methods = append(methods, kongCORSMethods...)
+	default:
+		for _, m := range c.AllowMethods {
+			if !slices.Contains(kongCORSMethods, string(m)) {
+				return nil, unsupportedf("%s allowMethods %q is not a method Kong's cors plugin accepts (%s)", where, m, strings.Join(kongCORSMethods, ", "))
+			}
+			methods = append(methods, string(m))
 		}
-		methods = append(methods, string(m))
 	}
-	if len(methods) > 0 {
-		cfg["methods"] = methods
-	}
-	var headers []string
-	for _, h := range c.AllowHeaders {
-		if h == "*" {
-			// Without a list Kong reflects Access-Control-Request-Headers,
-			// which allows every header.
-			headers = nil
-			break
+	cfg["methods"] = methods
+
+	// allowHeaders "*": an unset headers list makes Kong echo
+	// Access-Control-Request-Headers and omit the header when the request has
+	// none, which is what the field docs ask for with and without
+	// credentials. An absent allowHeaders is mapped the same way because Kong
+	// has no way to allow no header: a non-empty list is always sent. This is
+	// wider than the spec (see README).
+	if len(c.AllowHeaders) > 0 && !slices.Contains(c.AllowHeaders, "*") {
+		headers := make([]string, 0, len(c.AllowHeaders))
+		for _, h := range c.AllowHeaders {
+			if !headerTokenRE.MatchString(string(h)) {
+				return nil, unsupportedf("%s allowHeaders %q is not a valid HTTP header name", where, h)
+			}
+			headers = append(headers, string(h))
 		}
-		headers = append(headers, string(h))
-	}
-	if len(headers) > 0 {
 		cfg["headers"] = headers
 	}
-	var exposed []string
-	for _, h := range c.ExposeHeaders {
-		exposed = append(exposed, string(h))
-	}
-	if len(exposed) > 0 {
+
+	if len(c.ExposeHeaders) > 0 {
+		exposed := make([]string, 0, len(c.ExposeHeaders))
+		for _, h := range c.ExposeHeaders {
+			if h == "*" && creds {
+				// Browsers read "*" as a wildcard only for requests without
+				// credentials; with credentials the spec forbids it, and Kong
+				// cannot list "every response header" any other way.
+				return nil, unsupportedf("%s exposeHeaders '*' with allowCredentials true: the wildcard is not allowed with credentials and Kong's cors plugin can only send a fixed list", where)
+			}
+			if !headerTokenRE.MatchString(string(h)) {
+				return nil, unsupportedf("%s exposeHeaders %q is not a valid HTTP header name", where, h)
+			}
+			exposed = append(exposed, string(h))
+		}
 		cfg["exposed_headers"] = exposed
 	}
-	if c.AllowCredentials != nil {
-		cfg["credentials"] = *c.AllowCredentials
+
+	maxAge := int(c.MaxAge)
+	if maxAge <= 0 {
+		maxAge = corsDefaultMaxAge
 	}
-	if c.MaxAge > 0 {
-		cfg["max_age"] = int(c.MaxAge)
-	}
-	return cfg
+	cfg["max_age"] = maxAge
+	return cfg, nil
 }
 
-// corsOrigins converts allowOrigins for Kong, which treats an origin other
-// than "*" as a regular expression: wildcard origins become anchored
-// expressions, literal ones are passed as they are.
-func corsOrigins(c *gwv1.HTTPCORSFilter) []string {
-	var origins []string
-	for _, o := range c.AllowOrigins {
-		s := string(o)
-		switch {
-		case s == "*":
-			origins = append(origins, "*")
-		case strings.Contains(s, "*"):
-			origins = append(origins, "^"+strings.ReplaceAll(regexp.QuoteMeta(s), `\*`, `[^/]+`)+"$")
-		default:
-			origins = append(origins, s)
-		}
-	}
-	return origins
-}
+// corsOriginRE is the CORSOrigin pattern of the CRD, split into scheme, host
+// and port. The translator is pure and may see input the API server never
+// validated, so it checks again.
+var corsOriginRE = regexp.MustCompile(`^(https?)://((?:\*\.)?(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+|\*)(?::([0-9]{1,5}))?$`)
 
-// invalidCORSMethods reports methods Kong's cors plugin rejects.
-func invalidCORSMethods(c *gwv1.HTTPCORSFilter) []string {
-	var bad []string
-	for _, m := range c.AllowMethods {
-		if m == "*" {
-			continue
+// corsLabelsRE matches one or more DNS labels joined by dots: what a "*" in
+// a Gateway API origin stands for ("any number of DNS labels", and at least
+// one, since the wildcard takes the place of a label).
+const corsLabelsRE = `(?:[a-z0-9-]+\.)*[a-z0-9-]+`
+
+// kongCORSOrigin converts one allowOrigins entry to a Kong origins entry.
+//
+// Kong compares an entry made only of [A-Za-z0-9.:/-] with the request
+// Origin as a string, after dropping a default port from both. Any other
+// entry is a PCRE regex that must match the whole normalized Origin. So
+// exact origins pass through (lower-cased: browsers send hosts in lower
+// case and Kong compares case-sensitively) and wildcard origins become an
+// anchored regex with dots escaped. The regex is matched against the Origin
+// with its default port removed, so a default port is dropped here too.
+func kongCORSOrigin(o string) (string, error) {
+	if o == "*" {
+		return "*", nil
+	}
+	m := corsOriginRE.FindStringSubmatch(o)
+	if m == nil {
+		return "", fmt.Errorf("not an origin of the form <http|https>://<host>[:<port>]")
+	}
+	scheme, host, port := m[1], strings.ToLower(m[2]), m[3]
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("port %s is not in 1..65535", port)
 		}
-		ok := false
-		for _, k := range allCORSMethods {
-			if string(m) == k {
-				ok = true
-			}
-		}
-		if !ok {
-			bad = append(bad, string(m))
+		if n == defaultPort(scheme) {
+			port = ""
 		}
 	}
-	return bad
+	if !strings.Contains(host, "*") {
+		if port != "" {
+			return scheme + "://" + host + ":" + port, nil
+		}
+		return scheme + "://" + host, nil
+	}
+	var re strings.Builder
+	re.WriteString("^" + scheme + "://")
+	if host == "*" {
+		re.WriteString(corsLabelsRE)
+	} else {
+		// "*.example.com": one or more labels, then the literal suffix.
+		re.WriteString(`(?:[a-z0-9-]+\.)+`)
+		re.WriteString(regexp.QuoteMeta(strings.TrimPrefix(host, "*.")))
+	}
+	if port != "" {
+		re.WriteString(":" + port)
+	}
+	re.WriteString("$")
+	return re.String(), nil
 }

@@ -107,11 +107,6 @@ func (t *translator) checkHTTPRule(rule *gwv1.HTTPRouteRule, ri int, p *httpRule
 			}
 		}
 	}
-	if f.cors != nil {
-		if bad := invalidCORSMethods(f.cors); len(bad) > 0 {
-			return unsupportedf("rules[%d]: CORS allowMethods %v are not methods Kong's cors plugin accepts", ri, bad)
-		}
-	}
 	if rule.Retry != nil {
 		return unsupportedf("rules[%d]: retry is not supported: Kong retries only failed connections, not by response code", ri)
 	}

@@ -184,6 +184,10 @@ func TestConfigValidation(t *testing.T) {
 		{"request-termination config", "request-termination schema: message cannot be used with body", cfg("plugins", []any{map[string]any{"name": "request-termination", "config": map[string]any{"message": "a", "body": "b"}}}), "plugin", "config", "message cannot be used with content_type or body"},
 		{"redirect needs location", "redirect plugin schema: location required", cfg("plugins", []any{map[string]any{"name": "redirect", "config": map[string]any{}}}), "plugin", "config.location", "required field missing"},
 		{"transformer pair format", "request-transformer schema: headers are name:value", cfg("plugins", []any{map[string]any{"name": "request-transformer", "config": map[string]any{"add": map[string]any{"headers": []any{"novalue"}}}}}), "plugin", "config.add.headers.1", "invalid value"},
+		{"cors methods one_of", "cors plugin schema: methods elements one_of GET..CONNECT, so no \"*\"", cfg("plugins", []any{map[string]any{"name": "cors", "config": map[string]any{"methods": []any{"GET", "*"}}}}), "plugin", "config.methods.2", "expected one of"},
+		{"cors origin regex", "cors plugin schema: origins are \"*\" or a valid regex", cfg("plugins", []any{map[string]any{"name": "cors", "config": map[string]any{"origins": []any{"https://(a"}}}}), "plugin", "config.origins.1", "is not a valid regex"},
+		{"cors credentials type", "cors plugin schema: credentials is a boolean", cfg("plugins", []any{map[string]any{"name": "cors", "config": map[string]any{"credentials": "yes"}}}), "plugin", "config.credentials", "expected a boolean"},
+		{"cors unknown field", "cors plugin schema: fields are origins, headers, exposed_headers, methods, max_age, credentials, private_network, preflight_continue", cfg("plugins", []any{map[string]any{"name": "cors", "config": map[string]any{"allow_methods": []any{"GET"}}}}), "plugin", "config.allow_methods", "unknown field"},
 		{"duplicate sni", "reference 2: SNI names unique across certificates", nil, "sni", "", "uniqueness violation: 'snis' entity with name set to 'a.example.com'"},
 	}
 	ca := newCA(t, "ca")

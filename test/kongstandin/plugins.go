@@ -347,6 +347,24 @@ func (p *requestTermination) access(st *proxyState) *exitResponse {
 }
 
 // ---- cors ----
+//
+// Modelled on Kong 3.9's kong/plugins/cors/handler.lua as we know it (no
+// source at hand here; see the assumptions marked [unverified]):
+//   - an origins entry made only of [A-Za-z0-9.:/-] is compared as a string
+//     with the request Origin, both normalized (default port dropped);
+//     anything else is a regex, run with PCRE's anchored flag against the
+//     normalized Origin (or its bare host when the entry has no ':'), and it
+//     counts only if the match ends at the end of the subject;
+//   - a single plain entry is sent as Access-Control-Allow-Origin whatever the
+//     request Origin is [unverified: long-standing Kong behaviour, assumed
+//     still present in 3.9]; a matching Origin is answered with its
+//     normalized form;
+//   - no origins or exactly ["*"] answers "*"; with credentials Kong then
+//     echoes the request Origin instead and adds Vary: Origin;
+//   - a preflight (OPTIONS with Origin and Access-Control-Request-Method)
+//     is answered in access with 200 and no body unless preflight_continue;
+//     the header_filter headers (Expose-Headers) are then skipped, also when
+//     the preflight is passed upstream.
 
 type corsOrigin struct {
 	domain string         // normalized scheme://host[:port]
@@ -365,17 +383,18 @@ func newCORS(cfg map[string]any) (plugin, error) {
 	p := &corsPlugin{cfg: cfg}
 	for _, o := range getStrings(cfg, "origins") {
 		if o == "*" {
+			// [unverified] "*" next to other entries: Kong's schema accepts
+			// it; the stand-in reads it as allow-all. Drawbridge never
+			// emits that combination.
 			p.origins = append(p.origins, corsOrigin{domain: "*"})
 			continue
 		}
 		co := corsOrigin{byHost: !strings.Contains(o, ":")}
 		if !plainOriginRE.MatchString(o) {
-			// Kong anchors regex origins at the end and drops a leading ^.
-			pat := strings.TrimPrefix(o, "^")
-			if !strings.HasSuffix(pat, "$") {
-				pat += "$"
-			}
-			re, err := regexp.Compile(pat)
+			// PCRE's anchored flag pins the match to the start; Go's
+			// leftmost-first matching then finds the match PCRE would, and
+			// the end check happens in matches.
+			re, err := regexp.Compile(`^(?:` + o + `)`)
 			if err != nil {
 				return nil, fmt.Errorf("origin %q: %w", o, err)
 			}
@@ -386,6 +405,16 @@ func newCORS(cfg map[string]any) (plugin, error) {
 		p.origins = append(p.origins, co)
 	}
 	return p, nil
+}
+
+// matches reports whether a regex entry accepts the normalized origin.
+func (o corsOrigin) matches(domain, host string) bool {
+	subject := domain
+	if o.byHost {
+		subject = host
+	}
+	loc := o.re.FindStringIndex(subject)
+	return loc != nil && loc[1] == len(subject)
 }
 
 // normalizeOrigin returns scheme://host[:port] without default ports, and the host.
@@ -427,16 +456,9 @@ func (p *corsPlugin) configureOrigin(h http.Header, reqOrigin string, headerFilt
 				h.Set("Access-Control-Allow-Origin", "*")
 				return true
 			}
-			found := false
+			found := dom == o.domain
 			if o.re != nil {
-				subject := dom
-				if o.byHost {
-					subject = host
-				}
-				loc := o.re.FindStringIndex(subject)
-				found = loc != nil && loc[0] == 0 // Kong anchors with the "a" flag
-			} else {
-				found = dom == o.domain
+				found = o.matches(dom, host)
 			}
 			if found {
 				h.Set("Access-Control-Allow-Origin", dom)
@@ -490,10 +512,11 @@ func (p *corsPlugin) access(st *proxyState) *exitResponse {
 	} else if acrh := st.origHeader.Get("Access-Control-Request-Headers"); acrh != "" {
 		h.Set("Access-Control-Allow-Headers", acrh)
 	}
+	// The schema default fills methods with all nine; the handler falls
+	// back to the same list if it is null.
 	methods := "GET,HEAD,PUT,PATCH,POST,DELETE,OPTIONS,TRACE,CONNECT"
-	if m, ok := p.cfg["methods"].([]any); ok {
+	if _, ok := p.cfg["methods"].([]any); ok {
 		methods = strings.Join(getStrings(p.cfg, "methods"), ",")
-		_ = m
 	}
 	h.Set("Access-Control-Allow-Methods", methods)
 	if ma, ok := p.cfg["max_age"].(json.Number); ok {

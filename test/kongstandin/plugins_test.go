@@ -189,3 +189,123 @@ func pluginRoute2(name, expr string, plugins ...map[string]any) map[string]any {
 	r["name"] = name
 	return r
 }
+
+// corsCheck is one request against a cors-configured route and the
+// Access-Control-* headers expected back ("" = absent).
+type corsCheck struct {
+	name     string
+	method   string
+	hdr      map[string]string
+	status   int
+	upstream bool // the echo backend answered
+	want     map[string]string
+}
+
+func runCORSChecks(t *testing.T, s *standin, path string, checks []corsCheck) {
+	t.Helper()
+	for _, c := range checks {
+		resp, _ := s.do(c.method, s.proxyURL()+path, nil, c.hdr)
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: status %d, want %d", c.name, resp.StatusCode, c.status)
+		}
+		if got := resp.Header.Get("X-Backend") != ""; got != c.upstream {
+			t.Errorf("%s: reached upstream = %v, want %v", c.name, got, c.upstream)
+		}
+		for k, v := range c.want {
+			if got := strings.Join(resp.Header.Values(k), ","); got != v {
+				t.Errorf("%s: %s = %q, want %q", c.name, k, got, v)
+			}
+		}
+	}
+}
+
+// The configs are the ones the translator emits for the HTTPRouteCORS
+// conformance manifests. Source: Kong 3.9 cors handler behaviour as modelled
+// in plugins.go (preflight answered in access without Expose-Headers;
+// Expose-Headers only on other responses; "*" plus credentials echoes the
+// Origin; unset headers echo Access-Control-Request-Headers; methods are
+// the configured list, comma-joined).
+func TestCORSPreflightAndActual(t *testing.T) {
+	s := startStandin(t, nil)
+	_, a := startEcho(t, "a")
+	multi := map[string]any{"name": "cors", "config": map[string]any{
+		"origins":         []any{"https://www.foo.com", `^https://(?:[a-z0-9-]+\.)+bar\.com$`},
+		"methods":         []any{"GET", "OPTIONS"},
+		"headers":         []any{"x-header-1", "x-header-2"},
+		"exposed_headers": []any{"x-header-3", "x-header-4"},
+		"credentials":     true, "max_age": 3600,
+	}}
+	star := map[string]any{"name": "cors", "config": map[string]any{
+		"origins": []any{"*"}, "credentials": true, "max_age": 5,
+		"methods": []any{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS", "TRACE", "CONNECT"},
+	}}
+	starNoCreds := map[string]any{"name": "cors", "config": map[string]any{"origins": []any{"*"}, "methods": []any{"PUT"}, "preflight_continue": false}}
+	cont := map[string]any{"name": "cors", "config": map[string]any{"origins": []any{"https://www.foo.com", "https://b.example"}, "preflight_continue": true, "exposed_headers": []any{"x-e"}}}
+	routes := []map[string]any{
+		{"name": "multi", "expression": `http.path ^= "/multi"`, "plugins": []any{multi}},
+		{"name": "star", "expression": `http.path ^= "/star"`, "plugins": []any{star}},
+		{"name": "nocreds", "expression": `http.path ^= "/nocreds"`, "plugins": []any{starNoCreds}},
+		{"name": "cont", "expression": `http.path ^= "/cont"`, "plugins": []any{cont}},
+	}
+	s.mustConfig(svcConfig(a, routes...))
+	pre := func(origin, method, hdrs string) map[string]string {
+		h := map[string]string{"Origin": origin, "Access-Control-Request-Method": method}
+		if hdrs != "" {
+			h["Access-Control-Request-Headers"] = hdrs
+		}
+		return h
+	}
+	runCORSChecks(t, s, "/multi", []corsCheck{
+		{"exact origin preflight", "OPTIONS", pre("https://www.foo.com", "GET", "x-header-1"), 200, false, map[string]string{
+			"Access-Control-Allow-Origin": "https://www.foo.com", "Access-Control-Allow-Methods": "GET,OPTIONS",
+			"Access-Control-Allow-Headers": "x-header-1,x-header-2", "Access-Control-Max-Age": "3600",
+			"Access-Control-Allow-Credentials": "true", "Vary": "Origin", "Access-Control-Expose-Headers": ""}},
+		{"regex origin, two labels", "OPTIONS", pre("https://xpto.www.bar.com", "GET", ""), 200, false, map[string]string{
+			"Access-Control-Allow-Origin": "https://xpto.www.bar.com"}},
+		{"default port is normalized away", "OPTIONS", pre("https://www.bar.com:443", "GET", ""), 200, false, map[string]string{
+			"Access-Control-Allow-Origin": "https://www.bar.com"}},
+		{"regex must cover the whole origin", "OPTIONS", pre("https://www.bar.com.evil.example", "GET", ""), 200, false, map[string]string{
+			"Access-Control-Allow-Origin": "", "Access-Control-Allow-Credentials": "true"}},
+		{"non-matching origin preflight", "OPTIONS", pre("https://foobar.com", "GET", ""), 200, false, map[string]string{
+			"Access-Control-Allow-Origin": ""}},
+		{"actual request", "GET", map[string]string{"Origin": "https://www.bar.com"}, 200, true, map[string]string{
+			"Access-Control-Allow-Origin": "https://www.bar.com", "Access-Control-Expose-Headers": "x-header-3,x-header-4",
+			"Access-Control-Allow-Credentials": "true", "Vary": "Origin", "Access-Control-Allow-Methods": ""}},
+		{"actual request, other origin", "GET", map[string]string{"Origin": "https://foobar.com"}, 200, true, map[string]string{
+			"Access-Control-Allow-Origin": ""}},
+		{"OPTIONS without Access-Control-Request-Method is not a preflight", "OPTIONS", map[string]string{"Origin": "https://www.foo.com"}, 200, true, map[string]string{
+			"Access-Control-Allow-Origin": "https://www.foo.com", "Access-Control-Expose-Headers": "x-header-3,x-header-4"}},
+	})
+	runCORSChecks(t, s, "/star", []corsCheck{
+		{"'*' with credentials echoes the origin", "OPTIONS", pre("https://other.foo.com", "PUT", "x-header-1, x-header-2"), 200, false, map[string]string{
+			"Access-Control-Allow-Origin": "https://other.foo.com", "Access-Control-Allow-Credentials": "true", "Vary": "Origin",
+			"Access-Control-Allow-Headers": "x-header-1, x-header-2", "Access-Control-Allow-Methods": "GET,HEAD,PUT,PATCH,POST,DELETE,OPTIONS,TRACE,CONNECT"}},
+		{"no request headers, no Allow-Headers", "OPTIONS", pre("https://other.foo.com", "PUT", ""), 200, false, map[string]string{
+			"Access-Control-Allow-Headers": ""}},
+		{"actual request echoes the origin", "GET", map[string]string{"Origin": "https://other.foo.com"}, 200, true, map[string]string{
+			"Access-Control-Allow-Origin": "https://other.foo.com", "Access-Control-Allow-Credentials": "true"}},
+	})
+	runCORSChecks(t, s, "/nocreds", []corsCheck{
+		{"'*' without credentials", "OPTIONS", pre("https://foobar.com:12345", "PUT", ""), 200, false, map[string]string{
+			"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "PUT", "Access-Control-Allow-Credentials": "", "Vary": ""}},
+		{"actual request", "PUT", map[string]string{"Origin": "https://foobar.com"}, 200, true, map[string]string{
+			"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": ""}},
+		{"no Origin still gets '*'", "GET", nil, 200, true, map[string]string{"Access-Control-Allow-Origin": "*"}},
+	})
+	runCORSChecks(t, s, "/cont", []corsCheck{
+		{"preflight_continue hands the preflight upstream untouched", "OPTIONS", pre("https://b.example", "GET", ""), 200, true, map[string]string{
+			"Access-Control-Allow-Origin": "", "Access-Control-Allow-Methods": "", "Access-Control-Expose-Headers": ""}},
+	})
+}
+
+// A single plain origin is sent whatever the request Origin is
+// ([unverified] long-standing Kong behaviour, see plugins.go).
+func TestCORSSinglePlainOrigin(t *testing.T) {
+	s := startStandin(t, nil)
+	_, a := startEcho(t, "a")
+	s.mustConfig(svcConfig(a, pluginRoute(`http.path ^= "/"`, map[string]any{"name": "cors", "config": map[string]any{"origins": []any{"https://www.foo.com"}}})))
+	runCORSChecks(t, s, "/x", []corsCheck{
+		{"other origin", "GET", map[string]string{"Origin": "https://foobar.com"}, 200, true, map[string]string{
+			"Access-Control-Allow-Origin": "https://www.foo.com", "Vary": "Origin"}},
+	})
+}

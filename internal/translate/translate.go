@@ -57,6 +57,7 @@ func Translate(snap *Snapshot) (*Result, error) {
 	t.translateTCPRoutes()
 	t.translateUDPRoutes()
 	t.assignPriorities()
+	t.misdirectedRoutes()
 	certs := t.certificates()
 	return t.result(certs)
 }

@@ -89,6 +89,10 @@ type gatewayScope struct {
 	// when no push was attempted.
 	sync *dataplane.Result
 
+	// address is what spec.addresses ask for. When they cannot be served
+	// (address.Unsupported or address.NotUsable), the data plane is left
+	// exactly as it was, as for invalidParams.
+	address gatewayapi.AddressRequest
 	// invalidParams is set when the configuration cannot be used; the data
 	// plane is then left exactly as it was.
 	invalidParams string
@@ -169,6 +173,9 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	// changing would otherwise wait for the next event to get its
 	// configuration back (the check costs one GET /status per replica).
 	result := reconcile.Result{RequeueAfter: min(max(renewAt.Sub(r.PKI.Now()), time.Second), resyncPeriod)}
+	if !r.checkAddresses(s) {
+		return result, translateErr
+	}
 	objs, err := r.render(ctx, s)
 	if err != nil || s.invalidParams != "" {
 		return result, errors.Join(err, translateErr)
@@ -225,6 +232,25 @@ func (r *GatewayReconciler) validateListeners(ctx context.Context, s *gatewaySco
 		Gateway: s.gateway, Secrets: secrets, ReferenceGrants: grants.Items,
 	})
 	return nil
+}
+
+// checkAddresses reads spec.addresses and reports whether the data plane can
+// be provisioned with them. Addresses it cannot serve leave the data plane
+// as it was: changing it could only move the Gateway to an address nobody
+// asked for.
+func (r *GatewayReconciler) checkAddresses(s *gatewayScope) bool {
+	s.address = gatewayapi.RequestedAddress(s.gateway.Spec.Addresses)
+	switch {
+	case s.address.Unsupported != "":
+		r.Recorder.Eventf(s.gateway, nil, corev1.EventTypeWarning, string(gwv1.GatewayReasonUnsupportedAddress), "Provision",
+			"data plane left unchanged: %s", s.address.Unsupported)
+		return false
+	case s.address.NotUsable != "":
+		r.Recorder.Eventf(s.gateway, nil, corev1.EventTypeWarning, string(gwv1.GatewayReasonAddressNotUsable), "Provision",
+			"data plane left unchanged: %s", s.address.NotUsable)
+		return false
+	}
+	return true
 }
 
 // render merges the class and Gateway configurations and renders the data

@@ -120,7 +120,9 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	if err := r.Client.Get(ctx, req.NamespacedName, &gw); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	s := &gatewayScope{gateway: &gw, names: provision.NamesFor(&gw)}
+	// spec.addresses are read first so that status tells of an unusable
+	// address even when a later phase fails.
+	s := &gatewayScope{gateway: &gw, names: provision.NamesFor(&gw), address: gatewayapi.RequestedAddress(gw.Spec.Addresses)}
 
 	ours, err := r.loadClass(ctx, s)
 	if err != nil {
@@ -234,12 +236,11 @@ func (r *GatewayReconciler) validateListeners(ctx context.Context, s *gatewaySco
 	return nil
 }
 
-// checkAddresses reads spec.addresses and reports whether the data plane can
-// be provisioned with them. Addresses it cannot serve leave the data plane
+// checkAddresses reports whether the data plane can be provisioned with the
+// Gateway's spec.addresses. Addresses it cannot serve leave the data plane
 // as it was: changing it could only move the Gateway to an address nobody
 // asked for.
 func (r *GatewayReconciler) checkAddresses(s *gatewayScope) bool {
-	s.address = gatewayapi.RequestedAddress(s.gateway.Spec.Addresses)
 	switch {
 	case s.address.Unsupported != "":
 		r.Recorder.Eventf(s.gateway, nil, corev1.EventTypeWarning, string(gwv1.GatewayReasonUnsupportedAddress), "Provision",

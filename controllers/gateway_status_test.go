@@ -35,8 +35,8 @@ func TestGatewayConditionsForAddresses(t *testing.T) {
 	cases := []struct {
 		name      string
 		addresses []gwv1.GatewaySpecAddress
-		// provisioned and ingress stand for what the reconcile applied and
-		// read back; they are only set where provisioning goes ahead.
+		// ingress is the Service the reconcile applied and read back; nil
+		// where the addresses stop provisioning.
 		ingress                   *corev1.Service
 		accepted, programmed      string // "Status/Reason"
 		programmedMessageContains string

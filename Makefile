@@ -65,6 +65,12 @@ CONFORMANCE_ARGS ?=
 # Labs are known by name; a second run under the same name would take the
 # first one down, so each kind of run has its own.
 CONFORMANCE_LAB ?= conformance
+# The addresses GatewayStaticAddresses asks for: one the lab load balancer
+# can give (from the top of its pool 172.18.255.0/24, far from the low
+# addresses it hands to other Gateways, and skipped by them besides) and one
+# it refuses (outside the pool, in the 192.0.2.0/24 documentation range).
+CONFORMANCE_USABLE_ADDRESS ?= 172.18.255.240
+CONFORMANCE_UNUSABLE_ADDRESS ?= 192.0.2.10
 
 .PHONY: conformance
 conformance: lab-binaries kube-binaries ## Run the upstream Gateway API conformance suite on a fresh lab; writes conformance/report.yaml and conformance/SUMMARY.md.
@@ -74,6 +80,7 @@ conformance: lab-binaries kube-binaries ## Run the upstream Gateway API conforma
 		--gateway-api-crds $(GATEWAY_API_DIR)/config/crd/experimental --config config --gateway-class drawbridge -- \
 		$(BIN)/conformance.test -test.v -test.timeout 80m -gateway-class=drawbridge \
 		-conformance-profiles=$(CONFORMANCE_PROFILES) -report-output=$(CONFORMANCE_REPORT) \
+		-usable-address=$(CONFORMANCE_USABLE_ADDRESS) -unusable-address=$(CONFORMANCE_UNUSABLE_ADDRESS) \
 		-drawbridge-version=$(VERSION) $(CONFORMANCE_ARGS) 2>&1 | tee $(BIN)/$(CONFORMANCE_LAB).log | grep -E '^(--- |    --- (PASS|FAIL)|ok|PASS|FAIL|lab:)' || true
 	@grep -q '^--- PASS: TestConformance' $(BIN)/$(CONFORMANCE_LAB).log || { echo "conformance: failed (full log: bin/$(CONFORMANCE_LAB).log)"; exit 1; }
 	@cat $(dir $(CONFORMANCE_REPORT))SUMMARY.md

@@ -89,6 +89,10 @@ type gatewayScope struct {
 	// when no push was attempted.
 	sync *dataplane.Result
 
+	// address is what spec.addresses ask for. When they cannot be served
+	// (address.Unsupported or address.NotUsable), the data plane is left
+	// exactly as it was, as for invalidParams.
+	address gatewayapi.AddressRequest
 	// invalidParams is set when the configuration cannot be used; the data
 	// plane is then left exactly as it was.
 	invalidParams string
@@ -116,7 +120,9 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	if err := r.Client.Get(ctx, req.NamespacedName, &gw); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	s := &gatewayScope{gateway: &gw, names: provision.NamesFor(&gw)}
+	// spec.addresses are read first so that status tells of an unusable
+	// address even when a later phase fails.
+	s := &gatewayScope{gateway: &gw, names: provision.NamesFor(&gw), address: gatewayapi.RequestedAddress(gw.Spec.Addresses)}
 
 	ours, err := r.loadClass(ctx, s)
 	if err != nil {
@@ -169,6 +175,9 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	// changing would otherwise wait for the next event to get its
 	// configuration back (the check costs one GET /status per replica).
 	result := reconcile.Result{RequeueAfter: min(max(renewAt.Sub(r.PKI.Now()), time.Second), resyncPeriod)}
+	if !r.checkAddresses(s) {
+		return result, translateErr
+	}
 	objs, err := r.render(ctx, s)
 	if err != nil || s.invalidParams != "" {
 		return result, errors.Join(err, translateErr)
@@ -225,6 +234,24 @@ func (r *GatewayReconciler) validateListeners(ctx context.Context, s *gatewaySco
 		Gateway: s.gateway, Secrets: secrets, ReferenceGrants: grants.Items,
 	})
 	return nil
+}
+
+// checkAddresses reports whether the data plane can be provisioned with the
+// Gateway's spec.addresses. Addresses it cannot serve leave the data plane
+// as it was: changing it could only move the Gateway to an address nobody
+// asked for.
+func (r *GatewayReconciler) checkAddresses(s *gatewayScope) bool {
+	switch {
+	case s.address.Unsupported != "":
+		r.Recorder.Eventf(s.gateway, nil, corev1.EventTypeWarning, string(gwv1.GatewayReasonUnsupportedAddress), "Provision",
+			"data plane left unchanged: %s", s.address.Unsupported)
+		return false
+	case s.address.NotUsable != "":
+		r.Recorder.Eventf(s.gateway, nil, corev1.EventTypeWarning, string(gwv1.GatewayReasonAddressNotUsable), "Provision",
+			"data plane left unchanged: %s", s.address.NotUsable)
+		return false
+	}
+	return true
 }
 
 // render merges the class and Gateway configurations and renders the data

@@ -3,6 +3,8 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,6 +33,10 @@ func (r *GatewayReconciler) patchStatus(ctx context.Context, s *gatewayScope, or
 // gatewayConditions decides Accepted and Programmed.
 func gatewayConditions(s *gatewayScope) (accepted, programmed gatewayapi.Condition) {
 	acceptedType, programmedType := string(gwv1.GatewayConditionAccepted), string(gwv1.GatewayConditionProgrammed)
+	if s.address.Unsupported != "" {
+		return gatewayapi.False(acceptedType, string(gwv1.GatewayReasonUnsupportedAddress), s.address.Unsupported),
+			gatewayapi.False(programmedType, string(gwv1.GatewayReasonInvalid), "Not programmed: spec.addresses has an unsupported address; the data plane was left unchanged")
+	}
 	if s.invalidParams != "" {
 		return gatewayapi.False(acceptedType, string(gwv1.GatewayReasonInvalidParameters), s.invalidParams),
 			gatewayapi.False(programmedType, string(gwv1.GatewayReasonInvalid), "Not programmed: the configuration is invalid; the data plane was left unchanged")
@@ -53,13 +59,24 @@ func gatewayConditions(s *gatewayScope) (accepted, programmed gatewayapi.Conditi
 	}
 
 	switch {
-	case len(s.gateway.Spec.Addresses) > 0:
+	case s.address.NotUsable != "":
 		programmed = gatewayapi.False(programmedType, string(gwv1.GatewayReasonAddressNotUsable),
-			"spec.addresses is not supported: the address comes from the data plane's Service; remove spec.addresses")
+			s.address.NotUsable+"; the data plane was left unchanged")
 	case !s.provisioned:
 		programmed = gatewayapi.False(programmedType, string(gwv1.GatewayReasonPending), "Waiting for the data plane to be provisioned")
 	case s.ingress == nil:
 		programmed = gatewayapi.False(programmedType, string(gwv1.GatewayReasonAddressNotAssigned), "No listener can be served, so the data plane has no Service")
+	case s.address.IP != "" && s.ingress.Spec.Type != corev1.ServiceTypeLoadBalancer:
+		programmed = gatewayapi.False(programmedType, string(gwv1.GatewayReasonAddressNotUsable),
+			fmt.Sprintf("spec.addresses asks for %s, but the data plane's Service %s/%s has type %s, which has no load balancer to ask for it; "+
+				"set service.type LoadBalancer in the GatewayConfiguration, or remove spec.addresses", s.address.IP, s.ingress.Namespace, s.ingress.Name, s.ingress.Spec.Type))
+	case s.address.IP != "" && !hasAddress(s.ingress, s.address.IP):
+		// The load balancer does not say why; pending and refused look the
+		// same from here, so the message names both.
+		programmed = gatewayapi.False(programmedType, string(gwv1.GatewayReasonAddressNotUsable),
+			fmt.Sprintf("The load balancer has not assigned the requested address %s to Service %s/%s (spec.loadBalancerIP): "+
+				"it is pending, or the load balancer refused it (not in its pool, or in use); the Service has %s",
+				s.address.IP, s.ingress.Namespace, s.ingress.Name, describeAddresses(addressesOf(s.ingress))))
 	case len(addressesOf(s.ingress)) == 0:
 		programmed = gatewayapi.False(programmedType, string(gwv1.GatewayReasonAddressNotAssigned),
 			fmt.Sprintf("Waiting for an address on %s Service %s/%s", s.ingress.Spec.Type, s.ingress.Namespace, s.ingress.Name))
@@ -126,6 +143,31 @@ func addressesOf(svc *corev1.Service) []gwv1.GatewayStatusAddress {
 		}
 	}
 	return addresses
+}
+
+// hasAddress reports whether the load balancer gave svc the IP address ip.
+func hasAddress(svc *corev1.Service, ip string) bool {
+	want, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	for _, ing := range svc.Status.LoadBalancer.Ingress {
+		if got, err := netip.ParseAddr(ing.IP); err == nil && got.Unmap() == want.Unmap() {
+			return true
+		}
+	}
+	return false
+}
+
+func describeAddresses(addresses []gwv1.GatewayStatusAddress) string {
+	if len(addresses) == 0 {
+		return "no address"
+	}
+	values := make([]string, 0, len(addresses))
+	for _, a := range addresses {
+		values = append(values, a.Value)
+	}
+	return strings.Join(values, ", ")
 }
 
 // listenerStatuses rebuilds status.listeners in spec order, keeping existing

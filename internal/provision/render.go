@@ -19,6 +19,7 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
+	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
 )
 
 // ProxyContainerName is the name of the Kong container; podTemplate patches
@@ -309,6 +310,15 @@ func ingressService(in Input, names Names, ports []PortMapping) *corev1.Service 
 	}
 	if cfg.ExternalTrafficPolicy != nil {
 		svc.Spec.ExternalTrafficPolicy = *cfg.ExternalTrafficPolicy
+	}
+	// The address a Gateway asks for in spec.addresses is asked of the load
+	// balancer through spec.loadBalancerIP. The field is deprecated (it cannot
+	// say dual-stack, and some providers ignore it in favour of their own
+	// annotations) but it is the one every load balancer controller honors;
+	// gateway status reports whether the address was given. Other Service
+	// types have no address to ask for; status says so.
+	if req := gatewayapi.RequestedAddress(in.Gateway.Spec.Addresses); req.IP != "" && svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
+		svc.Spec.LoadBalancerIP = req.IP
 	}
 	for _, p := range ports {
 		svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{

@@ -84,6 +84,10 @@ type Proxy struct {
 	forwards  map[frontendKey]*hostForward // keyed by the LB frontend they reach
 	next      map[string]int               // round-robin position per service port
 	kick      chan struct{}
+	// refused remembers, per Service, the loadBalancerIP last refused and
+	// why, so the refusal is logged once rather than on every resync. Only
+	// the reconcile loop touches it.
+	refused map[string]string
 }
 
 // New prepares a proxy.
@@ -94,6 +98,7 @@ func New(opts Options) *Proxy {
 		forwards:  map[frontendKey]*hostForward{},
 		next:      map[string]int{},
 		kick:      make(chan struct{}, 1),
+		refused:   map[string]string{},
 	}
 }
 
@@ -279,44 +284,129 @@ func (p *Proxy) closeAll() {
 	}
 }
 
-// assignLoadBalancers gives every LoadBalancer Service without an address
-// the next free address of the pool.
+// assignLoadBalancers gives LoadBalancer Services their addresses, the way a
+// cloud or MetalLB controller would. A Service that asks for an address with
+// spec.loadBalancerIP gets exactly that one when it is inside the pool and
+// free, replacing any address it had; one it cannot have (outside the pool,
+// taken by another Service, not an IP) leaves the Service without an address,
+// because keeping the old one would serve the Service at an address it did
+// not ask for. Every other Service without an address gets the lowest free
+// pool address that no Service asks for.
 func (p *Proxy) assignLoadBalancers(services []*corev1.Service) {
 	pool, err := netip.ParsePrefix(p.opts.LBPool)
 	if err != nil {
 		p.opts.Log("load balancer pool %q: %v", p.opts.LBPool, err)
 		return
 	}
-	used := map[string]bool{}
-	for _, svc := range services {
-		for _, ing := range svc.Status.LoadBalancer.Ingress {
-			used[ing.IP] = true
-		}
+	pool = pool.Masked()
+	// inPool leaves out the network and broadcast addresses of the pool.
+	inPool := func(a netip.Addr) bool {
+		return pool.Contains(a) && a != pool.Addr() && pool.Contains(a.Next())
 	}
+	owner := map[string]string{}     // assigned address -> namespace/name
+	requested := map[string]string{} // spec.loadBalancerIP -> namespace/name
 	sort.Slice(services, func(i, j int) bool { return services[i].CreationTimestamp.Before(&services[j].CreationTimestamp) })
 	for _, svc := range services {
-		if svc.Spec.Type != corev1.ServiceTypeLoadBalancer || len(svc.Status.LoadBalancer.Ingress) > 0 || svc.Spec.LoadBalancerClass != nil {
+		key := svc.Namespace + "/" + svc.Name
+		for _, ing := range svc.Status.LoadBalancer.Ingress {
+			owner[ing.IP] = key
+		}
+		if ours(svc) && svc.Spec.LoadBalancerIP != "" {
+			if _, taken := requested[svc.Spec.LoadBalancerIP]; !taken {
+				requested[svc.Spec.LoadBalancerIP] = key
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, svc := range services {
+		if !ours(svc) {
+			continue
+		}
+		key := svc.Namespace + "/" + svc.Name
+		seen[key] = true
+		current := svc.Status.LoadBalancer.Ingress
+		if want := svc.Spec.LoadBalancerIP; want != "" {
+			if len(current) == 1 && current[0].IP == want {
+				delete(p.refused, key)
+				continue
+			}
+			addr, err := netip.ParseAddr(want)
+			var why string
+			switch {
+			case err != nil:
+				why = "it is not an IP address"
+			case !inPool(addr):
+				why = fmt.Sprintf("it is outside the pool %s", pool)
+			case owner[want] != "" && owner[want] != key:
+				why = fmt.Sprintf("it is assigned to %s", owner[want])
+			}
+			if why != "" {
+				if p.refused[key] != want+why {
+					p.refused[key] = want + why
+					p.opts.Log("load balancer: %s asks for %s, but %s; it stays without an address", key, want, why)
+				}
+				if len(current) > 0 {
+					for _, ing := range current {
+						delete(owner, ing.IP)
+					}
+					p.setIngress(svc, "")
+				}
+				continue
+			}
+			delete(p.refused, key)
+			for _, ing := range current {
+				delete(owner, ing.IP)
+			}
+			owner[want] = key
+			p.setIngress(svc, want)
+			continue
+		}
+		if len(current) > 0 {
 			continue
 		}
 		var ip netip.Addr
-		for a := pool.Masked().Addr().Next(); pool.Contains(a) && pool.Contains(a.Next()); a = a.Next() {
-			if !used[a.String()] {
+		for a := pool.Addr().Next(); inPool(a); a = a.Next() {
+			if owner[a.String()] == "" && requested[a.String()] == "" {
 				ip = a
 				break
 			}
 		}
 		if !ip.IsValid() {
-			p.opts.Log("load balancer pool %s is exhausted; %s/%s stays pending", p.opts.LBPool, svc.Namespace, svc.Name)
+			p.opts.Log("load balancer pool %s is exhausted; %s stays pending", p.opts.LBPool, key)
 			return
 		}
-		used[ip.String()] = true
-		next := svc.DeepCopy()
-		vip := corev1.LoadBalancerIPModeVIP
-		next.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: ip.String(), IPMode: &vip}}
-		if _, err := p.opts.Client.CoreV1().Services(svc.Namespace).UpdateStatus(p.ctx, next, metav1.UpdateOptions{}); err != nil {
-			p.opts.Log("assign %s to %s/%s: %v", ip, svc.Namespace, svc.Name, err)
-			continue
+		owner[ip.String()] = key
+		p.setIngress(svc, ip.String())
+	}
+	for key := range p.refused {
+		if !seen[key] {
+			delete(p.refused, key)
 		}
+	}
+}
+
+// ours tells the LoadBalancer Services the lab's allocator serves: those
+// without a loadBalancerClass, which names another controller.
+func ours(svc *corev1.Service) bool {
+	return svc.Spec.Type == corev1.ServiceTypeLoadBalancer && svc.Spec.LoadBalancerClass == nil
+}
+
+// setIngress writes ip as the Service's only load balancer address, or no
+// address when ip is empty.
+func (p *Proxy) setIngress(svc *corev1.Service, ip string) {
+	next := svc.DeepCopy()
+	next.Status.LoadBalancer.Ingress = nil
+	if ip != "" {
+		vip := corev1.LoadBalancerIPModeVIP
+		next.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: ip, IPMode: &vip}}
+	}
+	if _, err := p.opts.Client.CoreV1().Services(svc.Namespace).UpdateStatus(p.ctx, next, metav1.UpdateOptions{}); err != nil {
+		p.opts.Log("set load balancer address of %s/%s to %q: %v", svc.Namespace, svc.Name, ip, err)
+		return
+	}
+	if ip == "" {
+		p.opts.Log("load balancer: %s/%s has no address", svc.Namespace, svc.Name)
+	} else {
 		p.opts.Log("load balancer: %s/%s gets %s", svc.Namespace, svc.Name, ip)
 	}
 }

@@ -68,8 +68,9 @@ type GatewayReconciler struct {
 	// ProxyEnv is the cluster-wide egress proxy the data planes inherit.
 	ProxyEnv []corev1.EnvVar
 
-	pushers  pushers
-	rejected rejections
+	pushers    pushers
+	rejected   rejections
+	servedSets servedListenerSets
 }
 
 // gatewayScope is what one reconcile of one Gateway reads and decides.
@@ -86,6 +87,10 @@ type gatewayScope struct {
 	// listenerSets the verdicts on them in merge precedence.
 	listenerSetObjs []gwv1.ListenerSet
 	listenerSets    []gatewayapi.ListenerSetResult
+	// listenerSetClaims are the ListenerSet keys ("namespace/name") whose
+	// route status entries this Gateway writes: its ListenerSets and those
+	// it served before (see servedListenerSets).
+	listenerSetClaims map[string]bool
 	// translation of the routes; nil when translation did not run.
 	translation *translation
 	// attachedRoutes per listener, from translation; nil when translation
@@ -152,8 +157,10 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		// Route status first: it reports whether each route's configuration
 		// is live, which only the push below can tell.
 		if s.translation != nil {
-			if err := r.writeRouteStatuses(ctx, s.gateway, listenerSetKeys(s.listenerSets), s.translation.routes, routeResults(s)); err != nil {
+			if err := r.writeRouteStatuses(ctx, s.gateway, s.listenerSetClaims, s.translation.routes, routeResults(s)); err != nil {
 				reterr = errors.Join(reterr, err)
+			} else {
+				r.servedSets.settle(req.NamespacedName, listenerSetKeys(s.listenerSets))
 			}
 		}
 		if err := r.patchStatus(ctx, s, original); err != nil {
@@ -339,16 +346,18 @@ func (r *GatewayReconciler) cleanup(ctx context.Context, s *gatewayScope) error 
 			return fmt.Errorf("list ListenerSets of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
 		}
 	}
-	lsKeys := map[string]bool{}
+	current := map[string]bool{}
 	for i := range sets.Items {
-		lsKeys[client.ObjectKeyFromObject(&sets.Items[i]).String()] = true
+		current[client.ObjectKeyFromObject(&sets.Items[i]).String()] = true
 	}
+	lsKeys := r.servedSets.claims(client.ObjectKeyFromObject(gw), current)
 	if err := r.clearRouteStatuses(ctx, gw, lsKeys); err != nil {
 		return err
 	}
 	r.Configs.Delete(client.ObjectKeyFromObject(gw))
 	r.pushers.forget(client.ObjectKeyFromObject(gw))
 	r.rejected.forget(client.ObjectKeyFromObject(gw))
+	r.servedSets.forget(client.ObjectKeyFromObject(gw))
 	r.Metrics.Forget(gw.Namespace, gw.Name)
 	key := types.NamespacedName{Namespace: gw.Namespace, Name: s.names.DataPlane}
 	for _, obj := range []client.Object{

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -65,7 +66,51 @@ func (r *GatewayReconciler) loadListenerSets(ctx context.Context, s *gatewayScop
 		ListenerSets:     list.Items,
 		Namespaces:       s.namespaces,
 	})
+	s.listenerSetClaims = r.servedSets.claims(client.ObjectKeyFromObject(s.gateway), listenerSetKeys(s.listenerSets))
 	return nil
+}
+
+// servedListenerSets remembers, per Gateway, the ListenerSets whose route
+// status entries it last wrote. A ListenerSet that is deleted, or moves to
+// another Gateway, no longer shows up in the Gateway's list, yet routes may
+// still carry entries for it: the remembered keys let the Gateway that wrote
+// them clear them. The memory is lost on restart, which leaves at worst a
+// stale entry, as before.
+type servedListenerSets struct {
+	mu sync.Mutex
+	m  map[types.NamespacedName]map[string]bool
+}
+
+// claims returns the ListenerSet keys whose route status entries the Gateway
+// owns in this reconcile: the current ones and those it wrote before.
+func (m *servedListenerSets) claims(gw types.NamespacedName, current map[string]bool) map[string]bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]bool{}
+	for k := range m.m[gw] {
+		out[k] = true
+	}
+	for k := range current {
+		out[k] = true
+	}
+	return out
+}
+
+// settle records the current ListenerSets once route statuses were written,
+// so departed ones are claimed no longer.
+func (m *servedListenerSets) settle(gw types.NamespacedName, current map[string]bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = map[types.NamespacedName]map[string]bool{}
+	}
+	m.m[gw] = current
+}
+
+func (m *servedListenerSets) forget(gw types.NamespacedName) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.m, gw)
 }
 
 // attachedListenerSets counts the ListenerSets whose listeners the Gateway

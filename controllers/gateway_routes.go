@@ -79,7 +79,7 @@ func (r *GatewayReconciler) snapshot(ctx context.Context, s *gatewayScope) ([]cl
 		ListenerSets: s.listenerSetObjs, ListenerSetResults: s.listenerSets,
 		Secrets: s.secrets, ReferenceGrants: s.grants, Namespaces: s.namespaces,
 	}
-	routes, err := r.routesOf(ctx, client.ObjectKeyFromObject(s.gateway).String(), listenerSetKeys(s.listenerSets))
+	routes, err := r.routesOf(ctx, client.ObjectKeyFromObject(s.gateway).String(), s.listenerSetClaims)
 	if err != nil {
 		return nil, nil, err
 	}

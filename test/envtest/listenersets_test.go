@@ -132,7 +132,7 @@ var _ = Describe("ListenerSets", func() {
 		rt := newHTTPRoute(lsNS, []gwv1.ParentReference{{
 			Group: ptr.To(gwv1.Group(gwv1.GroupName)), Kind: ptr.To(gwv1.Kind("ListenerSet")), Name: gwv1.ObjectName(ls.Name),
 		}}, nil, "web")
-		Eventually(func() *gwv1.RouteParentStatus {
+		lsParent := func() *gwv1.RouteParentStatus {
 			var r gwv1.HTTPRoute
 			if err := get(&r, lsNS, rt.Name)(); err != nil {
 				return nil
@@ -143,7 +143,8 @@ var _ = Describe("ListenerSets", func() {
 				}
 			}
 			return nil
-		}).Should(And(routeCondition("Accepted", metav1.ConditionTrue, "Accepted"), HaveField("ParentRef.Name", gwv1.ObjectName(ls.Name))))
+		}
+		Eventually(lsParent).Should(And(routeCondition("Accepted", metav1.ConditionTrue, "Accepted"), HaveField("ParentRef.Name", gwv1.ObjectName(ls.Name))))
 		Eventually(listenerSetListener(ls, "extra")).Should(HaveField("AttachedRoutes", int32(1)))
 		Expect(listenerStatus(gw, "web")()).To(HaveField("AttachedRoutes", int32(0)), "a ListenerSet route does not attach to the Gateway's listeners")
 
@@ -167,5 +168,6 @@ var _ = Describe("ListenerSets", func() {
 		Expect(k8s.Delete(ctx, ls)).To(Succeed())
 		Eventually(attachedListenerSetsOf(gw)).Should(HaveValue(Equal(int32(0))))
 		Eventually(servicePorts(gw)).Should(ConsistOf(int32(80)))
+		Eventually(lsParent).Should(BeNil(), "the route's entry for the deleted ListenerSet is cleared")
 	})
 })

@@ -57,6 +57,8 @@ type GatewayReconciler struct {
 	Configs *dataplane.Store
 	// RouteKinds are the route kinds installed in the cluster.
 	RouteKinds []routeKind
+	// ListenerSets is true when the ListenerSet CRD is installed.
+	ListenerSets bool
 	// PKI issues the admin API certificates.
 	PKI *AdminPKI
 	// AdminDialer replaces the direct dial of replica addresses when set.
@@ -66,8 +68,9 @@ type GatewayReconciler struct {
 	// ProxyEnv is the cluster-wide egress proxy the data planes inherit.
 	ProxyEnv []corev1.EnvVar
 
-	pushers  pushers
-	rejected rejections
+	pushers    pushers
+	rejected   rejections
+	servedSets servedListenerSets
 }
 
 // gatewayScope is what one reconcile of one Gateway reads and decides.
@@ -78,6 +81,16 @@ type gatewayScope struct {
 	listeners []gatewayapi.ListenerResult
 	secrets   []corev1.Secret
 	grants    []gwv1.ReferenceGrant
+	// namespaces supply labels for allowedRoutes and allowedListeners.
+	namespaces []corev1.Namespace
+	// listenerSetObjs are the ListenerSets that name the Gateway, and
+	// listenerSets the verdicts on them in merge precedence.
+	listenerSetObjs []gwv1.ListenerSet
+	listenerSets    []gatewayapi.ListenerSetResult
+	// listenerSetClaims are the ListenerSet keys ("namespace/name") whose
+	// route status entries this Gateway writes: its ListenerSets and those
+	// it served before (see servedListenerSets).
+	listenerSetClaims map[string]bool
 	// translation of the routes; nil when translation did not run.
 	translation *translation
 	// attachedRoutes per listener, from translation; nil when translation
@@ -150,8 +163,10 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		// Route status first: it reports whether each route's configuration
 		// is live, which only the push below can tell.
 		if s.translation != nil {
-			if err := r.writeRouteStatuses(ctx, s.gateway, s.translation.routes, routeResults(s)); err != nil {
+			if err := r.writeRouteStatuses(ctx, s.gateway, s.listenerSetClaims, s.translation.routes, routeResults(s)); err != nil {
 				reterr = errors.Join(reterr, err)
+			} else {
+				r.servedSets.settle(req.NamespacedName, listenerSetKeys(s.listenerSets))
 			}
 		}
 		if err := r.patchStatus(ctx, s, original); err != nil {
@@ -230,10 +245,15 @@ func (r *GatewayReconciler) validateListeners(ctx context.Context, s *gatewaySco
 		return fmt.Errorf("list ReferenceGrants: %w", err)
 	}
 	s.grants = grants.Items
+	var namespaces corev1.NamespaceList
+	if err := r.Client.List(ctx, &namespaces); err != nil {
+		return fmt.Errorf("list Namespaces: %w", err)
+	}
+	s.namespaces = namespaces.Items
 	s.listeners = gatewayapi.ValidateListeners(gatewayapi.ListenerInput{
 		Gateway: s.gateway, Secrets: secrets, ReferenceGrants: grants.Items,
 	})
-	return nil
+	return r.loadListenerSets(ctx, s, secrets)
 }
 
 // checkAddresses reports whether the data plane can be provisioned with the
@@ -271,16 +291,11 @@ func (r *GatewayReconciler) render(ctx context.Context, s *gatewayScope) (provis
 	} else if err != nil {
 		return provision.Objects{}, err
 	}
-	var listeners []gwv1.Listener
-	for i, l := range s.gateway.Spec.Listeners {
-		if s.listeners[i].Serves() {
-			listeners = append(listeners, l)
-		}
-	}
 	objs, err := provision.Render(provision.Input{
-		Gateway:              s.gateway,
-		Config:               provision.Merge(specOf(classCfg), specOf(gwCfg)),
-		Listeners:            listeners,
+		Gateway: s.gateway,
+		Config:  provision.Merge(specOf(classCfg), specOf(gwCfg)),
+		// The ports of attached ListenerSets are the Gateway's ports too.
+		Listeners:            gatewayapi.ServedListeners(s.gateway, s.listeners, s.listenerSets),
 		OperatorNamespace:    r.OperatorNamespace,
 		OperatorPodLabels:    r.OperatorPodLabels,
 		AdminCertFingerprint: s.adminCertFingerprint,
@@ -352,12 +367,24 @@ func (r *GatewayReconciler) cleanup(ctx context.Context, s *gatewayScope) error 
 	if !controllerutil.ContainsFinalizer(gw, CleanupFinalizer) {
 		return nil
 	}
-	if err := r.clearRouteStatuses(ctx, gw); err != nil {
+	var sets gwv1.ListenerSetList
+	if r.ListenerSets {
+		if err := r.Client.List(ctx, &sets, client.MatchingFields{indexListenerSetGateway: client.ObjectKeyFromObject(gw).String()}); err != nil {
+			return fmt.Errorf("list ListenerSets of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
+		}
+	}
+	current := map[string]bool{}
+	for i := range sets.Items {
+		current[client.ObjectKeyFromObject(&sets.Items[i]).String()] = true
+	}
+	lsKeys := r.servedSets.claims(client.ObjectKeyFromObject(gw), current)
+	if err := r.clearRouteStatuses(ctx, gw, lsKeys); err != nil {
 		return err
 	}
 	r.Configs.Delete(client.ObjectKeyFromObject(gw))
 	r.pushers.forget(client.ObjectKeyFromObject(gw))
 	r.rejected.forget(client.ObjectKeyFromObject(gw))
+	r.servedSets.forget(client.ObjectKeyFromObject(gw))
 	r.Metrics.Forget(gw.Namespace, gw.Name)
 	key := types.NamespacedName{Namespace: gw.Namespace, Name: s.names.DataPlane}
 	for _, obj := range []client.Object{
@@ -420,6 +447,9 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForService)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForEndpointSlice)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.allGateways))
+	if r.ListenerSets {
+		b = b.Watches(&gwv1.ListenerSet{}, handler.EnqueueRequestsFromMapFunc(r.gatewayForListenerSet))
+	}
 	for _, k := range r.RouteKinds {
 		b = b.Watches(k.newObj(), handler.EnqueueRequestsFromMapFunc(r.gatewaysForRoute))
 	}
@@ -459,6 +489,7 @@ func (r *GatewayReconciler) gatewaysForConfig(ctx context.Context, o client.Obje
 
 func (r *GatewayReconciler) gatewaysForSecret(ctx context.Context, o client.Object) []reconcile.Request {
 	reqs := r.gatewaysMatching(ctx, indexGatewaySecrets, o.GetNamespace()+"/"+o.GetName())
+	reqs = append(reqs, r.gatewaysForListenerSetSecret(ctx, o)...)
 	// Our own admin certificate Secrets go back to their Gateway, so a
 	// deleted or edited one is reissued.
 	if o.GetLabels()[provision.LabelManagedBy] == provision.ManagedByValue {

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
 	"github.com/drawbridge-dev/drawbridge/internal/provision"
 	"github.com/drawbridge-dev/drawbridge/internal/translate"
 )
@@ -75,9 +76,10 @@ func (r *GatewayReconciler) retranslate(ctx context.Context, s *gatewayScope) er
 func (r *GatewayReconciler) snapshot(ctx context.Context, s *gatewayScope) ([]client.Object, *translate.Snapshot, error) {
 	snap := &translate.Snapshot{
 		GatewayClass: s.class, Gateway: s.gateway, Listeners: s.listeners,
-		Secrets: s.secrets, ReferenceGrants: s.grants,
+		ListenerSets: s.listenerSetObjs, ListenerSetResults: s.listenerSets,
+		Secrets: s.secrets, ReferenceGrants: s.grants, Namespaces: s.namespaces,
 	}
-	routes, err := r.routesOf(ctx, client.ObjectKeyFromObject(s.gateway).String())
+	routes, err := r.routesOf(ctx, client.ObjectKeyFromObject(s.gateway).String(), s.listenerSetClaims)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -100,11 +102,6 @@ func (r *GatewayReconciler) snapshot(ctx context.Context, s *gatewayScope) ([]cl
 			backendNamespaces[ns] = true
 		}
 	}
-	var namespaces corev1.NamespaceList
-	if err := r.Client.List(ctx, &namespaces); err != nil {
-		return nil, nil, fmt.Errorf("list Namespaces: %w", err)
-	}
-	snap.Namespaces = namespaces.Items
 	for _, ns := range sortedSet(backendNamespaces) {
 		var svcs corev1.ServiceList
 		if err := r.Client.List(ctx, &svcs, client.InNamespace(ns)); err != nil {
@@ -121,30 +118,57 @@ func (r *GatewayReconciler) snapshot(ctx context.Context, s *gatewayScope) ([]cl
 }
 
 // routesOf lists the routes of every installed kind that name a Gateway
-// ("namespace/name") in their parentRefs or in our status entries.
-func (r *GatewayReconciler) routesOf(ctx context.Context, gateway string) ([]client.Object, error) {
+// ("namespace/name") or one of its ListenerSets in their parentRefs or in
+// our status entries.
+func (r *GatewayReconciler) routesOf(ctx context.Context, gateway string, listenerSets map[string]bool) ([]client.Object, error) {
 	var out []client.Object
-	for _, k := range r.RouteKinds {
-		list := k.newList()
-		if err := r.Client.List(ctx, list, client.MatchingFields{indexRouteGateways: gateway}); err != nil {
-			return nil, fmt.Errorf("list %ss of Gateway %s: %w", k.kind, gateway, err)
+	seen := map[objectRef]bool{}
+	list := func(k routeKind, field, value string) error {
+		l := k.newList()
+		if err := r.Client.List(ctx, l, client.MatchingFields{field: value}); err != nil {
+			return fmt.Errorf("list %ss by %s: %w", k.kind, value, err)
 		}
-		items, err := meta.ExtractList(list)
+		items, err := meta.ExtractList(l)
 		if err != nil {
-			return nil, fmt.Errorf("read %s list: %w", k.kind, err)
+			return fmt.Errorf("read %s list: %w", k.kind, err)
 		}
 		for _, item := range items {
-			out = append(out, item.(client.Object))
+			obj := item.(client.Object)
+			ref := objectRef{k.kind, obj.GetNamespace(), obj.GetName()}
+			if !seen[ref] {
+				seen[ref] = true
+				out = append(out, obj)
+			}
+		}
+		return nil
+	}
+	for _, k := range r.RouteKinds {
+		if err := list(k, indexRouteGateways, gateway); err != nil {
+			return nil, err
+		}
+		for _, ls := range sortedSet(listenerSets) {
+			if err := list(k, indexRouteListenerSets, ls); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
+}
+
+// listenerSetKeys are the "namespace/name" keys of a Gateway's ListenerSets.
+func listenerSetKeys(sets []gatewayapi.ListenerSetResult) map[string]bool {
+	keys := map[string]bool{}
+	for _, ls := range sets {
+		keys[ls.Key.String()] = true
+	}
+	return keys
 }
 
 // writeRouteStatuses merges this Gateway's results into each route's
 // status.parents and patches the routes whose status changed. Entries of
 // other controllers and of other Gateways are kept. The patch is guarded by
 // resourceVersion, because several Gateways may write one route's status.
-func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwv1.Gateway, routes []client.Object, results []translate.RouteParentResult) error {
+func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwv1.Gateway, listenerSets map[string]bool, routes []client.Object, results []translate.RouteParentResult) error {
 	byRoute := map[translate.RouteKey][]translate.RouteParentResult{}
 	for _, res := range results {
 		byRoute[res.Route] = append(byRoute[res.Route], res)
@@ -153,7 +177,7 @@ func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwv1.Gat
 	for _, obj := range routes {
 		key := translate.RouteKey{Kind: kindOf(obj), Namespace: obj.GetNamespace(), Name: obj.GetName()}
 		parents := routeParents(obj)
-		merged := translate.MergeParentStatuses(*parents, byRoute[key], refersTo(obj.GetNamespace(), gw.Namespace, gw.Name))
+		merged := translate.MergeParentStatuses(*parents, byRoute[key], refersTo(obj.GetNamespace(), gw.Namespace, gw.Name, listenerSets))
 		if reflect.DeepEqual(merged, *parents) || (len(merged) == 0 && len(*parents) == 0) {
 			continue
 		}
@@ -167,14 +191,15 @@ func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwv1.Gat
 	return errors.Join(errs...)
 }
 
-// clearRouteStatuses removes this Gateway's entries from the routes that
-// still name it, when the Gateway goes away.
-func (r *GatewayReconciler) clearRouteStatuses(ctx context.Context, gw *gwv1.Gateway) error {
-	routes, err := r.routesOf(ctx, client.ObjectKeyFromObject(gw).String())
+// clearRouteStatuses removes this Gateway's entries (and those for its
+// ListenerSets) from the routes that still name it, when the Gateway goes
+// away.
+func (r *GatewayReconciler) clearRouteStatuses(ctx context.Context, gw *gwv1.Gateway, listenerSets map[string]bool) error {
+	routes, err := r.routesOf(ctx, client.ObjectKeyFromObject(gw).String(), listenerSets)
 	if err != nil {
 		return err
 	}
-	return r.writeRouteStatuses(ctx, gw, routes, nil)
+	return r.writeRouteStatuses(ctx, gw, listenerSets, routes, nil)
 }
 
 func kindOf(obj client.Object) string {
@@ -195,13 +220,14 @@ func kindOf(obj client.Object) string {
 
 // gatewaysForRoute maps a route event to the Gateways it names (now or in its
 // status, so a Gateway it left clears its entry).
-func (r *GatewayReconciler) gatewaysForRoute(_ context.Context, o client.Object) []reconcile.Request {
+func (r *GatewayReconciler) gatewaysForRoute(ctx context.Context, o client.Object) []reconcile.Request {
 	var reqs []reconcile.Request
 	for _, key := range routeGateways(o) {
 		ns, name, _ := strings.Cut(key, "/")
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: ns, Name: name}})
 	}
-	return reqs
+	// A route on a ListenerSet is translated by the ListenerSet's Gateway.
+	return append(reqs, r.gatewaysOfListenerSets(ctx, routeListenerSets(o))...)
 }
 
 // gatewaysForBackend maps a Service (or its EndpointSlices) to the Gateways

@@ -24,10 +24,14 @@ func (r *GatewayReconciler) patchStatus(ctx context.Context, s *gatewayScope, or
 	gatewayapi.Set(&gw.Status.Conditions, gen, programmed)
 	gw.Status.Addresses = addressesOf(s.ingress)
 	gw.Status.Listeners = listenerStatuses(s, programmed.Status == "True")
+	if r.ListenerSets {
+		n := attachedListenerSets(s)
+		gw.Status.AttachedListenerSets = &n
+	}
 	if err := r.Client.Status().Patch(ctx, gw, client.MergeFrom(original)); err != nil {
 		return fmt.Errorf("patch status of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
 	}
-	return nil
+	return r.writeListenerSetStatuses(ctx, s, programmed.Status == "True")
 }
 
 // gatewayConditions decides Accepted and Programmed.

@@ -26,10 +26,16 @@ const (
 	indexRouteGateways = "drawbridge.routeGateways"
 	// indexRouteBackends: route -> "namespace/name" of each backend Service.
 	indexRouteBackends = "drawbridge.routeBackends"
+	// indexRouteListenerSets: route -> "namespace/name" of each ListenerSet it names.
+	indexRouteListenerSets = "drawbridge.routeListenerSets"
+	// indexListenerSetGateway: ListenerSet -> "namespace/name" of its parent Gateway.
+	indexListenerSetGateway = "drawbridge.listenerSetGateway"
+	// indexListenerSetSecrets: ListenerSet -> "namespace/name" of each listener Secret.
+	indexListenerSetSecrets = "drawbridge.listenerSetSecretRefs"
 )
 
 // SetupIndexes registers the field indexes the reconcilers query.
-func SetupIndexes(ctx context.Context, indexer client.FieldIndexer, routeKinds []routeKind) error {
+func SetupIndexes(ctx context.Context, indexer client.FieldIndexer, routeKinds []routeKind, listenerSets bool) error {
 	indexes := []struct {
 		obj     client.Object
 		field   string
@@ -60,7 +66,32 @@ func SetupIndexes(ctx context.Context, indexer client.FieldIndexer, routeKinds [
 			return keys
 		}},
 	}
+	type index = struct {
+		obj     client.Object
+		field   string
+		extract client.IndexerFunc
+	}
+	if listenerSets {
+		indexes = append(indexes,
+			index{&gwv1.ListenerSet{}, indexListenerSetGateway, func(o client.Object) []string {
+				if key, ok := gatewayapi.ListenerSetParent(o.(*gwv1.ListenerSet)); ok {
+					return []string{key.String()}
+				}
+				return nil
+			}},
+			index{&gwv1.ListenerSet{}, indexListenerSetSecrets, func(o client.Object) []string {
+				var keys []string
+				for _, k := range gatewayapi.ListenerSetSecretRefs(o.(*gwv1.ListenerSet)) {
+					keys = append(keys, k.String())
+				}
+				return keys
+			}},
+		)
+	}
 	for _, k := range routeKinds {
+		if listenerSets {
+			indexes = append(indexes, index{k.newObj(), indexRouteListenerSets, routeListenerSets})
+		}
 		indexes = append(indexes,
 			struct {
 				obj     client.Object

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -153,6 +154,49 @@ func routeGateways(obj client.Object) []string {
 	return out
 }
 
+// routeListenerSets returns "namespace/name" of every ListenerSet a route
+// names in its parentRefs or in our entries of its status.
+func routeListenerSets(obj client.Object) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(ref gwv1.ParentReference) {
+		if !isListenerSetRef(ref) {
+			return
+		}
+		key := refKey(obj.GetNamespace(), ref)
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, key)
+		}
+	}
+	for _, ref := range routeParentRefs(obj) {
+		add(ref)
+	}
+	for _, p := range *routeParents(obj) {
+		if string(p.ControllerName) == gatewayapi.ControllerName {
+			add(p.ParentRef)
+		}
+	}
+	return out
+}
+
+func refKey(routeNamespace string, ref gwv1.ParentReference) string {
+	ns := routeNamespace
+	if ref.Namespace != nil && *ref.Namespace != "" {
+		ns = string(*ref.Namespace)
+	}
+	return ns + "/" + string(ref.Name)
+}
+
+func isListenerSetRef(ref gwv1.ParentReference) bool {
+	return ref.Group != nil && string(*ref.Group) == gwv1.GroupName && ref.Kind != nil && string(*ref.Kind) == "ListenerSet"
+}
+
+func splitKey(key string) (namespace, name string) {
+	namespace, name, _ = strings.Cut(key, "/")
+	return namespace, name
+}
+
 func isGatewayRef(ref gwv1.ParentReference) bool {
 	group, kind := gwv1.GroupName, "Gateway"
 	if ref.Group != nil {
@@ -165,9 +209,13 @@ func isGatewayRef(ref gwv1.ParentReference) bool {
 }
 
 // refersTo builds the predicate MergeParentStatuses needs: does a parentRef
-// of a route in routeNamespace point at the Gateway gwNamespace/gwName?
-func refersTo(routeNamespace, gwNamespace, gwName string) func(gwv1.ParentReference) bool {
+// of a route in routeNamespace point at the Gateway gwNamespace/gwName, or
+// at one of its ListenerSets (keys "namespace/name")?
+func refersTo(routeNamespace, gwNamespace, gwName string, listenerSets map[string]bool) func(gwv1.ParentReference) bool {
 	return func(ref gwv1.ParentReference) bool {
+		if isListenerSetRef(ref) {
+			return listenerSets[refKey(routeNamespace, ref)]
+		}
 		ns := routeNamespace
 		if ref.Namespace != nil {
 			ns = string(*ref.Namespace)

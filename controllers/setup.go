@@ -43,7 +43,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		ctrl.Log.WithName("setup").Info("some route CRDs are not installed; those kinds are ignored until the operator restarts",
 			"installed", len(routeKinds), "known", len(allRouteKinds))
 	}
-	if err := SetupIndexes(ctx, mgr.GetFieldIndexer(), routeKinds); err != nil {
+	listenerSets := listenerSetsInstalled(mgr.GetRESTMapper())
+	if !listenerSets {
+		ctrl.Log.WithName("setup").Info("the ListenerSet CRD is not installed; Gateways have no ListenerSets until the operator restarts")
+	}
+	if err := SetupIndexes(ctx, mgr.GetFieldIndexer(), routeKinds, listenerSets); err != nil {
 		return err
 	}
 	if err := (&GatewayClassReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
@@ -57,6 +61,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		OperatorPodLabels: opts.OperatorPodLabels,
 		Configs:           opts.Configs,
 		RouteKinds:        routeKinds,
+		ListenerSets:      listenerSets,
 		AdminDialer:       opts.AdminDialer,
 		Metrics:           opts.Metrics,
 		ProxyEnv:          opts.ProxyEnv,

@@ -119,26 +119,34 @@ func refNamespace(ref gwv1.SecretObjectReference, def string) string {
 func ValidateListeners(in ListenerInput) []ListenerResult {
 	gw := in.Gateway
 	results := make([]ListenerResult, len(gw.Spec.Listeners))
+	from := Reference{Group: gwv1.GroupName, Kind: "Gateway", Namespace: gw.Namespace}
 	for i, l := range gw.Spec.Listeners {
-		r := &results[i]
-		r.Name = l.Name
-		r.Conflicted = False(string(gwv1.ListenerConditionConflicted), string(gwv1.ListenerReasonNoConflicts), "No conflicts")
-		r.ResolvedRefs = True(string(gwv1.ListenerConditionResolvedRefs), string(gwv1.ListenerReasonResolvedRefs), "All references resolved")
-		kinds, ok := routeKindsFor(l)
-		if !ok {
-			r.Accepted = False(string(gwv1.ListenerConditionAccepted), string(gwv1.ListenerReasonUnsupportedProtocol),
-				fmt.Sprintf("protocol %q is not supported; use HTTP, HTTPS, TLS, TCP or UDP", l.Protocol))
-			r.SupportedKinds = []gwv1.RouteGroupKind{}
-			continue
-		}
-		r.Accepted = True(string(gwv1.ListenerConditionAccepted), string(gwv1.ListenerReasonAccepted), "Listener is accepted")
-		r.SupportedKinds, r.ResolvedRefs = resolveRouteKinds(l, kinds, r.ResolvedRefs)
-		if r.ResolvedRefs.Status == "True" {
-			r.Certificates, r.ResolvedRefs = resolveCertificates(in, l, r.ResolvedRefs)
-		}
+		results[i] = validateListener(in, from, l)
 	}
 	markConflicts(gw.Spec.Listeners, results)
 	return results
+}
+
+// validateListener decides one listener on its own, before conflicts. from
+// is the object that holds the listener: certificate references are resolved
+// in its namespace and ReferenceGrants must name its kind.
+func validateListener(in ListenerInput, from Reference, l gwv1.Listener) ListenerResult {
+	r := ListenerResult{Name: l.Name}
+	r.Conflicted = False(string(gwv1.ListenerConditionConflicted), string(gwv1.ListenerReasonNoConflicts), "No conflicts")
+	r.ResolvedRefs = True(string(gwv1.ListenerConditionResolvedRefs), string(gwv1.ListenerReasonResolvedRefs), "All references resolved")
+	kinds, ok := routeKindsFor(l)
+	if !ok {
+		r.Accepted = False(string(gwv1.ListenerConditionAccepted), string(gwv1.ListenerReasonUnsupportedProtocol),
+			fmt.Sprintf("protocol %q is not supported; use HTTP, HTTPS, TLS, TCP or UDP", l.Protocol))
+		r.SupportedKinds = []gwv1.RouteGroupKind{}
+		return r
+	}
+	r.Accepted = True(string(gwv1.ListenerConditionAccepted), string(gwv1.ListenerReasonAccepted), "Listener is accepted")
+	r.SupportedKinds, r.ResolvedRefs = resolveRouteKinds(l, kinds, r.ResolvedRefs)
+	if r.ResolvedRefs.Status == "True" {
+		r.Certificates, r.ResolvedRefs = resolveCertificates(in, from, l, r.ResolvedRefs)
+	}
+	return r
 }
 
 func resolveRouteKinds(l gwv1.Listener, supported []gwv1.RouteGroupKind, ok Condition) ([]gwv1.RouteGroupKind, Condition) {
@@ -177,7 +185,7 @@ func resolveRouteKinds(l gwv1.Listener, supported []gwv1.RouteGroupKind, ok Cond
 		fmt.Sprintf("route kinds %s are not supported on a %s listener (supported: %s)", strings.Join(invalid, ", "), l.Protocol, strings.Join(names, ", ")))
 }
 
-func resolveCertificates(in ListenerInput, l gwv1.Listener, ok Condition) ([]types.NamespacedName, Condition) {
+func resolveCertificates(in ListenerInput, from Reference, l gwv1.Listener, ok Condition) ([]types.NamespacedName, Condition) {
 	terminates := l.Protocol == gwv1.HTTPSProtocolType ||
 		(l.Protocol == gwv1.TLSProtocolType && (l.TLS == nil || l.TLS.Mode == nil || *l.TLS.Mode == gwv1.TLSModeTerminate))
 	if !terminates {
@@ -194,12 +202,11 @@ func resolveCertificates(in ListenerInput, l gwv1.Listener, ok Condition) ([]typ
 		if !isSecretRef(ref) {
 			return invalid(gwv1.ListenerReasonInvalidCertificateRef, "tls.certificateRefs[%d] must reference a core Secret, not %s", i, refKind(ref))
 		}
-		key := types.NamespacedName{Namespace: refNamespace(ref, in.Gateway.Namespace), Name: string(ref.Name)}
-		from := Reference{Group: gwv1.GroupName, Kind: "Gateway", Namespace: in.Gateway.Namespace}
+		key := types.NamespacedName{Namespace: refNamespace(ref, from.Namespace), Name: string(ref.Name)}
 		to := Reference{Group: "", Kind: "Secret", Namespace: key.Namespace, Name: key.Name}
 		if !ReferenceAllowed(from, to, in.ReferenceGrants) {
 			return invalid(gwv1.ListenerReasonRefNotPermitted,
-				"Secret %s is in another namespace and no ReferenceGrant in %q allows Gateways from %q to reference it", key, key.Namespace, in.Gateway.Namespace)
+				"Secret %s is in another namespace and no ReferenceGrant in %q allows %ss from %q to reference it", key, key.Namespace, from.Kind, from.Namespace)
 		}
 		secret, found := in.Secrets[key]
 		if !found {

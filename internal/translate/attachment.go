@@ -7,6 +7,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
@@ -15,7 +16,10 @@ import (
 
 // listenerInfo is a Gateway listener with its verdict and Kong-side facts.
 type listenerInfo struct {
-	index    int
+	index int
+	// set is the ListenerSet that holds the listener; nil for the
+	// Gateway's own listeners.
+	set      *gatewayapi.ListenerSetResult
 	spec     gwv1.Listener
 	verdict  gatewayapi.ListenerResult
 	hostname string // "" when the listener accepts any hostname
@@ -24,6 +28,31 @@ type listenerInfo struct {
 }
 
 func (l *listenerInfo) name() string { return string(l.spec.Name) }
+
+// tag names the listener in Kong tags; ListenerSet listener names are only
+// unique within their ListenerSet.
+func (l *listenerInfo) tag() string {
+	if l.set == nil {
+		return l.name()
+	}
+	return "listenerset:" + l.set.Key.Namespace + ":" + l.set.Key.Name + ":" + l.name()
+}
+
+// serves reports whether the data plane serves the listener: a ListenerSet
+// listener only while its ListenerSet is attached.
+func (l *listenerInfo) serves() bool {
+	return l.verdict.Serves() && (l.set == nil || l.set.Attached())
+}
+
+// parent is what one parentRef of a route points at among this snapshot's
+// objects: the Gateway, or one of its ListenerSets.
+type parent struct {
+	kind string // "Gateway" or "ListenerSet"
+	key  types.NamespacedName
+	set  *gatewayapi.ListenerSetResult
+}
+
+func (p parent) String() string { return p.kind + " " + p.key.String() }
 
 // scheme is the scheme clients use to reach the listener.
 func (l *listenerInfo) scheme() string {
@@ -54,19 +83,34 @@ type attachment struct {
 	hostnames []string
 }
 
-// refersToGateway reports whether a parentRef points at the snapshot's Gateway.
-func (t *translator) refersToGateway(routeNamespace string, ref gwv1.ParentReference) bool {
+// parentOf resolves a route's parentRef to the Gateway or to one of its
+// ListenerSets; ok is false when it points elsewhere.
+func (t *translator) parentOf(routeNamespace string, ref gwv1.ParentReference) (parent, bool) {
 	if ref.Group != nil && string(*ref.Group) != gwv1.GroupName {
-		return false
+		return parent{}, false
 	}
-	if ref.Kind != nil && string(*ref.Kind) != "Gateway" {
-		return false
+	kind := "Gateway"
+	if ref.Kind != nil {
+		kind = string(*ref.Kind)
 	}
 	ns := routeNamespace
 	if ref.Namespace != nil && *ref.Namespace != "" {
 		ns = string(*ref.Namespace)
 	}
-	return ns == t.gw.Namespace && string(ref.Name) == t.gw.Name
+	key := types.NamespacedName{Namespace: ns, Name: string(ref.Name)}
+	switch kind {
+	case "Gateway":
+		if ns == t.gw.Namespace && string(ref.Name) == t.gw.Name {
+			return parent{kind: kind, key: key}, true
+		}
+	case "ListenerSet":
+		for i := range t.sets {
+			if t.sets[i].Key == key {
+				return parent{kind: kind, key: key, set: &t.sets[i]}, true
+			}
+		}
+	}
+	return parent{}, false
 }
 
 // attachRoute resolves every parentRef of a route that points at this
@@ -78,10 +122,11 @@ func (t *translator) attachRoute(meta *routeMeta, kind gwv1.RouteGroupKind) ([]a
 	byListener := map[int]int{}
 	var resultIdx []int
 	for i, ref := range meta.parentRefs {
-		if !t.refersToGateway(meta.key.Namespace, ref) {
+		p, ok := t.parentOf(meta.key.Namespace, ref)
+		if !ok {
 			continue
 		}
-		atts, accepted := t.attachParentRef(meta, kind, ref)
+		atts, accepted := t.attachParentRef(meta, kind, p, ref)
 		res := RouteParentResult{
 			Route:          meta.key,
 			Generation:     meta.generation,
@@ -128,9 +173,18 @@ func acceptedCond(reason gwv1.RouteConditionReason, format string, args ...any) 
 // attachParentRef applies the Gateway API attachment rules for one parentRef:
 // sectionName and port select listeners, listeners must be serving, allow the
 // route's kind and namespace, and share a hostname with the route.
-func (t *translator) attachParentRef(meta *routeMeta, kind gwv1.RouteGroupKind, ref gwv1.ParentReference) ([]attachment, gatewayapi.Condition) {
+func (t *translator) attachParentRef(meta *routeMeta, kind gwv1.RouteGroupKind, p parent, ref gwv1.ParentReference) ([]attachment, gatewayapi.Condition) {
+	if p.set != nil && !p.set.Attached() {
+		return nil, acceptedCond(gwv1.RouteReasonNoMatchingParent, "%s is not accepted by Gateway %s/%s (%s: %s), so no route can attach to it",
+			p, t.gw.Namespace, t.gw.Name, p.set.Accepted.Reason, p.set.Accepted.Message)
+	}
 	var selected []*listenerInfo
 	for _, l := range t.listeners {
+		// A parentRef selects only the listeners of the object it names: a
+		// route on the Gateway does not reach its ListenerSets' listeners.
+		if l.set != p.set {
+			continue
+		}
 		if ref.SectionName != nil && *ref.SectionName != l.spec.Name {
 			continue
 		}
@@ -147,21 +201,21 @@ func (t *translator) attachParentRef(meta *routeMeta, kind gwv1.RouteGroupKind, 
 		if ref.Port != nil {
 			what = append(what, fmt.Sprintf("with port %d", *ref.Port))
 		}
-		return nil, acceptedCond(gwv1.RouteReasonNoMatchingParent, "Gateway %s/%s has no listener %s", t.gw.Namespace, t.gw.Name, strings.Join(what, " and "))
+		return nil, acceptedCond(gwv1.RouteReasonNoMatchingParent, "%s has no listener %s", p, strings.Join(what, " and "))
 	}
 
 	var serving []*listenerInfo
 	var notServing []string
 	for _, l := range selected {
-		if l.verdict.Serves() {
+		if l.serves() {
 			serving = append(serving, l)
 		} else {
 			notServing = append(notServing, l.name())
 		}
 	}
 	if len(serving) == 0 {
-		return nil, acceptedCond(gwv1.RouteReasonNoMatchingParent, "listener(s) %s of Gateway %s/%s are not accepted or conflict, so no route can attach to them",
-			strings.Join(notServing, ", "), t.gw.Namespace, t.gw.Name)
+		return nil, acceptedCond(gwv1.RouteReasonNoMatchingParent, "listener(s) %s of %s are not accepted or conflict, so no route can attach to them",
+			strings.Join(notServing, ", "), p)
 	}
 
 	var allowed []*listenerInfo
@@ -240,6 +294,10 @@ func (t *translator) listenerAllowsNamespace(l *listenerInfo, ns string) bool {
 	case gwv1.NamespacesFromAll:
 		return true
 	case gwv1.NamespacesFromSame:
+		// Relative to the object that holds the listener.
+		if l.set != nil {
+			return ns == l.set.Key.Namespace
+		}
 		return ns == t.gw.Namespace
 	case gwv1.NamespacesFromSelector:
 		if selector == nil {

@@ -202,7 +202,7 @@ func (t *translator) translateGRPCRoutes() {
 				for _, s := range scopes {
 					preds := append(scopePredicates(s, "http.host"), m.preds...)
 					tags := routeTags(meta, append([]string{fmt.Sprintf("drawbridge-rule:%d", p.idx), fmt.Sprintf("drawbridge-match:%d", mi),
-						"drawbridge-listener:" + s.listener.name()}, extra...)...)
+						"drawbridge-listener:" + s.listener.tag()}, extra...)...)
 					proto := "grpc"
 					if s.listener.scheme() == "https" {
 						proto = "grpcs"

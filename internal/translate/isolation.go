@@ -28,7 +28,7 @@ func (t *translator) scopes(atts []attachment) []scope {
 			s := scope{listener: a.listener, host: h, hostIdx: i}
 			owned := false
 			for _, o := range t.listeners {
-				if o == a.listener || !o.verdict.Serves() || o.spec.Port != a.listener.spec.Port ||
+				if o == a.listener || !o.serves() || o.spec.Port != a.listener.spec.Port ||
 					o.kind.Protocol() != a.listener.kind.Protocol() || o.hostname == "" {
 					continue
 				}

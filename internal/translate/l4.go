@@ -123,7 +123,7 @@ func (t *translator) translateL4(r l4Route) {
 			Name:       entityName(meta.key.Kind, meta.key.Namespace, meta.key.Name, 0, 0, s.listener.index, s.hostIdx, 0),
 			Protocols:  []string{streamProtocol(s.listener)},
 			Expression: joinPredicates(scopePredicates(s, "tls.sni")),
-			Tags:       routeTags(meta, "drawbridge-rule:0", "drawbridge-listener:"+s.listener.name()),
+			Tags:       routeTags(meta, "drawbridge-rule:0", "drawbridge-listener:"+s.listener.tag()),
 		}
 		sb.routes = append(sb.routes, route)
 		t.pending = append(t.pending, &pendingRoute{route: route, stream: true, prec: precedence{}.withHost(s.host),

@@ -18,7 +18,7 @@ import (
 // listener the Host selects.
 func (t *translator) misdirectedRoutes() {
 	for _, l := range t.listeners {
-		if l.kind != provision.KindHTTPS || !l.verdict.Serves() {
+		if l.kind != provision.KindHTTPS || !l.serves() {
 			continue
 		}
 		sni, host := t.listenerSelection(l, "tls.sni"), t.listenerSelection(l, "http.host")
@@ -26,7 +26,7 @@ func (t *translator) misdirectedRoutes() {
 			continue // the only listener on its port: every host is its own
 		}
 		tags := objectTags("Gateway", "gateway.networking.k8s.io", "v1", t.gw.Namespace, t.gw.Name, string(t.gw.UID))
-		tags = append(tags, "drawbridge-listener:"+l.name())
+		tags = append(tags, "drawbridge-listener:"+l.tag())
 		name := entityName("Gateway", t.gw.Namespace, t.gw.Name, l.index) + ".misdirected"
 		t.upstreams = append(t.upstreams, kong.Upstream{Name: name, Tags: tags})
 		preds := append([]string{portPredicate(l)}, sni...)
@@ -57,7 +57,7 @@ func (t *translator) listenerSelection(l *listenerInfo, field string) []string {
 		preds = append(preds, hostPredicate(field, l.hostname))
 	}
 	for _, o := range t.listeners {
-		if o == l || o.kind != provision.KindHTTPS || !o.verdict.Serves() || o.spec.Port != l.spec.Port || o.hostname == "" {
+		if o == l || o.kind != provision.KindHTTPS || !o.serves() || o.spec.Port != l.spec.Port || o.hostname == "" {
 			continue
 		}
 		if !moreSpecific(o.hostname, l.hostname) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
 	"github.com/drawbridge-dev/drawbridge/internal/kong"
 )
 
@@ -33,8 +34,19 @@ func (t *translator) result(certs []kong.Certificate) (*Result, error) {
 		return nil, fmt.Errorf("encode Kong config for Gateway %s/%s: %w", t.gw.Namespace, t.gw.Name, err)
 	}
 	res := &Result{Config: cfg, JSON: data, Routes: t.results, Warnings: t.warnings}
+	sets := map[*gatewayapi.ListenerSetResult]*ListenerSetStatus{}
+	res.ListenerSets = make([]ListenerSetStatus, len(t.sets))
+	for i := range t.sets {
+		res.ListenerSets[i].Verdict = t.sets[i]
+		sets[&t.sets[i]] = &res.ListenerSets[i]
+	}
 	for i, l := range t.listeners {
-		res.Listeners = append(res.Listeners, ListenerStatus{Name: l.spec.Name, AttachedRoutes: int32(len(t.attached[i])), Verdict: l.verdict})
+		st := ListenerStatus{Name: l.spec.Name, AttachedRoutes: int32(len(t.attached[i])), Verdict: l.verdict}
+		if l.set != nil {
+			sets[l.set].Listeners = append(sets[l.set].Listeners, st)
+			continue
+		}
+		res.Listeners = append(res.Listeners, st)
 	}
 	return res, nil
 }

@@ -13,8 +13,11 @@ type Report struct {
 	Gateway   string           `json:"gateway"`
 	Config    *kong.Config     `json:"config"`
 	Listeners []ListenerReport `json:"listeners"`
-	Routes    []RouteReport    `json:"routes,omitempty"`
-	Warnings  []string         `json:"warnings,omitempty"`
+	// ListenerSets are the ListenerSets that name the Gateway, in merge
+	// precedence.
+	ListenerSets []ListenerSetReport `json:"listenerSets,omitempty"`
+	Routes       []RouteReport       `json:"routes,omitempty"`
+	Warnings     []string            `json:"warnings,omitempty"`
 }
 
 // ListenerReport is the status of one listener.
@@ -22,6 +25,14 @@ type ListenerReport struct {
 	Name           string            `json:"name"`
 	AttachedRoutes int32             `json:"attachedRoutes"`
 	Conditions     []ConditionReport `json:"conditions"`
+}
+
+// ListenerSetReport is the status of one ListenerSet.
+type ListenerSetReport struct {
+	Namespace  string            `json:"namespace"`
+	Name       string            `json:"name"`
+	Conditions []ConditionReport `json:"conditions"`
+	Listeners  []ListenerReport  `json:"listeners"`
 }
 
 // RouteReport is the status one parentRef of a route would get.
@@ -51,10 +62,15 @@ func conditionReport(c gatewayapi.Condition) ConditionReport {
 func (r *Result) Report(gateway string) Report {
 	rep := Report{Gateway: gateway, Config: r.Config, Warnings: r.Warnings}
 	for _, l := range r.Listeners {
-		rep.Listeners = append(rep.Listeners, ListenerReport{
-			Name: string(l.Name), AttachedRoutes: l.AttachedRoutes,
-			Conditions: []ConditionReport{conditionReport(l.Verdict.Accepted), conditionReport(l.Verdict.Conflicted), conditionReport(l.Verdict.ResolvedRefs)},
-		})
+		rep.Listeners = append(rep.Listeners, listenerReport(l))
+	}
+	for _, ls := range r.ListenerSets {
+		lr := ListenerSetReport{Namespace: ls.Verdict.Key.Namespace, Name: ls.Verdict.Key.Name,
+			Conditions: []ConditionReport{conditionReport(ls.Verdict.Accepted)}}
+		for _, l := range ls.Listeners {
+			lr.Listeners = append(lr.Listeners, listenerReport(l))
+		}
+		rep.ListenerSets = append(rep.ListenerSets, lr)
 	}
 	for _, rt := range r.Routes {
 		rep.Routes = append(rep.Routes, RouteReport{
@@ -64,4 +80,11 @@ func (r *Result) Report(gateway string) Report {
 		})
 	}
 	return rep
+}
+
+func listenerReport(l ListenerStatus) ListenerReport {
+	return ListenerReport{
+		Name: string(l.Name), AttachedRoutes: l.AttachedRoutes,
+		Conditions: []ConditionReport{conditionReport(l.Verdict.Accepted), conditionReport(l.Verdict.Conflicted), conditionReport(l.Verdict.ResolvedRefs)},
+	}
 }

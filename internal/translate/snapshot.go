@@ -18,6 +18,12 @@ type Snapshot struct {
 	// computed with gatewayapi.ValidateListeners from Secrets and
 	// ReferenceGrants below.
 	Listeners []gatewayapi.ListenerResult
+	// ListenerSets are the ListenerSets that may name the Gateway as their
+	// parent; others are ignored.
+	ListenerSets []gwv1.ListenerSet
+	// ListenerSetResults are the ListenerSet verdicts in merge precedence.
+	// When nil they are computed with gatewayapi.ValidateListenerSets.
+	ListenerSetResults []gatewayapi.ListenerSetResult
 
 	HTTPRoutes []gwv1.HTTPRoute
 	GRPCRoutes []gwv1.GRPCRoute
@@ -42,6 +48,9 @@ type Result struct {
 	JSON   []byte
 	// Listeners has one entry per Gateway listener, in spec order.
 	Listeners []ListenerStatus
+	// ListenerSets has one entry per ListenerSet of the Gateway, in merge
+	// precedence.
+	ListenerSets []ListenerSetStatus
 	// Routes has one entry per (route, parentRef index) whose parentRef
 	// points at this Gateway, ordered by kind, namespace, name and index.
 	Routes []RouteParentResult
@@ -58,6 +67,13 @@ type ListenerStatus struct {
 	AttachedRoutes int32
 	// Verdict is the listener validation this translation used.
 	Verdict gatewayapi.ListenerResult
+}
+
+// ListenerSetStatus is the translation-side status of one ListenerSet.
+type ListenerSetStatus struct {
+	Verdict gatewayapi.ListenerSetResult
+	// Listeners has one entry per listener of the ListenerSet, in spec order.
+	Listeners []ListenerStatus
 }
 
 // RouteKey names a route object.

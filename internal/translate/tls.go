@@ -32,7 +32,7 @@ func (t *translator) certificates() []kong.Certificate {
 	certs := map[types.NamespacedName]*kong.Certificate{}
 	bound := map[string]types.NamespacedName{}
 	for _, l := range t.listeners {
-		if !terminatesTLS(l.spec) || !l.verdict.Serves() || l.verdict.ResolvedRefs.Status != "True" || len(l.verdict.Certificates) == 0 {
+		if !terminatesTLS(l.spec) || !l.serves() || l.verdict.ResolvedRefs.Status != "True" || len(l.verdict.Certificates) == 0 {
 			continue
 		}
 		key := l.verdict.Certificates[0]
@@ -64,7 +64,7 @@ func (t *translator) certificates() []kong.Certificate {
 			}
 			certs[key] = c
 		}
-		c.SNIs = append(c.SNIs, kong.SNI{Name: sni, Tags: append(append([]string{}, c.Tags...), "drawbridge-listener:"+l.name())})
+		c.SNIs = append(c.SNIs, kong.SNI{Name: sni, Tags: append(append([]string{}, c.Tags...), "drawbridge-listener:"+l.tag())})
 	}
 	keys := make([]types.NamespacedName, 0, len(certs))
 	for k := range certs {

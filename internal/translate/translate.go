@@ -24,6 +24,9 @@ type translator struct {
 	snap      *Snapshot
 	gw        *gwv1.Gateway
 	listeners []*listenerInfo
+	// sets are the verdicts on the Gateway's ListenerSets, in merge
+	// precedence; listenerInfo.set points into it.
+	sets []gatewayapi.ListenerSetResult
 
 	services   map[types.NamespacedName]*corev1.Service
 	slices     map[types.NamespacedName][]*discoveryv1.EndpointSlice
@@ -102,26 +105,28 @@ func newTranslator(snap *Snapshot) *translator {
 			Gateway: snap.Gateway, Secrets: t.secrets, ReferenceGrants: snap.ReferenceGrants,
 		})
 	}
+	t.sets = snap.ListenerSetResults
+	if t.sets == nil {
+		t.sets = gatewayapi.ValidateListenerSets(gatewayapi.ListenerSetInput{
+			ListenerInput: gatewayapi.ListenerInput{
+				Gateway: snap.Gateway, Secrets: t.secrets, ReferenceGrants: snap.ReferenceGrants,
+			},
+			GatewayListeners: verdicts,
+			ListenerSets:     snap.ListenerSets,
+			Namespaces:       snap.Namespaces,
+		})
+	}
 	// The data plane maps only the listeners it serves, so the Kong ports
 	// must be computed from exactly that set (see provision.Render).
-	var served []gwv1.Listener
-	for i, l := range snap.Gateway.Spec.Listeners {
-		if i < len(verdicts) && verdicts[i].Serves() {
-			served = append(served, l)
-		}
-	}
 	kongPorts := map[provision.ListenerKind]map[int32]int32{}
-	for _, m := range provision.MapPorts(served) {
+	for _, m := range provision.MapPorts(gatewayapi.ServedListeners(snap.Gateway, verdicts, t.sets)) {
 		if kongPorts[m.Kind] == nil {
 			kongPorts[m.Kind] = map[int32]int32{}
 		}
 		kongPorts[m.Kind][m.GatewayPort] = m.KongPort
 	}
-	for i, l := range snap.Gateway.Spec.Listeners {
-		info := &listenerInfo{index: i, spec: l}
-		if i < len(verdicts) {
-			info.verdict = verdicts[i]
-		}
+	add := func(l gwv1.Listener, verdict gatewayapi.ListenerResult, set *gatewayapi.ListenerSetResult) {
+		info := &listenerInfo{index: len(t.listeners), spec: l, verdict: verdict, set: set}
 		if l.Hostname != nil {
 			info.hostname = string(*l.Hostname)
 		}
@@ -136,6 +141,23 @@ func newTranslator(snap *Snapshot) *translator {
 			}
 		}
 		t.listeners = append(t.listeners, info)
+	}
+	for i, l := range snap.Gateway.Spec.Listeners {
+		var v gatewayapi.ListenerResult
+		if i < len(verdicts) {
+			v = verdicts[i]
+		}
+		add(l, v, nil)
+	}
+	// ListenerSet listeners follow in merge precedence, so the Gateway's
+	// own listeners keep their indexes (and Kong entity names).
+	for si := range t.sets {
+		set := &t.sets[si]
+		for i, l := range set.Specs {
+			if i < len(set.Listeners) {
+				add(l, set.Listeners[i], set)
+			}
+		}
 	}
 	t.attached = make([]map[RouteKey]bool, len(t.listeners))
 	return t

@@ -176,6 +176,13 @@ func (o *Objects) decodeObject(src source, data []byte) error {
 				err = validateParentRefs(where, v.Spec.ParentRefs)
 				s.UDPRoutes = append(s.UDPRoutes, v)
 			}
+		case "ListenerSet":
+			var v gwv1.ListenerSet
+			if err = strict(&v); err == nil {
+				defaultNamespace(&v.Namespace)
+				err = validateListenerSet(where, &v)
+				s.ListenerSets = append(s.ListenerSets, v)
+			}
 		case "ReferenceGrant":
 			var v gwv1.ReferenceGrant
 			if err = strict(&v); err == nil {
@@ -237,6 +244,29 @@ func validateGateway(where string, gw *gwv1.Gateway) error {
 	}
 	seen := map[gwv1.SectionName]bool{}
 	for i, l := range gw.Spec.Listeners {
+		switch {
+		case l.Name == "":
+			return fmt.Errorf("%s: spec.listeners[%d].name is required", where, i)
+		case seen[l.Name]:
+			return fmt.Errorf("%s: spec.listeners[%d].name %q is not unique", where, i, l.Name)
+		case l.Port < 1 || l.Port > 65535:
+			return fmt.Errorf("%s: spec.listeners[%d].port %d must be in 1..65535", where, i, l.Port)
+		case l.Protocol == "":
+			return fmt.Errorf("%s: spec.listeners[%d].protocol is required", where, i)
+		}
+		seen[l.Name] = true
+	}
+	return nil
+}
+
+// validateListenerSet checks what the API server's schema would: a parent
+// name and unique, complete listeners.
+func validateListenerSet(where string, ls *gwv1.ListenerSet) error {
+	if ls.Spec.ParentRef.Name == "" {
+		return fmt.Errorf("%s: spec.parentRef.name is required", where)
+	}
+	seen := map[gwv1.SectionName]bool{}
+	for i, l := range ls.Spec.Listeners {
 		switch {
 		case l.Name == "":
 			return fmt.Errorf("%s: spec.listeners[%d].name is required", where, i)

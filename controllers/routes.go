@@ -126,41 +126,19 @@ func routeBackendRefs(obj client.Object) []string {
 // routeGateways returns "namespace/name" of every Gateway a route names in
 // its parentRefs or in our entries of its status, so a route that left a
 // Gateway still reaches it (to clear the stale status entry).
-func routeGateways(obj client.Object) []string {
-	seen := map[string]bool{}
-	var out []string
-	add := func(ref gwv1.ParentReference) {
-		if !isGatewayRef(ref) {
-			return
-		}
-		ns := obj.GetNamespace()
-		if ref.Namespace != nil {
-			ns = string(*ref.Namespace)
-		}
-		key := ns + "/" + string(ref.Name)
-		if !seen[key] {
-			seen[key] = true
-			out = append(out, key)
-		}
-	}
-	for _, ref := range routeParentRefs(obj) {
-		add(ref)
-	}
-	for _, p := range *routeParents(obj) {
-		if string(p.ControllerName) == gatewayapi.ControllerName {
-			add(p.ParentRef)
-		}
-	}
-	return out
-}
+func routeGateways(obj client.Object) []string { return routeParentKeys(obj, isGatewayRef) }
 
 // routeListenerSets returns "namespace/name" of every ListenerSet a route
 // names in its parentRefs or in our entries of its status.
-func routeListenerSets(obj client.Object) []string {
+func routeListenerSets(obj client.Object) []string { return routeParentKeys(obj, isListenerSetRef) }
+
+// routeParentKeys returns "namespace/name" of the parents a route names, in
+// its parentRefs or in our entries of its status, that match wants.
+func routeParentKeys(obj client.Object, wants func(gwv1.ParentReference) bool) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(ref gwv1.ParentReference) {
-		if !isListenerSetRef(ref) {
+		if !wants(ref) {
 			return
 		}
 		key := refKey(obj.GetNamespace(), ref)

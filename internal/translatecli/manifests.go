@@ -244,18 +244,28 @@ func validateGateway(where string, gw *gwv1.Gateway) error {
 	}
 	seen := map[gwv1.SectionName]bool{}
 	for i, l := range gw.Spec.Listeners {
-		switch {
-		case l.Name == "":
-			return fmt.Errorf("%s: spec.listeners[%d].name is required", where, i)
-		case seen[l.Name]:
-			return fmt.Errorf("%s: spec.listeners[%d].name %q is not unique", where, i, l.Name)
-		case l.Port < 1 || l.Port > 65535:
-			return fmt.Errorf("%s: spec.listeners[%d].port %d must be in 1..65535", where, i, l.Port)
-		case l.Protocol == "":
-			return fmt.Errorf("%s: spec.listeners[%d].protocol is required", where, i)
+		if err := validateListener(where, i, l.Name, l.Port, l.Protocol, seen); err != nil {
+			return err
 		}
-		seen[l.Name] = true
 	}
+	return nil
+}
+
+// validateListener checks one listener of a Gateway or a ListenerSet (the
+// two are different types with the same fields): a name unique among seen,
+// a port and a protocol.
+func validateListener(where string, i int, name gwv1.SectionName, port gwv1.PortNumber, protocol gwv1.ProtocolType, seen map[gwv1.SectionName]bool) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%s: spec.listeners[%d].name is required", where, i)
+	case seen[name]:
+		return fmt.Errorf("%s: spec.listeners[%d].name %q is not unique", where, i, name)
+	case port < 1 || port > 65535:
+		return fmt.Errorf("%s: spec.listeners[%d].port %d must be in 1..65535", where, i, port)
+	case protocol == "":
+		return fmt.Errorf("%s: spec.listeners[%d].protocol is required", where, i)
+	}
+	seen[name] = true
 	return nil
 }
 
@@ -267,17 +277,9 @@ func validateListenerSet(where string, ls *gwv1.ListenerSet) error {
 	}
 	seen := map[gwv1.SectionName]bool{}
 	for i, l := range ls.Spec.Listeners {
-		switch {
-		case l.Name == "":
-			return fmt.Errorf("%s: spec.listeners[%d].name is required", where, i)
-		case seen[l.Name]:
-			return fmt.Errorf("%s: spec.listeners[%d].name %q is not unique", where, i, l.Name)
-		case l.Port < 1 || l.Port > 65535:
-			return fmt.Errorf("%s: spec.listeners[%d].port %d must be in 1..65535", where, i, l.Port)
-		case l.Protocol == "":
-			return fmt.Errorf("%s: spec.listeners[%d].protocol is required", where, i)
+		if err := validateListener(where, i, l.Name, l.Port, l.Protocol, seen); err != nil {
+			return err
 		}
-		seen[l.Name] = true
 	}
 	return nil
 }

@@ -74,18 +74,25 @@ func (r ListenerResult) Valid() bool {
 // ListenerSecretRefs returns the Secrets that the Gateway's listeners
 // reference, so a caller can fetch exactly those and nothing else.
 func ListenerSecretRefs(gw *gwv1.Gateway) []types.NamespacedName {
+	tls := make([]*gwv1.ListenerTLSConfig, 0, len(gw.Spec.Listeners))
+	for _, l := range gw.Spec.Listeners {
+		tls = append(tls, l.TLS)
+	}
+	return certificateSecretRefs(gw.Namespace, tls)
+}
+
+// certificateSecretRefs returns the Secrets the listener TLS configs of an
+// object in namespace ns reference, once each, in order.
+func certificateSecretRefs(ns string, configs []*gwv1.ListenerTLSConfig) []types.NamespacedName {
 	seen := map[types.NamespacedName]bool{}
 	var out []types.NamespacedName
-	for _, l := range gw.Spec.Listeners {
-		if l.TLS == nil {
+	for _, c := range configs {
+		if c == nil {
 			continue
 		}
-		for _, ref := range l.TLS.CertificateRefs {
-			if !isSecretRef(ref) {
-				continue
-			}
-			key := types.NamespacedName{Namespace: refNamespace(ref, gw.Namespace), Name: string(ref.Name)}
-			if !seen[key] {
+		for _, ref := range c.CertificateRefs {
+			key := types.NamespacedName{Namespace: refNamespace(ref, ns), Name: string(ref.Name)}
+			if isSecretRef(ref) && !seen[key] {
 				seen[key] = true
 				out = append(out, key)
 			}

@@ -69,21 +69,11 @@ func ListenerSetParent(ls *gwv1.ListenerSet) (types.NamespacedName, bool) {
 // ListenerSetSecretRefs returns the Secrets a ListenerSet's listeners
 // reference, resolved in the ListenerSet's namespace.
 func ListenerSetSecretRefs(ls *gwv1.ListenerSet) []types.NamespacedName {
-	seen := map[types.NamespacedName]bool{}
-	var out []types.NamespacedName
+	tls := make([]*gwv1.ListenerTLSConfig, 0, len(ls.Spec.Listeners))
 	for _, l := range ls.Spec.Listeners {
-		if l.TLS == nil {
-			continue
-		}
-		for _, ref := range l.TLS.CertificateRefs {
-			key := types.NamespacedName{Namespace: refNamespace(ref, ls.Namespace), Name: string(ref.Name)}
-			if isSecretRef(ref) && !seen[key] {
-				seen[key] = true
-				out = append(out, key)
-			}
-		}
+		tls = append(tls, l.TLS)
 	}
-	return out
+	return certificateSecretRefs(ls.Namespace, tls)
 }
 
 // SortListenerSets puts ListenerSets in merge precedence: oldest first, then

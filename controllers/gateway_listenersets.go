@@ -241,25 +241,6 @@ func listenerProgrammed(l gatewayapi.ListenerResult, setAccepted gatewayapi.Cond
 	return gatewayapi.True(programmedType, string(gwv1.ListenerReasonProgrammed), "Listener is programmed")
 }
 
-// listenerConditions writes a listener verdict and its Programmed condition
-// over the existing conditions and drops types no longer reported.
-func listenerConditions(existing []metav1.Condition, gen int64, res gatewayapi.ListenerResult, programmed gatewayapi.Condition) []metav1.Condition {
-	conds := append([]metav1.Condition(nil), existing...)
-	gatewayapi.Set(&conds, gen, res.Accepted)
-	gatewayapi.Set(&conds, gen, res.Conflicted)
-	gatewayapi.Set(&conds, gen, res.ResolvedRefs)
-	gatewayapi.Set(&conds, gen, programmed)
-	kept := conds[:0]
-	for _, c := range conds {
-		switch c.Type {
-		case string(gwv1.ListenerConditionAccepted), string(gwv1.ListenerConditionConflicted),
-			string(gwv1.ListenerConditionResolvedRefs), string(gwv1.ListenerConditionProgrammed):
-			kept = append(kept, c)
-		}
-	}
-	return kept
-}
-
 // gatewayForListenerSet maps a ListenerSet event to the Gateway it names.
 // On an update the handler calls it for the old and the new object, so a
 // Gateway the ListenerSet left is reconciled too.

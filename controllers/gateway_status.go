@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -174,6 +175,26 @@ func describeAddresses(addresses []gwv1.GatewayStatusAddress) string {
 	return strings.Join(values, ", ")
 }
 
+// listenerConditions writes a listener verdict (of a Gateway or a
+// ListenerSet listener) and its Programmed condition over the existing
+// conditions and drops types no longer reported.
+func listenerConditions(existing []metav1.Condition, gen int64, res gatewayapi.ListenerResult, programmed gatewayapi.Condition) []metav1.Condition {
+	conds := append([]metav1.Condition(nil), existing...)
+	gatewayapi.Set(&conds, gen, res.Accepted)
+	gatewayapi.Set(&conds, gen, res.Conflicted)
+	gatewayapi.Set(&conds, gen, res.ResolvedRefs)
+	gatewayapi.Set(&conds, gen, programmed)
+	kept := conds[:0]
+	for _, c := range conds {
+		switch c.Type {
+		case string(gwv1.ListenerConditionAccepted), string(gwv1.ListenerConditionConflicted),
+			string(gwv1.ListenerConditionResolvedRefs), string(gwv1.ListenerConditionProgrammed):
+			kept = append(kept, c)
+		}
+	}
+	return kept
+}
+
 // listenerStatuses rebuilds status.listeners in spec order, keeping existing
 // conditions so their transition times only move on real changes.
 func listenerStatuses(s *gatewayScope, gatewayProgrammed bool) []gwv1.ListenerStatus {
@@ -193,35 +214,24 @@ func listenerStatuses(s *gatewayScope, gatewayProgrammed bool) []gwv1.ListenerSt
 		if s.attachedRoutes != nil {
 			ls.AttachedRoutes = s.attachedRoutes[res.Name]
 		}
-		gatewayapi.Set(&ls.Conditions, gen, res.Accepted)
-		gatewayapi.Set(&ls.Conditions, gen, res.Conflicted)
-		gatewayapi.Set(&ls.Conditions, gen, res.ResolvedRefs)
 		programmedType := string(gwv1.ListenerConditionProgrammed)
+		var programmed gatewayapi.Condition
 		rejectedCert, certRejected := rejectedCerts[string(res.Name)]
 		switch {
 		case certRejected:
 			msg := "The listener's " + rejectedCert
-			gatewayapi.Set(&ls.Conditions, gen, gatewayapi.False(string(gwv1.ListenerConditionResolvedRefs), string(gwv1.ListenerReasonInvalidCertificateRef), msg))
-			gatewayapi.Set(&ls.Conditions, gen, gatewayapi.False(programmedType, string(gwv1.ListenerReasonInvalid), msg))
+			res.ResolvedRefs = gatewayapi.False(string(gwv1.ListenerConditionResolvedRefs), string(gwv1.ListenerReasonInvalidCertificateRef), msg)
+			programmed = gatewayapi.False(programmedType, string(gwv1.ListenerReasonInvalid), msg)
 		case s.invalidParams != "":
-			gatewayapi.Set(&ls.Conditions, gen, gatewayapi.False(programmedType, string(gwv1.ListenerReasonInvalid), "The Gateway's configuration is invalid"))
+			programmed = gatewayapi.False(programmedType, string(gwv1.ListenerReasonInvalid), "The Gateway's configuration is invalid")
 		case !res.Valid():
-			gatewayapi.Set(&ls.Conditions, gen, gatewayapi.False(programmedType, string(gwv1.ListenerReasonInvalid), "Listener is not valid; see its other conditions"))
+			programmed = gatewayapi.False(programmedType, string(gwv1.ListenerReasonInvalid), "Listener is not valid; see its other conditions")
 		case !gatewayProgrammed:
-			gatewayapi.Set(&ls.Conditions, gen, gatewayapi.False(programmedType, string(gwv1.ListenerReasonPending), "Waiting for the Gateway to be programmed"))
+			programmed = gatewayapi.False(programmedType, string(gwv1.ListenerReasonPending), "Waiting for the Gateway to be programmed")
 		default:
-			gatewayapi.Set(&ls.Conditions, gen, gatewayapi.True(programmedType, string(gwv1.ListenerReasonProgrammed), "Listener is programmed"))
+			programmed = gatewayapi.True(programmedType, string(gwv1.ListenerReasonProgrammed), "Listener is programmed")
 		}
-		// Conditions of types we no longer report are dropped.
-		kept := ls.Conditions[:0]
-		for _, c := range ls.Conditions {
-			switch c.Type {
-			case string(gwv1.ListenerConditionAccepted), string(gwv1.ListenerConditionConflicted),
-				string(gwv1.ListenerConditionResolvedRefs), programmedType:
-				kept = append(kept, c)
-			}
-		}
-		ls.Conditions = kept
+		ls.Conditions = listenerConditions(ls.Conditions, gen, res, programmed)
 		out = append(out, ls)
 	}
 	return out

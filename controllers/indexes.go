@@ -36,11 +36,12 @@ const (
 
 // SetupIndexes registers the field indexes the reconcilers query.
 func SetupIndexes(ctx context.Context, indexer client.FieldIndexer, routeKinds []routeKind, listenerSets bool) error {
-	indexes := []struct {
+	type index struct {
 		obj     client.Object
 		field   string
 		extract client.IndexerFunc
-	}{
+	}
+	indexes := []index{
 		{&gwv1.GatewayClass{}, indexClassParams, func(o client.Object) []string {
 			ref := o.(*gwv1.GatewayClass).Spec.ParametersRef
 			if ref == nil || ref.Namespace == nil || string(ref.Group) != v1alpha1.GroupVersion.Group || string(ref.Kind) != v1alpha1.GatewayConfigurationKind {
@@ -65,11 +66,6 @@ func SetupIndexes(ctx context.Context, indexer client.FieldIndexer, routeKinds [
 			}
 			return keys
 		}},
-	}
-	type index = struct {
-		obj     client.Object
-		field   string
-		extract client.IndexerFunc
 	}
 	if listenerSets {
 		indexes = append(indexes,

@@ -148,3 +148,23 @@ func MapPorts(listeners []gwv1.Listener) []PortMapping {
 	}
 	return mappings
 }
+
+// KongPorts indexes MapPorts by listener kind and Gateway port. A TLS
+// passthrough listener that shares its port with a terminating one is served
+// by that port's tls listener, so it is found under its own kind too.
+func KongPorts(listeners []gwv1.Listener) map[ListenerKind]map[int32]int32 {
+	out := map[ListenerKind]map[int32]int32{}
+	put := func(kind ListenerKind, gwPort, kongPort int32) {
+		if out[kind] == nil {
+			out[kind] = map[int32]int32{}
+		}
+		out[kind][gwPort] = kongPort
+	}
+	for _, m := range MapPorts(listeners) {
+		put(m.Kind, m.GatewayPort, m.KongPort)
+		if m.Kind == KindTLS {
+			put(KindTLSPassthrough, m.GatewayPort, m.KongPort)
+		}
+	}
+	return out
+}

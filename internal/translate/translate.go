@@ -118,13 +118,7 @@ func newTranslator(snap *Snapshot) *translator {
 	}
 	// The data plane maps only the listeners it serves, so the Kong ports
 	// must be computed from exactly that set (see provision.Render).
-	kongPorts := map[provision.ListenerKind]map[int32]int32{}
-	for _, m := range provision.MapPorts(gatewayapi.ServedListeners(snap.Gateway, verdicts, t.sets)) {
-		if kongPorts[m.Kind] == nil {
-			kongPorts[m.Kind] = map[int32]int32{}
-		}
-		kongPorts[m.Kind][m.GatewayPort] = m.KongPort
-	}
+	kongPorts := provision.KongPorts(gatewayapi.ServedListeners(snap.Gateway, verdicts, t.sets))
 	add := func(l gwv1.Listener, verdict gatewayapi.ListenerResult, set *gatewayapi.ListenerSetResult) {
 		info := &listenerInfo{index: len(t.listeners), spec: l, verdict: verdict, set: set}
 		if l.Hostname != nil {
@@ -134,9 +128,6 @@ func newTranslator(snap *Snapshot) *translator {
 		if kind, ok := provision.KindOf(l); ok {
 			info.kind = kind
 			if p, ok := kongPorts[kind][int32(l.Port)]; ok {
-				info.kongPort = p
-			} else if p, ok := kongPorts[provision.KindTLS][int32(l.Port)]; ok && kind == provision.KindTLSPassthrough {
-				// Mixed termination: the port's tls listener serves it.
 				info.kongPort = p
 			}
 		}

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -47,6 +48,9 @@ type ruleFilters struct {
 	redirect *gwv1.HTTPRequestRedirectFilter
 	rewrite  *gwv1.HTTPURLRewriteFilter
 	cors     *gwv1.HTTPCORSFilter
+	// corsConfig is the cors plugin config, computed once per rule when
+	// the filter is checked.
+	corsConfig map[string]any
 }
 
 // templateRE finds request-transformer template syntax. Kong evaluates
@@ -121,9 +125,11 @@ func compileHTTPFilters(rule gwv1.HTTPRouteRule, ruleIdx int) (ruleFilters, *uns
 		return f, unsupportedf("rules[%d]: URLRewrite hostname %q is not a valid hostname", ruleIdx, *f.rewrite.Hostname)
 	}
 	if f.cors != nil {
-		if _, u := corsConfig(f.cors, fmt.Sprintf("rules[%d]", ruleIdx)); u != nil {
+		cfg, u := corsConfig(f.cors, fmt.Sprintf("rules[%d]", ruleIdx))
+		if u != nil {
 			return f, u
 		}
+		f.corsConfig = cfg
 	}
 	return f, nil
 }
@@ -294,12 +300,8 @@ func (f ruleFilters) plugins(ps pluginScope) ([]kong.Plugin, error) {
 		}
 		plugin(name, cfg)
 	}
-	if f.cors != nil {
-		cfg, u := corsConfig(f.cors, "CORS filter")
-		if u != nil {
-			return nil, fmt.Errorf("%s", u.message) // compileHTTPFilters already refused this rule
-		}
-		plugin(kong.PluginCORS, cfg)
+	if f.corsConfig != nil {
+		plugin(kong.PluginCORS, maps.Clone(f.corsConfig))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil

@@ -7,6 +7,12 @@ export GOTOOLCHAIN := local
 
 KUBE_VERSION ?= v1.36.3
 BIN := $(CURDIR)/bin
+# The lab's data plane: real (Kong built from source by `make kong`) or
+# standin (the Go stand-in, only when asked for).
+KONG_VERSION := 3.9.3
+KONG_DIR := $(BIN)/kong/$(KONG_VERSION)
+LAB_KONG ?= real
+DATA_PLANE = $(if $(filter standin,$(LAB_KONG)),the Go Kong stand-in,Kong $(KONG_VERSION) (open source, built from source))
 KUBE_ASSETS := $(BIN)/k8s/$(KUBE_VERSION)
 CONTROLLER_GEN := $(BIN)/controller-gen-v0.20.1
 IMG ?= drawbridge:dev
@@ -27,8 +33,8 @@ help: ## Show the targets.
 LAB_DIR ?= $(CURDIR)/.lab/run
 
 .PHONY: run
-run: lab-binaries kube-binaries ## Boot the lab (cluster + node + operator pod + samples) and print a working curl (Ctrl-C stops it).
-	$(BIN)/lab up --name run --dir $(LAB_DIR) --assets $(KUBE_ASSETS) --bin $(BIN) \
+run: lab-binaries kube-binaries kong ## Boot the lab (cluster + node + operator pod + samples) and print a working curl (Ctrl-C stops it).
+	$(BIN)/lab up --name run --dir $(LAB_DIR) --assets $(KUBE_ASSETS) --bin $(BIN) --kong $(LAB_KONG) \
 		--gateway-api-crds $(GATEWAY_API_DIR)/config/crd/experimental --config config
 
 .PHONY: lab-down
@@ -47,16 +53,17 @@ run-cluster: build ## Run the operator from this machine against the current kub
 		--metrics-bind-address=127.0.0.1:18080 --metrics-secure=false --health-probe-bind-address=127.0.0.1:18081
 
 .PHONY: test
-test: verify kube-binaries lab-binaries ## Run every test: unit, golden, fuzz seeds, envtest, the lab e2e suite and the conformance suite for every claimed feature.
+test: verify kube-binaries lab-binaries kong ## Run every test: unit, golden, fuzz seeds, envtest, the differential suite and the lab e2e suite on real Kong, and the conformance suite for every claimed feature.
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) \
+		KONG_DIR=$(KONG_DIR) LAB_KONG=$(LAB_KONG) \
 		go test ./... -count=1 2>&1 | tee $(BIN)/test.log
 	cd test/conformance && go test -count=1 -run '^TestWriteSummary' . 2>&1 | tee -a $(BIN)/test.log
 	$(MAKE) conformance-ci
 	@echo "test: $$(grep -c '^ok' $(BIN)/test.log) packages passed, $$(grep -c '^FAIL' $(BIN)/test.log || true) failed; conformance passed for every profile and claimed feature"
 
 .PHONY: test-e2e
-test-e2e: kube-binaries lab-binaries ## Run only the lab e2e suite (root).
-	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) \
+test-e2e: kube-binaries lab-binaries kong ## Run only the lab e2e suite (root).
+	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) LAB_KONG=$(LAB_KONG) \
 		go test ./test/e2e/ -count=1 -timeout 30m -v -args -ginkgo.v
 
 CONFORMANCE_PROFILES ?= GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP,GATEWAY-UDP
@@ -73,15 +80,15 @@ CONFORMANCE_USABLE_ADDRESS ?= 172.18.255.240
 CONFORMANCE_UNUSABLE_ADDRESS ?= 192.0.2.10
 
 .PHONY: conformance
-conformance: lab-binaries kube-binaries ## Run the upstream Gateway API conformance suite on a fresh lab; writes conformance/report.yaml and conformance/SUMMARY.md.
+conformance: lab-binaries kube-binaries kong ## Run the upstream Gateway API conformance suite on a fresh lab; writes conformance/report.yaml and conformance/SUMMARY.md.
 	@mkdir -p $(dir $(CONFORMANCE_REPORT))
 	cd test/conformance && go test -c -o $(BIN)/conformance.test .
-	$(BIN)/lab conformance --name $(CONFORMANCE_LAB) --dir $(CURDIR)/.lab/$(CONFORMANCE_LAB) --assets $(KUBE_ASSETS) --bin $(BIN) \
+	$(BIN)/lab conformance --name $(CONFORMANCE_LAB) --dir $(CURDIR)/.lab/$(CONFORMANCE_LAB) --assets $(KUBE_ASSETS) --bin $(BIN) --kong $(LAB_KONG) \
 		--gateway-api-crds $(GATEWAY_API_DIR)/config/crd/experimental --config config --gateway-class drawbridge -- \
 		$(BIN)/conformance.test -test.v -test.timeout 80m -gateway-class=drawbridge \
 		-conformance-profiles=$(CONFORMANCE_PROFILES) -report-output=$(CONFORMANCE_REPORT) \
 		-usable-address=$(CONFORMANCE_USABLE_ADDRESS) -unusable-address=$(CONFORMANCE_UNUSABLE_ADDRESS) \
-		-drawbridge-version=$(VERSION) $(CONFORMANCE_ARGS) 2>&1 | tee $(BIN)/$(CONFORMANCE_LAB).log | grep -E '^(--- |    --- (PASS|FAIL)|ok|PASS|FAIL|lab:)' || true
+		-drawbridge-version=$(VERSION) -data-plane="$(DATA_PLANE)" $(CONFORMANCE_ARGS) 2>&1 | tee $(BIN)/$(CONFORMANCE_LAB).log | grep -E '^(--- |    --- (PASS|FAIL)|ok|PASS|FAIL|lab:)' || true
 	@grep -q '^--- PASS: TestConformance' $(BIN)/$(CONFORMANCE_LAB).log || { echo "conformance: failed (full log: bin/$(CONFORMANCE_LAB).log)"; exit 1; }
 	@cat $(dir $(CONFORMANCE_REPORT))SUMMARY.md
 
@@ -112,9 +119,13 @@ lab-deps: ## Install the system tools the lab drives (iproute2, nsenter) when mi
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 util-linux; \
 	fi
 
+.PHONY: kong
+kong: ## Build open-source Kong $(KONG_VERSION) from the pinned sources (hack/kong/sources.tsv) into bin/kong; cached.
+	@KONG_INSTALL_DIR=$(KONG_DIR) hack/build-kong.sh
+
 .PHONY: lab-binaries
-lab-binaries: build lab-deps ## Build the programs the lab runs: lab, kong-standin, dns-standin, echo-basic (conformance v1.6.3).
-	@hack/build-lab-binaries.sh $(BIN)
+lab-binaries: build lab-deps ## Build the programs the lab runs: lab, kong-launcher, kong-standin, dns-standin, echo-basic (conformance v1.6.3).
+	@KONG_VERSION=$(KONG_VERSION) hack/build-lab-binaries.sh $(BIN)
 
 .PHONY: docker-build
 docker-build: ## Build the operator image (needs a container engine).

@@ -9,8 +9,9 @@
 # (git fetch of the pinned commit, or npm for the aws-sdk package). Every
 # archive is checked against its sha256 before use.
 #
-# Idempotent: the install carries a stamp (the hash of this script and of
-# sources.tsv); a second run with the same stamp does nothing. Debian
+# Idempotent: the install carries a stamp (BUILD_REVISION and the hash of
+# sources.tsv); a second run with the same stamp does nothing. Bump
+# BUILD_REVISION whenever a change here changes what gets built. Debian
 # packages are installed with apt-get when missing (never upgraded).
 #
 # The build deviates from Kong's official one where this kind of machine
@@ -18,6 +19,9 @@
 # crates for atc-router, a few Lua rocks from Debian); the list with reasons
 # is in README.md ("The lab's Kong").
 set -euo pipefail
+# The whole script is read before it runs (main at the bottom), so editing
+# it during a build cannot change the build under way.
+main() {
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KONG_VERSION=3.9.3
@@ -30,7 +34,8 @@ if [[ -z "${mirror}" && -d "${root}/../shared/kong-sources" ]]; then
 fi
 J="${J:-$(nproc)}"
 
-stamp="$(cat "${BASH_SOURCE[0]}" "${pins}" | sha256sum | cut -c1-16)"
+BUILD_REVISION=1
+stamp="r${BUILD_REVISION}-$(sha256sum <"${pins}" | cut -c1-16)"
 if [[ -f "${out}/.stamp" && "$(cat "${out}/.stamp")" == "${stamp}" && -x "${out}/openresty/nginx/sbin/nginx" ]]; then
   echo "kong: ${KONG_VERSION} is built (${out})"
   exit 0
@@ -383,3 +388,6 @@ step_check
 rm -rf "${SRC}" "${B}" "${work}/archives" "${work}/git"
 echo "${stamp}" >"${out}/.stamp"
 echo "kong: Kong ${KONG_VERSION} built in $(( $(date +%s) - total_start ))s"
+}
+
+main "$@"

@@ -42,7 +42,11 @@ func conformance(args []string) error {
 	dir, _ := filepath.Abs(c.dir)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	l, err := lab.Up(ctx, b.options(c))
+	opts, err := b.options(c)
+	if err != nil {
+		return err
+	}
+	l, err := lab.Up(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -70,28 +70,31 @@ func say(format string, args ...any) { fmt.Printf("lab: "+format+"\n", args...) 
 // bootFlags are the flags of the subcommands that boot a lab.
 type bootFlags struct {
 	assets, binDir, gatewayCRDs, configDir string
+	kong                                   string
 }
 
 func (b *bootFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&b.assets, "assets", "bin/k8s/v1.36.3", "directory with etcd, kube-apiserver, kube-controller-manager")
-	fs.StringVar(&b.binDir, "bin", "bin", "directory with drawbridge, kong-standin, echo-basic, dns-standin and lab")
+	fs.StringVar(&b.binDir, "bin", "bin", "directory with drawbridge, kong-launcher and the Kong build, kong-standin, echo-basic, dns-standin and lab")
+	fs.StringVar(&b.kong, "kong", lab.KongReal, "what runs the kong:3.9 images: real (Kong "+lab.KongVersion+" built by make kong) or standin (the Go stand-in)")
 	fs.StringVar(&b.gatewayCRDs, "gateway-api-crds", "", "directory with the Gateway API CRDs")
 	fs.StringVar(&b.configDir, "config", "config", "the kustomize config directory (default/ and samples/)")
 }
 
 // options are the lab options for a lab named by c, with the programs
 // from the bin directory.
-func (b *bootFlags) options(c common) lab.Options {
+func (b *bootFlags) options(c common) (lab.Options, error) {
 	dir, _ := filepath.Abs(c.dir)
 	bin, _ := filepath.Abs(b.binDir)
+	programs, err := lab.Programs(bin, b.kong)
+	if err != nil {
+		return lab.Options{}, err
+	}
+	say("data plane: %s", lab.DataPlaneName(b.kong))
 	return lab.Options{
 		Name: c.name, Dir: dir, Assets: b.assets, LabBinary: filepath.Join(bin, "lab"),
-		Programs: node.Programs{
-			Kong: filepath.Join(bin, "kong-standin"), EchoBasic: filepath.Join(bin, "echo-basic"),
-			Drawbridge: filepath.Join(bin, "drawbridge"), CoreDNS: filepath.Join(bin, "dns-standin"),
-		},
-		Log: say,
-	}
+		Programs: programs, Log: say,
+	}, nil
 }
 
 func up(args []string) error {
@@ -108,7 +111,10 @@ func up(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	opts := b.options(c)
+	opts, err := b.options(c)
+	if err != nil {
+		return err
+	}
 	opts.OnForward = func(f proxy.Forward, open bool) {
 		if open {
 			say("forward %s -> %s/%s %d/%s (load balancer %s)", f.HostAddr, f.Namespace, f.Service, f.Port, f.Protocol, f.LoadBalancerIP)

@@ -18,6 +18,7 @@ import (
 var (
 	summaryPath = flag.String("summary-output", "", "where to write the Markdown summary of the report (next to --report-output when empty)")
 	version     = flag.String("drawbridge-version", "dev", "the Drawbridge version recorded in the report")
+	dataPlane   = flag.String("data-plane", "", "the Kong the lab ran, named in the summary (the lab conformance command passes it)")
 )
 
 // TestConformance runs the unmodified upstream suite. Which features run is
@@ -58,7 +59,7 @@ func TestConformance(t *testing.T) {
 				return
 			}
 			defer f.Close()
-			if err := WriteSummary(f, r, time.Since(start).Round(time.Second).String()); err != nil {
+			if err := WriteSummary(f, r, time.Since(start).Round(time.Second).String(), *dataPlane); err != nil {
 				t.Errorf("write the summary: %v", err)
 			}
 		})

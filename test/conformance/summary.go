@@ -11,16 +11,20 @@ import (
 
 // WriteSummary renders a report as a Markdown table: passed, failed and
 // skipped per profile, core and extended, followed by the failed and skipped
-// test names, which are what a reader acts on.
-func WriteSummary(w io.Writer, r confv1.ConformanceReport, duration string) error {
+// test names, which are what a reader acts on. dataPlane names the Kong the
+// traffic went through, since every result is a claim about it.
+func WriteSummary(w io.Writer, r confv1.ConformanceReport, duration, dataPlane string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Gateway API conformance: %s %s\n\n", r.Implementation.Project, r.Implementation.Version)
 	fmt.Fprintf(&b, "Gateway API %s (%s channel), mode %s, run on %s", r.GatewayAPIVersion, r.GatewayAPIChannel, r.Mode, r.Date)
 	if duration != "" {
 		fmt.Fprintf(&b, ", took %s", duration)
 	}
-	b.WriteString(".\n\n")
-	b.WriteString("| profile | level | result | passed | failed | skipped |\n|---|---|---|---|---|---|\n")
+	b.WriteString(".\n")
+	if dataPlane != "" {
+		fmt.Fprintf(&b, "Data plane: %s.\n", dataPlane)
+	}
+	b.WriteString("\n| profile | level | result | passed | failed | skipped |\n|---|---|---|---|---|---|\n")
 	profiles := append([]confv1.ProfileReport(nil), r.ProfileReports...)
 	sort.Slice(profiles, func(i, j int) bool { return profiles[i].Name < profiles[j].Name })
 	var notes []string

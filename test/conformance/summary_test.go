@@ -20,7 +20,7 @@ func TestWriteSummaryTabulatesProfiles(t *testing.T) {
 		},
 	}
 	var b strings.Builder
-	if err := WriteSummary(&b, r, "4m2s"); err != nil {
+	if err := WriteSummary(&b, r, "4m2s", "Kong 3.9.3"); err != nil {
 		t.Fatal(err)
 	}
 	got := b.String()
@@ -31,6 +31,7 @@ func TestWriteSummaryTabulatesProfiles(t *testing.T) {
 		"- GATEWAY-HTTP core failed: HTTPRouteWeight",
 		"- GATEWAY-HTTP extended features not claimed: HTTPRouteRequestMirror",
 		"took 4m2s",
+		"Data plane: Kong 3.9.3.",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("summary lacks %q:\n%s", want, got)

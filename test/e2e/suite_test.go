@@ -26,7 +26,6 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/internal/lab"
 	"github.com/drawbridge-dev/drawbridge/internal/lab/netns"
-	"github.com/drawbridge-dev/drawbridge/internal/lab/node"
 )
 
 const labName = "e2e"
@@ -60,14 +59,13 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(os.Geteuid()).To(BeZero(), "the lab needs root (network and mount namespaces); run `make test` as root")
 	labDir = filepath.Join(repoRoot(), ".lab", labName)
 	logf := func(format string, args ...any) { fmt.Fprintf(GinkgoWriter, "lab: "+format+"\n", args...) }
-	var err error
+	// Real Kong unless LAB_KONG=standin asks for the stand-in by name.
+	programs, err := lab.Programs(bin, os.Getenv("LAB_KONG"))
+	Expect(err).NotTo(HaveOccurred())
+	logf("data plane: %s", lab.DataPlaneName(os.Getenv("LAB_KONG")))
 	theLab, err = lab.Up(ctx, lab.Options{
 		Name: labName, Dir: labDir, Assets: assets, LabBinary: filepath.Join(bin, "lab"),
-		Programs: node.Programs{
-			Kong: filepath.Join(bin, "kong-standin"), EchoBasic: filepath.Join(bin, "echo-basic"),
-			Drawbridge: filepath.Join(bin, "drawbridge"), CoreDNS: filepath.Join(bin, "dns-standin"),
-		},
-		Log: logf,
+		Programs: programs, Log: logf,
 	})
 	Expect(err).NotTo(HaveOccurred())
 	cs = theLab.Client

@@ -10,8 +10,13 @@ import (
 // container runtime: an image is only a name for a program built on this
 // machine, and an image without a program fails like a failed pull.
 type Programs struct {
-	// Kong is the Kong stand-in, for kong:* and kong/kong:*.
+	// Kong runs kong:* and kong/kong:* images whose tag KongTagServed
+	// accepts: the launcher of the Kong build (bin/kong-launcher), or, when
+	// a lab asks for it explicitly, the Go stand-in.
 	Kong string
+	// KongVersion is the Kong release the Kong program is (or imitates),
+	// e.g. "3.9.3": it decides which image tags the lab can honour.
+	KongVersion string
 	// EchoBasic is the Gateway API conformance echo server.
 	EchoBasic string
 	// Drawbridge is the operator binary, for drawbridge:*.
@@ -21,15 +26,16 @@ type Programs struct {
 	CoreDNS string
 }
 
-// imageRepository strips the tag or digest and the Docker Hub prefixes from
-// an image reference: "docker.io/library/kong:3.9" -> "kong".
-func imageRepository(image string) string {
+// splitImage splits an image reference into its repository, with the tag or
+// digest and the Docker Hub prefixes stripped, and its tag ("" for none) or
+// digest: "docker.io/library/kong:3.9" -> "kong", "3.9", "".
+func splitImage(image string) (repo, tag, digest string) {
 	ref := image
 	if i := strings.Index(ref, "@"); i >= 0 {
-		ref = ref[:i]
+		ref, digest = ref[:i], ref[i+1:]
 	}
 	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		ref = ref[:i]
+		ref, tag = ref[:i], ref[i+1:]
 	}
 	for _, prefix := range []string{"docker.io/library/", "docker.io/", "index.docker.io/library/", "index.docker.io/", "library/"} {
 		if strings.HasPrefix(ref, prefix) {
@@ -37,12 +43,56 @@ func imageRepository(image string) string {
 			break
 		}
 	}
-	return ref
+	return ref, tag, digest
+}
+
+func imageRepository(image string) string {
+	repo, _, _ := splitImage(image)
+	return repo
+}
+
+// KongTagServed reports whether a kong image tag names the release the lab
+// runs (version, e.g. "3.9.3"): the exact release or its minor line ("3.9",
+// which floats to the newest patch), optionally with the official images'
+// distribution suffix ("3.9-ubuntu"). Anything else (latest, another
+// release, a digest the lab cannot check) would be a silent substitution,
+// so it is refused with the reason.
+func KongTagServed(version, tag, digest string) error {
+	if digest != "" {
+		return fmt.Errorf("the lab cannot check image digests; it runs Kong %s for the tags %s", version, kongTags(version))
+	}
+	if tag == "" {
+		tag = "latest"
+	}
+	base, _, _ := strings.Cut(tag, "-")
+	minor := version
+	if parts := strings.Split(version, "."); len(parts) == 3 {
+		minor = parts[0] + "." + parts[1]
+	}
+	if base == version || base == minor {
+		return nil
+	}
+	return fmt.Errorf("tag %q is not Kong %s, the only Kong the lab has; use one of %s", tag, version, kongTags(version))
+}
+
+func kongTags(version string) string {
+	minor := version
+	if parts := strings.Split(version, "."); len(parts) == 3 {
+		minor = parts[0] + "." + parts[1]
+	}
+	return fmt.Sprintf("%s, %s, %s-ubuntu", minor, version, minor)
 }
 
 // Resolve returns the program for an image, or an error saying which images
 // the lab knows.
 func (p Programs) Resolve(image string) (string, error) {
+	repo, tag, digest := splitImage(image)
+	if (repo == "kong" || repo == "kong/kong") && p.Kong != "" {
+		if err := KongTagServed(p.KongVersion, tag, digest); err != nil {
+			return "", fmt.Errorf("image %q: %w", image, err)
+		}
+		return p.Kong, nil
+	}
 	known := map[string]string{
 		"kong":      p.Kong,
 		"kong/kong": p.Kong,
@@ -52,7 +102,7 @@ func (p Programs) Resolve(image string) (string, error) {
 		"registry.k8s.io/coredns/coredns":           p.CoreDNS,
 		"coredns/coredns":                           p.CoreDNS,
 	}
-	if prog, ok := known[imageRepository(image)]; ok && prog != "" {
+	if prog, ok := known[repo]; ok && prog != "" {
 		return prog, nil
 	}
 	names := make([]string, 0, len(known))
@@ -77,8 +127,8 @@ func imageUser(image string) (uid, gid int64) {
 }
 
 // ImageCommand maps a command an image has on its PATH to the program that
-// stands in for it: `kong` in the kong images is the Kong stand-in, which
-// implements `kong quit` for the data plane's preStop hook.
+// provides it: `kong` in the kong images is the Kong program, which runs
+// `kong quit` (the data plane's preStop hook) and `kong health`.
 func (p Programs) ImageCommand(image, command string) (string, bool) {
 	switch imageRepository(image) {
 	case "kong", "kong/kong":

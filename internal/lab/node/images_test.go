@@ -3,12 +3,20 @@ package node
 import "testing"
 
 func TestResolve(t *testing.T) {
-	p := Programs{Kong: "/bin/kong", EchoBasic: "/bin/echo", Drawbridge: "/bin/db", CoreDNS: "/bin/dns"}
+	p := Programs{Kong: "/bin/kong", KongVersion: "3.9.3", EchoBasic: "/bin/echo", Drawbridge: "/bin/db", CoreDNS: "/bin/dns"}
 	cases := map[string]string{
 		"kong:3.9":                   "/bin/kong",
-		"kong/kong:3.9.1":            "/bin/kong",
+		"kong/kong:3.9":              "/bin/kong",
 		"docker.io/library/kong:3.9": "/bin/kong",
-		"kong@sha256:abcd":           "/bin/kong",
+		"kong:3.9.3":                 "/bin/kong",
+		"kong:3.9-ubuntu":            "/bin/kong",
+		"kong:3.9.3-ubuntu":          "/bin/kong",
+		"kong@sha256:abcd":           "",
+		"kong":                       "",
+		"kong:latest":                "",
+		"kong:3.9.1":                 "",
+		"kong:3.8":                   "",
+		"kong/kong:3.10":             "",
 		"gcr.io/k8s-staging-gateway-api/echo-basic:v20240412-v1.0.0-394-g40c666fd": "/bin/echo",
 		"registry.k8s.io/gateway-api/echo-basic:v1.6.3":                            "/bin/echo",
 		"drawbridge:dev": "/bin/db",

@@ -51,6 +51,12 @@ func fieldOf(name string, r Router) (fieldKind, bool) {
 			if prefix == "http.headers." && strings.ToLower(rest) != rest {
 				return 0, false // header fields are matched lower-cased
 			}
+			if strings.Contains(rest, ".") {
+				// Kong's schema knows http.headers.* and http.queries.*
+				// for one label only; "http.queries.a.b" is an unknown
+				// field that fails the whole POST /config.
+				return 0, false
+			}
 			return stringField, true
 		}
 	}

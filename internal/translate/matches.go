@@ -11,10 +11,13 @@ import (
 )
 
 // Field names in Kong's expressions language are identifiers, so only
-// header and query names made of these characters can be matched.
+// header and query names made of these characters can be matched. Kong's
+// router schema resolves http.headers.* and http.queries.* for exactly one
+// more label: a '.' in the name ("http.queries.a.b") is an unknown field and
+// makes Kong refuse the whole configuration, so '.' is not allowed either.
 var (
 	headerFieldRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-	queryFieldRE  = regexp.MustCompile(`^[A-Za-z0-9_.]+$`)
+	queryFieldRE  = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 )
 
 // pathMatch is a normalised HTTP path match.
@@ -91,7 +94,7 @@ func headerPredicate(name, value string, regex bool) (string, error) {
 
 func queryPredicate(name, value string, regex bool) (string, error) {
 	if !queryFieldRE.MatchString(name) {
-		return "", fmt.Errorf("query parameter name %q cannot be matched: Kong's router only addresses names made of letters, digits, '_' and '.'", name)
+		return "", fmt.Errorf("query parameter name %q cannot be matched: Kong's router only addresses names made of letters, digits and '_' (no '-' or '.'); match the parameter with a name like that or drop this match", name)
 	}
 	field := "http.queries." + name
 	if regex {

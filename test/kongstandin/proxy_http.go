@@ -373,10 +373,13 @@ func (st *proxyState) rewrite(pr *httputil.ProxyRequest, svc *service, upgrade b
 		out.URL.Scheme = "https"
 	}
 	out.URL.Host = net.JoinHostPort(svc.host, strconv.Itoa(svc.port)) // replaced per attempt
-	if p, err := url.PathUnescape(st.upPath); err == nil {
-		out.URL.Path, out.URL.RawPath = p, st.upPath
+	// Kong sends escape(upstream_uri) verbatim; Go re-encodes Path unless
+	// RawPath is a valid encoding of it, which the escaped form is.
+	raw := escapePath(st.upPath)
+	if p, err := url.PathUnescape(raw); err == nil {
+		out.URL.Path, out.URL.RawPath = p, raw
 	} else {
-		out.URL.Path, out.URL.RawPath = st.upPath, ""
+		out.URL.Path, out.URL.RawPath = raw, ""
 	}
 	if st.queryChanged {
 		out.URL.RawQuery = st.upQuery.Encode()

@@ -259,7 +259,7 @@ type reply struct {
 	retryAfter  string
 	contentType string // application/json when empty
 	body        string
-	block      bool // hang until the request is cancelled
+	block       bool // hang until the request is cancelled
 }
 
 // double is a small mTLS admin API that answers POST /config from a

@@ -2,7 +2,6 @@ package kong
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -71,9 +70,9 @@ func fieldOf(name string, r Router) (fieldKind, bool) {
 //	term      = "(" expr ")" | "!" "(" expr ")" | predicate
 //	predicate = field op value
 //
-// It checks syntax, field names, operator/type compatibility and compiles
-// regexes (Go's RE2 accepts the same core syntax as the Rust regex crate
-// Kong uses; look-around is rejected by both).
+// It checks syntax, field names, operator/type compatibility and regexes
+// (Go's parser plus CheckKongRegex, which refuses what Kong's Rust regex
+// engine refuses or reads differently).
 type exprChecker struct {
 	src    string
 	pos    int
@@ -228,7 +227,7 @@ func (c *exprChecker) predicate() error {
 		switch op {
 		case "==", "!=", "^=", "=^", "contains":
 		case "~":
-			if _, err := regexp.Compile(value); err != nil {
+			if err := CheckKongRegex(value); err != nil {
 				return fmt.Errorf("invalid regex %q for %s: %v", value, field, err)
 			}
 		default:

@@ -58,11 +58,12 @@ func pathPredicates(m pathMatch) ([]string, precedence, error) {
 		prec.pathExact, prec.pathLen = true, len(m.value)
 		return []string{"http.path == " + kong.Quote(m.value)}, prec, nil
 	case gwv1.PathMatchRegularExpression:
-		if _, err := regexp.Compile(m.value); err != nil {
-			return nil, prec, fmt.Errorf("path regular expression %q is invalid: %v", m.value, err)
+		re, err := kong.KongRegex(m.value)
+		if err != nil {
+			return nil, prec, fmt.Errorf("path regular expression %q cannot be used: %v", m.value, err)
 		}
 		prec.pathRegex, prec.pathLen = true, len(m.value)
-		return []string{"http.path ~ " + kong.Quote(anchored(m.value))}, prec, nil
+		return []string{"http.path ~ " + kong.Quote(anchored(re))}, prec, nil
 	case gwv1.PathMatchPathPrefix:
 		prec.pathLen = len(m.value)
 		if m.value == "/" {
@@ -84,10 +85,11 @@ func headerPredicate(name, value string, regex bool) (string, error) {
 		field = "http.host"
 	}
 	if regex {
-		if _, err := regexp.Compile(value); err != nil {
-			return "", fmt.Errorf("header %s regular expression %q is invalid: %v", name, value, err)
+		re, err := kong.KongRegex(value)
+		if err != nil {
+			return "", fmt.Errorf("header %s regular expression %q cannot be used: %v", name, value, err)
 		}
-		return field + " ~ " + kong.Quote(anchored(value)), nil
+		return field + " ~ " + kong.Quote(anchored(re)), nil
 	}
 	return field + " == " + kong.Quote(value), nil
 }
@@ -98,10 +100,11 @@ func queryPredicate(name, value string, regex bool) (string, error) {
 	}
 	field := "http.queries." + name
 	if regex {
-		if _, err := regexp.Compile(value); err != nil {
-			return "", fmt.Errorf("query parameter %s regular expression %q is invalid: %v", name, value, err)
+		re, err := kong.KongRegex(value)
+		if err != nil {
+			return "", fmt.Errorf("query parameter %s regular expression %q cannot be used: %v", name, value, err)
 		}
-		return field + " ~ " + kong.Quote(anchored(value)), nil
+		return field + " ~ " + kong.Quote(anchored(re)), nil
 	}
 	return field + " == " + kong.Quote(value), nil
 }

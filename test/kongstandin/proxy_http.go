@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 // proxyState is the per-request state shared by the router, plugins and the
@@ -48,6 +50,15 @@ type proxyState struct {
 
 	corsSkipHeaders bool
 	plugins         []*pluginInstance
+
+	// upstreamHost is ngx.var.upstream_host: the Host the router read when
+	// the route preserves the host, which access-phase Lua may change.
+	upstreamHost string
+	// The request's Lua state (pre-function), shared by its phases.
+	lua       *lua.LState
+	luaCancel context.CancelFunc
+	luaCtx    *lua.LTable // ngx.ctx
+	luaExit   *exitResponse
 }
 
 // Kong's messages for errors it generates itself (kong/error_handlers.lua).
@@ -81,9 +92,39 @@ func hostOnly(hostport string) string {
 	return strings.ToLower(strings.Trim(h, "[]"))
 }
 
+// routerHost is the Host as Kong's router reads it:
+// kong.tools.http.get_header("host", ngx.ctx), which returns
+// ngx.ctx.cached_request_headers.host when a plugin set that table (in the
+// rewrite phase) and the Host header as sent otherwise, case and port
+// included.
+func (st *proxyState) routerHost() string {
+	if h, ok := st.cachedHost(); ok {
+		return h
+	}
+	return st.req.Host
+}
+
+// splitHostPortKong is Kong's split_host_port (kong/router/transform.lua):
+// the port is what follows the first ':' when it is a number, so
+// "[::1]:80" stays whole with no port.
+func splitHostPortKong(h string) (string, int, bool) {
+	i := strings.IndexByte(h, ':')
+	if i < 0 {
+		return h, 0, false
+	}
+	p, err := strconv.Atoi(h[i+1:])
+	if err != nil {
+		return h, 0, false
+	}
+	return h[:i], p, true
+}
+
 // httpMatchContext supplies the HTTP router fields (expressions language
-// reference, "HTTP fields").
-func (st *proxyState) httpMatchContext() *matchContext {
+// reference, "HTTP fields"). As in Kong (kong/router/atc.lua matching and
+// kong/router/fields.lua), http.host is the router's Host without its port
+// and not lower-cased, and net.dst.port is that Host's port when it has
+// one, the listener's port (after port_maps) otherwise.
+func (st *proxyState) httpMatchContext(reqHost string) *matchContext {
 	r := st.req
 	ctx := newMatchContext()
 	ctx.setString("net.protocol", st.scheme)
@@ -91,9 +132,15 @@ func (st *proxyState) httpMatchContext() *matchContext {
 		ctx.setString("tls.sni", strings.ToLower(r.TLS.ServerName))
 	}
 	ctx.setString("http.method", r.Method)
-	ctx.setString("http.host", st.host)
+	host, port, ok := splitHostPortKong(reqHost)
+	if reqHost != "" {
+		ctx.setString("http.host", host)
+	}
+	if !ok {
+		port = st.dstPort
+	}
 	ctx.setString("http.path", st.origPath)
-	ctx.setInt("net.dst.port", st.dstPort)
+	ctx.setInt("net.dst.port", port)
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		ctx.setIP("net.src.ip", ap.Addr())
 		ctx.setInt("net.src.port", int(ap.Port()))
@@ -159,7 +206,17 @@ func (s *Server) serveProxy(w http.ResponseWriter, st *proxyState) int {
 		st.origQuery = url.Values{}
 	}
 	st.origPath = normalizePath(r.URL.EscapedPath())
-	ctx := st.httpMatchContext()
+	defer st.closeLua()
+	// Global plugins run their rewrite phase before the router.
+	for _, p := range st.rt.plugins {
+		if pf, ok := p.impl.(*preFunction); ok && p.routeID == "" && p.serviceID == "" && p.consumer == "" {
+			if resp := pf.runRewrite(st); resp != nil {
+				return st.writeExit(w, resp, false)
+			}
+		}
+	}
+	reqHost := st.routerHost()
+	ctx := st.httpMatchContext(reqHost)
 	for _, rt := range st.rt.httpRoutes {
 		ctx.reset()
 		if evalExpr(rt.expr, ctx) {
@@ -172,6 +229,9 @@ func (s *Server) serveProxy(w http.ResponseWriter, st *proxyState) int {
 	}
 	st.captures = ctx.captures
 	st.matchedPath = ctx.matches["http.path"]
+	if st.route.preserveHost {
+		st.upstreamHost = reqHost // atc.lua: upstream_host = req_host
+	}
 	if resp := st.protocolCheck(); resp != nil {
 		return st.writeExit(w, resp, false)
 	}
@@ -386,10 +446,7 @@ func (st *proxyState) rewrite(pr *httputil.ProxyRequest, svc *service, upgrade b
 	} else {
 		out.URL.RawQuery = in.URL.RawQuery
 	}
-	out.Host = ""
-	if st.route.preserveHost {
-		out.Host = in.Host
-	}
+	out.Host = st.upstreamHost
 	if hostOverride != "" {
 		out.Host = hostOverride
 	}

@@ -16,7 +16,14 @@ import (
 // the Host, to show what Kong's router does on its own.
 func hostNormalisationConfig(t *testing.T, addr string, withGlobal bool) map[string]any {
 	t.Helper()
-	b, err := os.ReadFile("../../internal/translate/testdata/host-normalisation.out.yaml")
+	return goldenConfig(t, "host-normalisation", addr, withGlobal)
+}
+
+// goldenConfig loads the Kong config of a translator golden case, with its
+// targets pointed at addr and, unless withGlobal, without global plugins.
+func goldenConfig(t *testing.T, name, addr string, withGlobal bool) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile("../../internal/translate/testdata/" + name + ".out.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

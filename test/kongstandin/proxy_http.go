@@ -190,10 +190,48 @@ func (st *proxyState) httpMatchContext(reqHost string) *matchContext {
 	return ctx
 }
 
-// kongError writes an error Kong generates itself, with request_id.
+// kongError writes an error Kong generates itself (kong.response.error),
+// with request_id. A gRPC request (HTTP/2 with a gRPC Content-Type) gets an
+// empty gRPC response instead: Content-Type application/grpc, grpc-status
+// mapped from the HTTP status and grpc-message its name
+// (kong/pdk/response.lua error and send; confirmed on Kong 3.9.3: an
+// unmatched gRPC request gets 404 with grpc-status 5 "NotFound").
 func (st *proxyState) kongError(status int, msg string) *exitResponse {
+	if st.isGRPCRequest() {
+		code, ok := httpToGRPCStatus[status]
+		switch {
+		case ok:
+		case status >= 500 && status <= 599:
+			code = 13
+		case status >= 400 && status <= 499:
+			code = 3
+		case status >= 200 && status <= 299:
+			code = 0
+		default:
+			code = 2
+		}
+		return &exitResponse{status: status, header: http.Header{
+			"Content-Type": {"application/grpc"},
+			"Grpc-Status":  {strconv.Itoa(code)},
+			"Grpc-Message": {grpcStatusNames[code]},
+		}}
+	}
 	return exitJSON(status, map[string]any{"message": msg, "request_id": st.reqID}, nil)
 }
+
+// isGRPCRequest is kong/pdk/response.lua is_grpc_request.
+func (st *proxyState) isGRPCRequest() bool {
+	return strings.HasPrefix(st.req.Header.Get("Content-Type"), "application/grpc") && st.req.ProtoMajor == 2
+}
+
+// httpToGRPCStatus and grpcStatusNames are kong/pdk/response.lua's
+// HTTP_TO_GRPC_STATUS and GRPC_MESSAGES.
+var (
+	httpToGRPCStatus = map[int]int{200: 0, 400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 429: 8, 499: 1, 500: 13, 501: 12, 503: 14, 504: 4}
+	grpcStatusNames  = map[int]string{0: "OK", 1: "Canceled", 2: "Unknown", 3: "InvalidArgument", 4: "DeadlineExceeded", 5: "NotFound",
+		6: "AlreadyExists", 7: "PermissionDenied", 8: "ResourceExhausted", 9: "FailedPrecondition", 10: "Aborted", 11: "OutOfRange",
+		12: "Unimplemented", 13: "Internal", 14: "Unavailable", 15: "DataLoss", 16: "Unauthenticated"}
+)
 
 // serveProxy handles one request and returns the status sent.
 func (s *Server) serveProxy(w http.ResponseWriter, st *proxyState) int {

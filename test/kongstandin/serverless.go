@@ -205,6 +205,14 @@ func ngxAPI(L *lua.LState, st *proxyState) *lua.LTable {
 		L.Push(t)
 		return 1
 	}))
+	L.SetField(req, "http_version", L.NewFunction(func(L *lua.LState) int {
+		v := float64(st.req.ProtoMajor)
+		if st.req.ProtoMajor == 1 {
+			v += float64(st.req.ProtoMinor) / 10
+		}
+		L.Push(lua.LNumber(v))
+		return 1
+	}))
 	L.SetField(ngx, "req", req)
 	vars := L.NewTable()
 	meta := L.NewTable()
@@ -275,6 +283,14 @@ func kongPDK(L *lua.LState, st *proxyState) *lua.LTable {
 			h.Set("Content-Type", "application/json; charset=utf-8")
 		}
 		st.luaExit = &exitResponse{status: status, header: h, body: body}
+		L.RaiseError("%s", errExited.Error())
+		return 0
+	}))
+	// kong.response.error(status, message): Kong's own error response.
+	L.SetField(resp, "error", L.NewFunction(func(L *lua.LState) int {
+		status := L.CheckInt(1)
+		msg := L.OptString(2, http.StatusText(status))
+		st.luaExit = st.kongError(status, msg)
 		L.RaiseError("%s", errExited.Error())
 		return 0
 	}))

@@ -339,7 +339,7 @@ func (d *double) postCount() int {
 // admin listener sends it).
 func nginxPage(reason string) string {
 	return "<html>\r\n<head><title>400 " + reason + "</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>" +
-		reason + "</center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n"
+		reason + "</center>\r\n</body>\r\n</html>\r\n"
 }
 
 // maxJitter makes Backoff.Delay return its ceiling.
@@ -402,8 +402,8 @@ func TestRejectionsAndClientErrorsAreNotRetried(t *testing.T) {
 		{"413", reply{code: 413, body: "<html>413 Request Entity Too Large</html>"}, false},
 		{"401", reply{code: 401, body: `{"message":"Unauthorized"}`}, false},
 		// nginx's client-certificate refusal is a 400 too, but not Kong's.
-		{"400 nginx no client certificate", reply{code: 400, contentType: "text/html", body: nginxPage("No required SSL certificate was sent")}, false},
-		{"400 nginx certificate error", reply{code: 400, contentType: "text/html", body: nginxPage("The SSL certificate error")}, false},
+		{"400 nginx no client certificate", reply{code: 400, contentType: "text/html; charset=UTF-8", body: nginxPage("No required SSL certificate was sent")}, false},
+		{"400 nginx certificate error", reply{code: 400, contentType: "text/html; charset=UTF-8", body: nginxPage("The SSL certificate error")}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDouble(t, p, tc.reply)

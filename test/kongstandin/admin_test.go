@@ -340,7 +340,7 @@ func TestAdminMutualTLS(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			b, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "text/html" || !strings.Contains(string(b), "<title>"+tc.reason+"</title>") {
+			if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "text/html; charset=UTF-8" || !strings.Contains(string(b), "<title>"+tc.reason+"</title>") {
 				t.Fatalf("HTTP %d %s %q, want nginx's 400 page %q", resp.StatusCode, resp.Header.Get("Content-Type"), b, tc.reason)
 			}
 		})

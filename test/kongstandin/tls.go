@@ -162,10 +162,12 @@ func (c *clientCertCheck) wrap(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
+		// As Kong 3.9.3 sent it: no server signature (server_tokens off),
+		// charset from the admin server's "charset UTF-8".
 		body := "<html>\r\n<head><title>400 " + reason + "</title></head>\r\n<body>\r\n" +
 			"<center><h1>400 Bad Request</h1></center>\r\n<center>" + reason + "</center>\r\n" +
-			"<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n"
-		w.Header().Set("Content-Type", "text/html")
+			"</body>\r\n</html>\r\n"
+		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.Header().Set("Connection", "close")
 		w.WriteHeader(http.StatusBadRequest)

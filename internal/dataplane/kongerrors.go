@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"sort"
 	"strings"
 )
@@ -320,4 +322,60 @@ func ByObject(errs []ObjectError) map[string][]ObjectError {
 		m[e.Object()] = append(m[e.Object()], e)
 	}
 	return m
+}
+
+// AdminAuthError is a replica's admin listener refusing the operator's
+// client certificate. nginx (ssl_verify_client) completes the TLS handshake
+// whatever the client sends and answers the first request with its own
+// HTML 400 page, "400 No required SSL certificate was sent" when there was
+// no certificate and "400 The SSL certificate error" when it does not
+// verify against the configured CA. Kong never sees such a request, so it
+// says nothing about the configuration.
+type AdminAuthError struct {
+	// Status is the HTTP status nginx sent (400).
+	Status int
+	// Reason is nginx's text, e.g. "No required SSL certificate was sent".
+	Reason string
+}
+
+func (e *AdminAuthError) Error() string {
+	return fmt.Sprintf("Kong admin API refused the operator's client certificate (HTTP %d %q): "+
+		"the admin listener's client CA (KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE) must be the operator CA "+
+		"that signs the admin client certificate; check the certificate Secrets and their rotation", e.Status, e.Reason)
+}
+
+// nginxClientCertReasons are the texts of nginx's error pages for
+// NGX_HTTPS_NO_CERT (496) and NGX_HTTPS_CERT_ERROR (495), both sent as 400
+// (src/http/ngx_http_special_response.c).
+var nginxClientCertReasons = []string{"No required SSL certificate was sent", "The SSL certificate error"}
+
+// maxAuthPeek bounds how much of an HTML 400 body is read to recognise
+// nginx's page (it is about 250 bytes).
+const maxAuthPeek = 4096
+
+// peekAdminAuthError recognises nginx's client-certificate 400 page. It
+// reads at most maxAuthPeek bytes and puts them back in front of the body,
+// so go-kong still sees the whole response.
+func peekAdminAuthError(resp *http.Response) *AdminAuthError {
+	if resp.StatusCode != http.StatusBadRequest || resp.Body == nil ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		return nil
+	}
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxAuthPeek))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+	return adminAuthErrorFromBody(resp.StatusCode, head)
+}
+
+// adminAuthErrorFromBody returns the refusal an nginx error page describes,
+// or nil when body is something else.
+func adminAuthErrorFromBody(status int, body []byte) *AdminAuthError {
+	for _, reason := range nginxClientCertReasons {
+		if bytes.Contains(body, []byte("<title>400 "+reason+"</title>")) {
+			return &AdminAuthError{Status: status, Reason: reason}
+		}
+	}
+	return nil
 }

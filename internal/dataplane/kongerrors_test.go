@@ -127,3 +127,17 @@ func FuzzParseConfigError(f *testing.F) {
 		}
 	})
 }
+
+func TestAdminAuthErrorFromNginxPages(t *testing.T) {
+	for _, reason := range []string{"No required SSL certificate was sent", "The SSL certificate error"} {
+		ae := adminAuthErrorFromBody(400, []byte(nginxPage(reason)))
+		if ae == nil || ae.Reason != reason || !strings.Contains(ae.Error(), "client certificate") {
+			t.Errorf("%s: %+v", reason, ae)
+		}
+	}
+	for _, body := range []string{`{"message":"Cannot parse JSON body"}`, "<html><head><title>400 Bad Request</title></head></html>"} {
+		if ae := adminAuthErrorFromBody(400, []byte(body)); ae != nil {
+			t.Errorf("%q read as an admin authentication failure", body)
+		}
+	}
+}

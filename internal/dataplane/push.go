@@ -426,6 +426,9 @@ func (p *Pusher) try(ctx context.Context, r *replica, client *kong.Client, note 
 		st, err := client.Status(withNote(callCtx, note))
 		cancel()
 		if err != nil {
+			if authErr := note.adminAuthError(); authErr != nil {
+				return false, fmt.Errorf("GET /status: %w", authErr)
+			}
 			return false, fmt.Errorf("GET /status: %w", err)
 		}
 		if h := strings.TrimSpace(st.ConfigurationHash); h != "" && h != zeroConfigHash {
@@ -448,6 +451,12 @@ func (p *Pusher) try(ctx context.Context, r *replica, client *kong.Client, note 
 		r.mu.Unlock()
 		return false, nil
 	}
+	// nginx answers a missing or foreign client certificate with its own
+	// HTML 400 after the handshake, which must not be read as Kong
+	// rejecting the configuration (that would exclude routes).
+	if authErr := note.adminAuthError(); authErr != nil {
+		return false, fmt.Errorf("POST /config: %w", authErr)
+	}
 	var apiErr *kong.APIError
 	if errors.As(err, &apiErr) && apiErr.Code() == http.StatusBadRequest {
 		return false, ParseConfigError(apiErr.Code(), apiErr.Raw())
@@ -465,6 +474,10 @@ func (p *Pusher) retryDelay(err error, note *callNote, attempt int) (time.Durati
 	var cv *tls.CertificateVerificationError
 	if errors.As(err, &cv) {
 		return 0, false // the server certificate does not verify; not transient.
+	}
+	var ae *AdminAuthError
+	if errors.As(err, &ae) {
+		return 0, false // the replica refuses our client certificate; resending the same one cannot help.
 	}
 	var apiErr *kong.APIError
 	if errors.As(err, &apiErr) {
@@ -486,16 +499,28 @@ func (p *Pusher) retryDelay(err error, note *callNote, attempt int) (time.Durati
 }
 
 // callNote carries facts about one admin call's response that go-kong does
-// not return (the Retry-After header).
+// not return (the Retry-After header, nginx's client-certificate refusal).
 type callNote struct {
-	mu sync.Mutex
-	ra string
+	mu   sync.Mutex
+	ra   string
+	auth *AdminAuthError
 }
 
 func (n *callNote) retryAfter() string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.ra
+}
+
+// adminAuthError returns the client-certificate refusal seen on the call,
+// or nil (as an error interface, nil when absent).
+func (n *callNote) adminAuthError() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.auth == nil {
+		return nil
+	}
+	return n.auth
 }
 
 type noteKey struct{}
@@ -505,15 +530,18 @@ func withNote(ctx context.Context, n *callNote) context.Context {
 }
 
 // retryAfterRecorder copies the Retry-After header of responses into the
-// request context's callNote.
+// request context's callNote, and notes nginx's refusal of the client
+// certificate, which go-kong would only report as a 400 it cannot parse.
 type retryAfterRecorder struct{ next http.RoundTripper }
 
 func (t retryAfterRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(req)
 	if resp != nil {
 		if n, ok := req.Context().Value(noteKey{}).(*callNote); ok {
+			auth := peekAdminAuthError(resp)
 			n.mu.Lock()
 			n.ra = resp.Header.Get("Retry-After")
+			n.auth = auth
 			n.mu.Unlock()
 		}
 	}

@@ -255,10 +255,11 @@ func TestConcurrentPushToThreeReplicas(t *testing.T) {
 // --- against a TLS double with forced answers ---
 
 type reply struct {
-	code       int
-	retryAfter string
-	body       string
-	block      bool // hang until the request is cancelled
+	code        int
+	retryAfter  string
+	contentType string // application/json when empty
+	body        string
+	block       bool // hang until the request is cancelled
 }
 
 // double is a small mTLS admin API that answers POST /config from a
@@ -317,6 +318,9 @@ func (d *double) serve(w http.ResponseWriter, r *http.Request) {
 		if rp.retryAfter != "" {
 			w.Header().Set("Retry-After", rp.retryAfter)
 		}
+		if rp.contentType != "" {
+			w.Header().Set("Content-Type", rp.contentType)
+		}
 		w.WriteHeader(rp.code)
 		_, _ = io.WriteString(w, rp.body)
 	default:
@@ -329,6 +333,13 @@ func (d *double) postCount() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.posts
+}
+
+// nginxPage is nginx's error page for a 400 with reason (as Kong 3.9.3's
+// admin listener sends it).
+func nginxPage(reason string) string {
+	return "<html>\r\n<head><title>400 " + reason + "</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>" +
+		reason + "</center>\r\n</body>\r\n</html>\r\n"
 }
 
 // maxJitter makes Backoff.Delay return its ceiling.
@@ -390,6 +401,9 @@ func TestRejectionsAndClientErrorsAreNotRetried(t *testing.T) {
 		{"400 not JSON", reply{code: 400, body: `{"message":"Cannot parse JSON body"}`}, true},
 		{"413", reply{code: 413, body: "<html>413 Request Entity Too Large</html>"}, false},
 		{"401", reply{code: 401, body: `{"message":"Unauthorized"}`}, false},
+		// nginx's client-certificate refusal is a 400 too, but not Kong's.
+		{"400 nginx no client certificate", reply{code: 400, contentType: "text/html; charset=UTF-8", body: nginxPage("No required SSL certificate was sent")}, false},
+		{"400 nginx certificate error", reply{code: 400, contentType: "text/html; charset=UTF-8", body: nginxPage("The SSL certificate error")}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDouble(t, p, tc.reply)

@@ -282,29 +282,33 @@ func validConfig(marker string) []byte {
 
 // A replica must not be reachable without a client certificate signed by
 // the operator's CA: not by a bare TLS client, not by one with a foreign
-// certificate, and not by a Pusher without a client certificate.
+// certificate, and not by a Pusher without a client certificate. Like
+// nginx's ssl_verify_client, the stand-in completes the handshake and
+// answers nginx's HTML 400 page, which the Pusher must report as an admin
+// authentication failure, never as Kong rejecting the configuration.
 func TestAdminAPIRejectsClientsWithoutTheOperatorCertificate(t *testing.T) {
 	p := newPKI(t)
 	k := p.startKong(t, "kong-0", "127.0.0.2", 0)
 	addr := net.JoinHostPort(k.rep.Address, strconv.Itoa(k.rep.Port))
 
-	tryGet := func(cfg *tls.Config) error {
+	tryGet := func(cfg *tls.Config) (int, string) {
 		cfg.ServerName = k.rep.ServerName
 		c := &http.Client{Timeout: testTimeout, Transport: &http.Transport{TLSClientConfig: cfg}}
 		defer c.CloseIdleConnections()
 		resp, err := c.Get("https://" + addr + "/status")
 		if err != nil {
-			return err
+			t.Fatalf("GET /status: %v", err)
 		}
-		resp.Body.Close()
-		return fmt.Errorf("got HTTP %d", resp.StatusCode)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
 	}
 	// Sanity: the operator's certificate works.
-	if err := tryGet(p.client.Clone()); err == nil || !strings.Contains(err.Error(), "HTTP 200") {
-		t.Fatalf("operator client: %v", err)
+	if code, _ := tryGet(p.client.Clone()); code != http.StatusOK {
+		t.Fatalf("operator client: HTTP %d", code)
 	}
-	if err := tryGet(&tls.Config{RootCAs: p.ca.Pool()}); err == nil || strings.Contains(err.Error(), "HTTP") {
-		t.Fatalf("a client without a certificate reached the admin API: %v", err)
+	if code, body := tryGet(&tls.Config{RootCAs: p.ca.Pool()}); code != http.StatusBadRequest || !strings.Contains(body, "400 No required SSL certificate was sent") {
+		t.Fatalf("a client without a certificate: HTTP %d %q", code, body)
 	}
 	foreign, err := testutil.NewTestCA("someone-else")
 	if err != nil {
@@ -314,22 +318,35 @@ func TestAdminAPIRejectsClientsWithoutTheOperatorCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tryGet(fc); err == nil || strings.Contains(err.Error(), "HTTP") {
-		t.Fatalf("a client with a foreign certificate reached the admin API: %v", err)
+	if code, body := tryGet(fc); code != http.StatusBadRequest || !strings.Contains(body, "400 The SSL certificate error") {
+		t.Fatalf("a client with a foreign certificate: HTTP %d %q", code, body)
+	}
+
+	// A Pusher with a foreign certificate gets an admin authentication
+	// error, is not retried and reports no rejection.
+	pf, _, clk := newTestPusher(t, p, WithTLSConfig(fc))
+	res := pf.Push(context.Background(), []Replica{k.rep}, validConfig("a"))
+	o := res.Replicas[0]
+	var ae *AdminAuthError
+	if o.InSync || o.Rejection != nil || res.Rejection != nil || !errors.As(o.Err, &ae) || ae.Reason != "The SSL certificate error" {
+		t.Fatalf("push with a foreign certificate: %+v", o)
+	}
+	if o.Attempts != 1 || len(clk.Sleeps()) != 0 {
+		t.Fatalf("push with a foreign certificate was retried: %d attempts, sleeps %v", o.Attempts, clk.Sleeps())
 	}
 
 	// A Pusher without a client certificate fails and the replica stays unconfigured.
 	noCert := &tls.Config{RootCAs: p.ca.Pool()}
 	pusher, cnt, _ := newTestPusher(t, p, WithTLSConfig(noCert))
-	res := pusher.Push(context.Background(), []Replica{k.rep}, validConfig("a"))
-	if res.InSync != 0 || res.Replicas[0].Err == nil {
+	res = pusher.Push(context.Background(), []Replica{k.rep}, validConfig("a"))
+	if res.InSync != 0 || !errors.As(res.Replicas[0].Err, &ae) || ae.Reason != "No required SSL certificate was sent" || res.Rejection != nil {
 		t.Fatalf("push without client certificate: %+v", res.Replicas[0])
 	}
 	if k.ready() != http.StatusServiceUnavailable || k.configHash() != zeroConfigHash {
 		t.Fatal("the replica accepted configuration from a client without a certificate")
 	}
-	if res.Replicas[0].Attempts != 3 || cnt.get(k.rep, "POST /config") != 3 {
-		t.Fatalf("attempts = %d, posts = %d; a TLS alert from the server is retried up to the limit",
+	if res.Replicas[0].Attempts != 1 || cnt.get(k.rep, "POST /config") != 1 {
+		t.Fatalf("attempts = %d, posts = %d; nginx's certificate refusal is not retried",
 			res.Replicas[0].Attempts, cnt.get(k.rep, "POST /config"))
 	}
 

@@ -19,7 +19,8 @@ type Config struct {
 	Upstreams     []Upstream    `json:"upstreams,omitempty"`
 	Certificates  []Certificate `json:"certificates,omitempty"`
 	// Plugins are global plugins. Drawbridge scopes every plugin it emits to
-	// a route, so this stays empty; it exists so parsed configs round-trip.
+	// a route, except the pre-function that normalises the Host Kong's
+	// router sees (internal/translate hostnorm.go).
 	Plugins []Plugin `json:"plugins,omitempty"`
 }
 

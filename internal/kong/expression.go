@@ -2,7 +2,6 @@ package kong
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -51,6 +50,12 @@ func fieldOf(name string, r Router) (fieldKind, bool) {
 			if prefix == "http.headers." && strings.ToLower(rest) != rest {
 				return 0, false // header fields are matched lower-cased
 			}
+			if strings.Contains(rest, ".") {
+				// Kong's schema knows http.headers.* and http.queries.*
+				// for one label only; "http.queries.a.b" is an unknown
+				// field that fails the whole POST /config.
+				return 0, false
+			}
 			return stringField, true
 		}
 	}
@@ -65,9 +70,9 @@ func fieldOf(name string, r Router) (fieldKind, bool) {
 //	term      = "(" expr ")" | "!" "(" expr ")" | predicate
 //	predicate = field op value
 //
-// It checks syntax, field names, operator/type compatibility and compiles
-// regexes (Go's RE2 accepts the same core syntax as the Rust regex crate
-// Kong uses; look-around is rejected by both).
+// It checks syntax, field names, operator/type compatibility and regexes
+// (Go's parser plus CheckKongRegex, which refuses what Kong's Rust regex
+// engine refuses or reads differently).
 type exprChecker struct {
 	src    string
 	pos    int
@@ -222,7 +227,7 @@ func (c *exprChecker) predicate() error {
 		switch op {
 		case "==", "!=", "^=", "=^", "contains":
 		case "~":
-			if _, err := regexp.Compile(value); err != nil {
+			if err := CheckKongRegex(value); err != nil {
 				return fmt.Errorf("invalid regex %q for %s: %v", value, field, err)
 			}
 		default:

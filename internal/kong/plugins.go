@@ -277,15 +277,28 @@ func checkCORS(cfg map[string]any) []string {
 
 // checkPreFunction accepts the access phase only: it is the one phase
 // Drawbridge generates code for.
+// checkPreFunction accepts the phases Drawbridge generates code for:
+// access, and rewrite (which Kong runs for global plugins only, before the
+// router).
 func checkPreFunction(cfg map[string]any) []string {
-	problems := unknownKeys(cfg, "access")
-	chunks, ok := asStrings(cfg["access"])
-	if !ok || len(chunks) == 0 {
+	problems := unknownKeys(cfg, "access", "rewrite")
+	if _, ok := cfg["access"]; !ok {
 		return append(problems, "access must be a non-empty array of strings")
 	}
-	for i, c := range chunks {
-		if strings.TrimSpace(c) == "" {
-			problems = append(problems, fmt.Sprintf("access[%d] is empty", i))
+	for _, phase := range []string{"access", "rewrite"} {
+		v, present := cfg[phase]
+		if !present {
+			continue
+		}
+		chunks, ok := asStrings(v)
+		if !ok || len(chunks) == 0 {
+			problems = append(problems, phase+" must be a non-empty array of strings")
+			continue
+		}
+		for i, c := range chunks {
+			if strings.TrimSpace(c) == "" {
+				problems = append(problems, fmt.Sprintf("%s[%d] is empty", phase, i))
+			}
 		}
 	}
 	return problems

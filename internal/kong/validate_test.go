@@ -126,6 +126,19 @@ func TestCheckExpressionStream(t *testing.T) {
 	}
 }
 
+// Kong's router schema resolves http.queries.* and http.headers.* for one
+// label only: a dotted name is an unknown field that fails POST /config.
+func TestCheckExpressionDottedFieldNames(t *testing.T) {
+	if err := CheckExpression(`http.queries.user_id == "1"`, HTTPRouter); err != nil {
+		t.Errorf("single-label query field: %v", err)
+	}
+	for _, expr := range []string{`http.queries.user.id == "1"`, `http.headers.x.y == "1"`} {
+		if err := CheckExpression(expr, HTTPRouter); err == nil || !strings.Contains(err.Error(), "unknown field") {
+			t.Errorf("%s: got %v, want an unknown field error", expr, err)
+		}
+	}
+}
+
 func TestQuoteRoundTrips(t *testing.T) {
 	for _, s := range []string{`plain`, `with "quotes"`, `back\slash`, "tab\tnew\nline\r"} {
 		expr := "http.path == " + Quote(s)

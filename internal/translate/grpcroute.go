@@ -32,12 +32,15 @@ func compileGRPCMatch(m gwv1.GRPCRouteMatch) (grpcMatch, error) {
 		regex := mm.Type != nil && *mm.Type == gwv1.GRPCMethodMatchRegularExpression
 		switch {
 		case regex:
-			for _, part := range []string{svc, method} {
-				if _, err := regexp.Compile(part); err != nil {
-					return out, fmt.Errorf("method match regular expression %q is invalid: %v", part, err)
+			parts := []string{svc, method}
+			for i, part := range parts {
+				re, err := kong.KongRegex(part)
+				if err != nil {
+					return out, fmt.Errorf("method match regular expression %q cannot be used: %v", part, err)
 				}
+				parts[i] = re
 			}
-			s, m := svc, method
+			s, m := parts[0], parts[1]
 			if s == "" {
 				s = "[^/]+"
 			}

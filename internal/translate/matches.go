@@ -11,10 +11,13 @@ import (
 )
 
 // Field names in Kong's expressions language are identifiers, so only
-// header and query names made of these characters can be matched.
+// header and query names made of these characters can be matched. Kong's
+// router schema resolves http.headers.* and http.queries.* for exactly one
+// more label: a '.' in the name ("http.queries.a.b") is an unknown field and
+// makes Kong refuse the whole configuration, so '.' is not allowed either.
 var (
 	headerFieldRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-	queryFieldRE  = regexp.MustCompile(`^[A-Za-z0-9_.]+$`)
+	queryFieldRE  = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 )
 
 // pathMatch is a normalised HTTP path match.
@@ -55,11 +58,12 @@ func pathPredicates(m pathMatch) ([]string, precedence, error) {
 		prec.pathExact, prec.pathLen = true, len(m.value)
 		return []string{"http.path == " + kong.Quote(m.value)}, prec, nil
 	case gwv1.PathMatchRegularExpression:
-		if _, err := regexp.Compile(m.value); err != nil {
-			return nil, prec, fmt.Errorf("path regular expression %q is invalid: %v", m.value, err)
+		re, err := kong.KongRegex(m.value)
+		if err != nil {
+			return nil, prec, fmt.Errorf("path regular expression %q cannot be used: %v", m.value, err)
 		}
 		prec.pathRegex, prec.pathLen = true, len(m.value)
-		return []string{"http.path ~ " + kong.Quote(anchored(m.value))}, prec, nil
+		return []string{"http.path ~ " + kong.Quote(anchored(re))}, prec, nil
 	case gwv1.PathMatchPathPrefix:
 		prec.pathLen = len(m.value)
 		if m.value == "/" {
@@ -81,24 +85,26 @@ func headerPredicate(name, value string, regex bool) (string, error) {
 		field = "http.host"
 	}
 	if regex {
-		if _, err := regexp.Compile(value); err != nil {
-			return "", fmt.Errorf("header %s regular expression %q is invalid: %v", name, value, err)
+		re, err := kong.KongRegex(value)
+		if err != nil {
+			return "", fmt.Errorf("header %s regular expression %q cannot be used: %v", name, value, err)
 		}
-		return field + " ~ " + kong.Quote(anchored(value)), nil
+		return field + " ~ " + kong.Quote(anchored(re)), nil
 	}
 	return field + " == " + kong.Quote(value), nil
 }
 
 func queryPredicate(name, value string, regex bool) (string, error) {
 	if !queryFieldRE.MatchString(name) {
-		return "", fmt.Errorf("query parameter name %q cannot be matched: Kong's router only addresses names made of letters, digits, '_' and '.'", name)
+		return "", fmt.Errorf("query parameter name %q cannot be matched: Kong's router only addresses names made of letters, digits and '_' (no '-' or '.'); match the parameter with a name like that or drop this match", name)
 	}
 	field := "http.queries." + name
 	if regex {
-		if _, err := regexp.Compile(value); err != nil {
-			return "", fmt.Errorf("query parameter %s regular expression %q is invalid: %v", name, value, err)
+		re, err := kong.KongRegex(value)
+		if err != nil {
+			return "", fmt.Errorf("query parameter %s regular expression %q cannot be used: %v", name, value, err)
 		}
-		return field + " ~ " + kong.Quote(anchored(value)), nil
+		return field + " ~ " + kong.Quote(anchored(re)), nil
 	}
 	return field + " == " + kong.Quote(value), nil
 }

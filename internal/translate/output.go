@@ -26,6 +26,7 @@ func (t *translator) result(certs []kong.Certificate) (*Result, error) {
 	}
 	sort.Slice(t.upstreams, func(i, j int) bool { return t.upstreams[i].Name < t.upstreams[j].Name })
 	cfg.Upstreams = t.upstreams
+	cfg.Plugins = t.globalPlugins()
 	if len(cfg.Services) == 0 && len(cfg.Upstreams) == 0 && len(cfg.Certificates) == 0 {
 		cfg.Upstreams = []kong.Upstream{{Name: placeholderUpstream, Tags: []string{"drawbridge-placeholder"}}}
 	}

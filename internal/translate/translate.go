@@ -61,6 +61,7 @@ func Translate(snap *Snapshot) (*Result, error) {
 	t.translateUDPRoutes()
 	t.assignPriorities()
 	t.misdirectedRoutes()
+	t.grpcFallbackRoutes()
 	certs := t.certificates()
 	return t.result(certs)
 }

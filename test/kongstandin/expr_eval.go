@@ -40,7 +40,11 @@ func fieldTypeOf(field string, stream bool) (fieldType, bool) {
 		return typeInt, true
 	}
 	for _, prefix := range []string{"http.headers.", "http.queries."} {
-		if rest, ok := strings.CutPrefix(field, prefix); ok && rest != "" {
+		// atc-router resolves a field missing from the schema through
+		// its prefix up to the last '.' plus ".*", so http.headers.* and
+		// http.queries.* cover exactly one more label: "http.queries.a.b"
+		// is an Unknown LHS field.
+		if rest, ok := strings.CutPrefix(field, prefix); ok && rest != "" && !strings.Contains(rest, ".") {
 			return typeString, true
 		}
 	}

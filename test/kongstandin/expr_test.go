@@ -34,6 +34,11 @@ func TestExpressionParser(t *testing.T) {
 		{`http.path > 1`, false, "Greater/GreaterOrEqual"},
 		{`net.dst.port ~ "1"`, false, "Regex operators only supports string operands"},
 		{`http.path == "/"`, true, "Unknown LHS field"},
+		// Confirmed on Kong 3.9.3: the schema's http.queries.* covers one
+		// label, so a dotted name fails POST /config.
+		{`http.queries.user_id == "1"`, false, ""},
+		{`http.queries.user.id == "1"`, false, "Unknown LHS field"},
+		{`http.headers.x.y == "1"`, false, "Unknown LHS field"},
 		{`! http.path == "/"`, false, "parenthesised"},
 		{``, false, "empty expression"},
 	}

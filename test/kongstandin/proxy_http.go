@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 // proxyState is the per-request state shared by the router, plugins and the
@@ -48,6 +50,15 @@ type proxyState struct {
 
 	corsSkipHeaders bool
 	plugins         []*pluginInstance
+
+	// upstreamHost is ngx.var.upstream_host: the Host the router read when
+	// the route preserves the host, which access-phase Lua may change.
+	upstreamHost string
+	// The request's Lua state (pre-function), shared by its phases.
+	lua       *lua.LState
+	luaCancel context.CancelFunc
+	luaCtx    *lua.LTable // ngx.ctx
+	luaExit   *exitResponse
 }
 
 // Kong's messages for errors it generates itself (kong/error_handlers.lua).
@@ -81,9 +92,39 @@ func hostOnly(hostport string) string {
 	return strings.ToLower(strings.Trim(h, "[]"))
 }
 
+// routerHost is the Host as Kong's router reads it:
+// kong.tools.http.get_header("host", ngx.ctx), which returns
+// ngx.ctx.cached_request_headers.host when a plugin set that table (in the
+// rewrite phase) and the Host header as sent otherwise, case and port
+// included.
+func (st *proxyState) routerHost() string {
+	if h, ok := st.cachedHost(); ok {
+		return h
+	}
+	return st.req.Host
+}
+
+// splitHostPortKong is Kong's split_host_port (kong/router/transform.lua):
+// the port is what follows the first ':' when it is a number, so
+// "[::1]:80" stays whole with no port.
+func splitHostPortKong(h string) (string, int, bool) {
+	i := strings.IndexByte(h, ':')
+	if i < 0 {
+		return h, 0, false
+	}
+	p, err := strconv.Atoi(h[i+1:])
+	if err != nil {
+		return h, 0, false
+	}
+	return h[:i], p, true
+}
+
 // httpMatchContext supplies the HTTP router fields (expressions language
-// reference, "HTTP fields").
-func (st *proxyState) httpMatchContext() *matchContext {
+// reference, "HTTP fields"). As in Kong (kong/router/atc.lua matching and
+// kong/router/fields.lua), http.host is the router's Host without its port
+// and not lower-cased, and net.dst.port is that Host's port when it has
+// one, the listener's port (after port_maps) otherwise.
+func (st *proxyState) httpMatchContext(reqHost string) *matchContext {
 	r := st.req
 	ctx := newMatchContext()
 	ctx.setString("net.protocol", st.scheme)
@@ -91,9 +132,15 @@ func (st *proxyState) httpMatchContext() *matchContext {
 		ctx.setString("tls.sni", strings.ToLower(r.TLS.ServerName))
 	}
 	ctx.setString("http.method", r.Method)
-	ctx.setString("http.host", st.host)
+	host, port, ok := splitHostPortKong(reqHost)
+	if reqHost != "" {
+		ctx.setString("http.host", host)
+	}
+	if !ok {
+		port = st.dstPort
+	}
 	ctx.setString("http.path", st.origPath)
-	ctx.setInt("net.dst.port", st.dstPort)
+	ctx.setInt("net.dst.port", port)
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		ctx.setIP("net.src.ip", ap.Addr())
 		ctx.setInt("net.src.port", int(ap.Port()))
@@ -143,10 +190,48 @@ func (st *proxyState) httpMatchContext() *matchContext {
 	return ctx
 }
 
-// kongError writes an error Kong generates itself, with request_id.
+// kongError writes an error Kong generates itself (kong.response.error),
+// with request_id. A gRPC request (HTTP/2 with a gRPC Content-Type) gets an
+// empty gRPC response instead: Content-Type application/grpc, grpc-status
+// mapped from the HTTP status and grpc-message its name
+// (kong/pdk/response.lua error and send; confirmed on Kong 3.9.3: an
+// unmatched gRPC request gets 404 with grpc-status 5 "NotFound").
 func (st *proxyState) kongError(status int, msg string) *exitResponse {
+	if st.isGRPCRequest() {
+		code, ok := httpToGRPCStatus[status]
+		switch {
+		case ok:
+		case status >= 500 && status <= 599:
+			code = 13
+		case status >= 400 && status <= 499:
+			code = 3
+		case status >= 200 && status <= 299:
+			code = 0
+		default:
+			code = 2
+		}
+		return &exitResponse{status: status, header: http.Header{
+			"Content-Type": {"application/grpc"},
+			"Grpc-Status":  {strconv.Itoa(code)},
+			"Grpc-Message": {grpcStatusNames[code]},
+		}}
+	}
 	return exitJSON(status, map[string]any{"message": msg, "request_id": st.reqID}, nil)
 }
+
+// isGRPCRequest is kong/pdk/response.lua is_grpc_request.
+func (st *proxyState) isGRPCRequest() bool {
+	return strings.HasPrefix(st.req.Header.Get("Content-Type"), "application/grpc") && st.req.ProtoMajor == 2
+}
+
+// httpToGRPCStatus and grpcStatusNames are kong/pdk/response.lua's
+// HTTP_TO_GRPC_STATUS and GRPC_MESSAGES.
+var (
+	httpToGRPCStatus = map[int]int{200: 0, 400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 429: 8, 499: 1, 500: 13, 501: 12, 503: 14, 504: 4}
+	grpcStatusNames  = map[int]string{0: "OK", 1: "Canceled", 2: "Unknown", 3: "InvalidArgument", 4: "DeadlineExceeded", 5: "NotFound",
+		6: "AlreadyExists", 7: "PermissionDenied", 8: "ResourceExhausted", 9: "FailedPrecondition", 10: "Aborted", 11: "OutOfRange",
+		12: "Unimplemented", 13: "Internal", 14: "Unavailable", 15: "DataLoss", 16: "Unauthenticated"}
+)
 
 // serveProxy handles one request and returns the status sent.
 func (s *Server) serveProxy(w http.ResponseWriter, st *proxyState) int {
@@ -159,7 +244,17 @@ func (s *Server) serveProxy(w http.ResponseWriter, st *proxyState) int {
 		st.origQuery = url.Values{}
 	}
 	st.origPath = normalizePath(r.URL.EscapedPath())
-	ctx := st.httpMatchContext()
+	defer st.closeLua()
+	// Global plugins run their rewrite phase before the router.
+	for _, p := range st.rt.plugins {
+		if pf, ok := p.impl.(*preFunction); ok && p.routeID == "" && p.serviceID == "" && p.consumer == "" {
+			if resp := pf.runRewrite(st); resp != nil {
+				return st.writeExit(w, resp, false)
+			}
+		}
+	}
+	reqHost := st.routerHost()
+	ctx := st.httpMatchContext(reqHost)
 	for _, rt := range st.rt.httpRoutes {
 		ctx.reset()
 		if evalExpr(rt.expr, ctx) {
@@ -172,6 +267,9 @@ func (s *Server) serveProxy(w http.ResponseWriter, st *proxyState) int {
 	}
 	st.captures = ctx.captures
 	st.matchedPath = ctx.matches["http.path"]
+	if st.route.preserveHost {
+		st.upstreamHost = reqHost // atc.lua: upstream_host = req_host
+	}
 	if resp := st.protocolCheck(); resp != nil {
 		return st.writeExit(w, resp, false)
 	}
@@ -373,20 +471,20 @@ func (st *proxyState) rewrite(pr *httputil.ProxyRequest, svc *service, upgrade b
 		out.URL.Scheme = "https"
 	}
 	out.URL.Host = net.JoinHostPort(svc.host, strconv.Itoa(svc.port)) // replaced per attempt
-	if p, err := url.PathUnescape(st.upPath); err == nil {
-		out.URL.Path, out.URL.RawPath = p, st.upPath
+	// Kong sends escape(upstream_uri) verbatim; Go re-encodes Path unless
+	// RawPath is a valid encoding of it, which the escaped form is.
+	raw := escapePath(st.upPath)
+	if p, err := url.PathUnescape(raw); err == nil {
+		out.URL.Path, out.URL.RawPath = p, raw
 	} else {
-		out.URL.Path, out.URL.RawPath = st.upPath, ""
+		out.URL.Path, out.URL.RawPath = raw, ""
 	}
 	if st.queryChanged {
 		out.URL.RawQuery = st.upQuery.Encode()
 	} else {
 		out.URL.RawQuery = in.URL.RawQuery
 	}
-	out.Host = ""
-	if st.route.preserveHost {
-		out.Host = in.Host
-	}
+	out.Host = st.upstreamHost
 	if hostOverride != "" {
 		out.Host = hostOverride
 	}

@@ -187,3 +187,41 @@ func TestPlainHTTP2ListenerServesH2CAndHTTP1(t *testing.T) {
 		}
 	}
 }
+
+// Source: kong/tools/uri.lua normalize (routing) and escape (upstream_uri,
+// kong/runloop/handler.lua access): every escape of a non-reserved octet is
+// decoded before routing, space and UTF-8 included, while reserved escapes
+// stay encoded; the upstream gets the path re-escaped. Confirmed on Kong
+// 3.9.3: /a%20b matches http.path == "/a b".
+func TestPercentDecodingBeforeRouting(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"/a%20b", "/a b"},
+		{"/caf%c3%a9", "/caf\xc3\xa9"},
+		{"/%7euser/%2fx", "/~user/%2Fx"},
+		{"/a%3fb%2a", "/a%3Fb%2A"},
+		{"/t%09ab", "/t\tab"},
+	}
+	for _, tc := range cases {
+		if got := normalizePath(tc.in); got != tc.want {
+			t.Errorf("normalizePath(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	s := startStandin(t, nil)
+	_, a := startEcho(t, "a")
+	h, p := splitHostPortInt(t, a)
+	s.mustConfig(map[string]any{"_format_version": "3.0", "services": []any{
+		map[string]any{"name": "s", "host": h, "port": p, "routes": []any{
+			map[string]any{"name": "space", "expression": `http.path == "/a b"`, "strip_path": false},
+			map[string]any{"name": "slash", "expression": `http.path == "/x%2Fy"`, "strip_path": false},
+		}},
+	}})
+	for _, tc := range []struct{ path, upstream string }{
+		{"/a%20b", "/a%20b"},
+		{"/x%2fy", "/x%2Fy"},
+	} {
+		resp, e := s.getEcho("GET", tc.path, nil)
+		if resp.StatusCode != 200 || e.Path != tc.upstream {
+			t.Errorf("GET %s: status %d, upstream path %q, want 200 and %q", tc.path, resp.StatusCode, e.Path, tc.upstream)
+		}
+	}
+}

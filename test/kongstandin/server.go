@@ -34,7 +34,10 @@ type Server struct {
 	hostname    string
 	defaultCert tls.Certificate
 	adminTLS    *tls.Config
-	started     time.Time
+	// adminClientCheck is nginx's per-request client certificate check
+	// on TLS admin listeners (nil without ssl_verify_client).
+	adminClientCheck *clientCertCheck
+	started          time.Time
 
 	httpServers []*http.Server
 	streamLns   []net.Listener
@@ -83,7 +86,7 @@ func New(cfg *Config) (*Server, error) {
 	}
 	for _, l := range cfg.AdminListeners {
 		if l.SSL {
-			if s.adminTLS, err = adminTLSConfig(cfg); err != nil {
+			if s.adminTLS, s.adminClientCheck, err = adminTLSConfig(cfg); err != nil {
 				return nil, err
 			}
 			break
@@ -158,7 +161,11 @@ func (s *Server) Start() (err error) {
 			return fmt.Errorf("admin listener %q: %w", l.Listener, err)
 		}
 		s.adminAddrs = append(s.adminAddrs, ln.Addr())
-		s.serveHTTP(ln, l, s.adminHandler(false), s.adminTLS, false)
+		h := s.adminHandler(false)
+		if l.SSL {
+			h = s.adminClientCheck.wrap(h)
+		}
+		s.serveHTTP(ln, l, h, s.adminTLS, false)
 	}
 	for _, l := range s.cfg.StatusListeners {
 		ln, err := net.Listen("tcp", l.Addr())

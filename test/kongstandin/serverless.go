@@ -1,6 +1,7 @@
 package kongstandin
 
-// The pre-function serverless plugin: Lua chunks run in the access phase,
+// The pre-function serverless plugin: Lua chunks run in the rewrite phase
+// (global instances only, before the router) and in the access phase,
 // before every other plugin (PRIORITY 1000000), inside Kong's sandbox
 // (untrusted_lua = sandbox, the default). The stand-in runs the chunks with
 // a real Lua 5.1 interpreter (gopher-lua) and gives them the part of Kong's
@@ -43,12 +44,13 @@ func checkLuaChunk(v any) string {
 	return ""
 }
 
-// checkServerlessPhases refuses phases other than access: the stand-in runs
-// no other phase, and Drawbridge generates code for access only.
+// checkServerlessPhases refuses phases other than rewrite and access: the
+// stand-in runs no other phase, and Drawbridge generates code for those two
+// only.
 func checkServerlessPhases(cfg map[string]any) string {
-	for _, phase := range []string{"certificate", "rewrite", "header_filter", "body_filter", "log"} {
+	for _, phase := range []string{"certificate", "header_filter", "body_filter", "log"} {
 		if len(getStrings(cfg, phase)) > 0 {
-			return fmt.Sprintf("phase %s is outside the stand-in's scope (Drawbridge generates access code only)", phase)
+			return fmt.Sprintf("phase %s is outside the stand-in's scope (Drawbridge generates rewrite and access code only)", phase)
 		}
 	}
 	return ""
@@ -56,17 +58,23 @@ func checkServerlessPhases(cfg map[string]any) string {
 
 type preFunction struct {
 	noHeaderFilter
-	chunks []*lua.FunctionProto
+	rewrite, chunks []*lua.FunctionProto
 }
 
 func newPreFunction(cfg map[string]any) (plugin, error) {
 	p := &preFunction{}
-	for i, src := range getStrings(cfg, "access") {
-		proto, err := compileLua(fmt.Sprintf("access[%d]", i+1), src)
-		if err != nil {
-			return nil, err
+	for _, phase := range []string{"rewrite", "access"} {
+		for i, src := range getStrings(cfg, phase) {
+			proto, err := compileLua(fmt.Sprintf("%s[%d]", phase, i+1), src)
+			if err != nil {
+				return nil, err
+			}
+			if phase == "rewrite" {
+				p.rewrite = append(p.rewrite, proto)
+			} else {
+				p.chunks = append(p.chunks, proto)
+			}
 		}
-		p.chunks = append(p.chunks, proto)
 	}
 	return p, nil
 }
@@ -74,19 +82,54 @@ func newPreFunction(cfg map[string]any) (plugin, error) {
 // errExited unwinds the Lua stack after kong.response.exit.
 var errExited = errors.New("kong.response.exit")
 
+// runRewrite runs the rewrite chunks. Kong runs the rewrite phase only for
+// global plugins, before the router (kong/init.lua Kong.rewrite).
+func (p *preFunction) runRewrite(st *proxyState) *exitResponse {
+	return st.runLua(p.rewrite)
+}
+
 func (p *preFunction) access(st *proxyState) *exitResponse {
+	return st.runLua(p.chunks)
+}
+
+// luaState returns the request's Lua state, creating it on first use. One
+// state serves every phase of a request, so ngx.ctx carries values from
+// rewrite to access as it does in Kong.
+func (st *proxyState) luaState() *lua.LState {
+	if st.lua != nil {
+		return st.lua
+	}
 	L := lua.NewState(lua.Options{SkipOpenLibs: true})
-	defer L.Close()
 	ctx, cancel := context.WithTimeout(st.req.Context(), luaRunTimeout)
-	defer cancel()
+	st.luaCancel = cancel
 	L.SetContext(ctx)
 	openSandbox(L)
-	var exit *exitResponse
-	L.SetGlobal("kong", kongPDK(L, st, &exit))
-	for _, proto := range p.chunks {
+	st.luaCtx = L.NewTable()
+	L.SetGlobal("kong", kongPDK(L, st))
+	L.SetGlobal("ngx", ngxAPI(L, st))
+	st.lua = L
+	return L
+}
+
+// closeLua releases the request's Lua state.
+func (st *proxyState) closeLua() {
+	if st.lua != nil {
+		st.lua.Close()
+		st.luaCancel()
+	}
+}
+
+func (st *proxyState) runLua(chunks []*lua.FunctionProto) *exitResponse {
+	if len(chunks) == 0 {
+		return nil
+	}
+	L := st.luaState()
+	for _, proto := range chunks {
 		L.Push(L.NewFunctionFromProto(proto))
 		err := L.PCall(0, 0, nil)
-		if exit != nil {
+		if st.luaExit != nil {
+			exit := st.luaExit
+			st.luaExit = nil
 			return exit
 		}
 		if err != nil {
@@ -95,6 +138,28 @@ func (p *preFunction) access(st *proxyState) *exitResponse {
 		}
 	}
 	return nil
+}
+
+// cachedHost is the host in ngx.ctx.cached_request_headers, the table
+// kong.tools.http.get_header(name, ctx) reads when it is set, and whether
+// the table is set.
+func (st *proxyState) cachedHost() (string, bool) {
+	if st.luaCtx == nil {
+		return "", false
+	}
+	t, ok := st.luaCtx.RawGetString("cached_request_headers").(*lua.LTable)
+	if !ok {
+		return "", false
+	}
+	switch v := t.RawGetString("host").(type) {
+	case lua.LString:
+		return string(v), true
+	case *lua.LTable:
+		if s, ok := v.RawGetInt(1).(lua.LString); ok {
+			return string(s), true
+		}
+	}
+	return "", true
 }
 
 // openSandbox opens the libraries Kong's sandbox leaves to untrusted code
@@ -113,9 +178,70 @@ func openSandbox(L *lua.LState) {
 	}
 }
 
+// ngxAPI builds the part of ngx that the generated code uses: ngx.ctx (one
+// table per request), ngx.req.get_headers() (lower-case names, a list for
+// repeated headers, host included) and ngx.var.upstream_host / ngx.var.host.
+func ngxAPI(L *lua.LState, st *proxyState) *lua.LTable {
+	ngx := L.NewTable()
+	L.SetField(ngx, "ctx", st.luaCtx)
+	req := L.NewTable()
+	L.SetField(req, "get_headers", L.NewFunction(func(L *lua.LState) int {
+		t := L.NewTable()
+		for name, vals := range st.origHeader {
+			key := strings.ToLower(name)
+			if len(vals) == 1 {
+				t.RawSetString(key, lua.LString(vals[0]))
+				continue
+			}
+			list := L.NewTable()
+			for _, v := range vals {
+				list.Append(lua.LString(v))
+			}
+			t.RawSetString(key, list)
+		}
+		if st.req.Host != "" {
+			t.RawSetString("host", lua.LString(st.req.Host))
+		}
+		L.Push(t)
+		return 1
+	}))
+	L.SetField(req, "http_version", L.NewFunction(func(L *lua.LState) int {
+		v := float64(st.req.ProtoMajor)
+		if st.req.ProtoMajor == 1 {
+			v += float64(st.req.ProtoMinor) / 10
+		}
+		L.Push(lua.LNumber(v))
+		return 1
+	}))
+	L.SetField(ngx, "req", req)
+	vars := L.NewTable()
+	meta := L.NewTable()
+	L.SetField(meta, "__index", L.NewFunction(func(L *lua.LState) int {
+		switch L.CheckString(2) {
+		case "upstream_host":
+			L.Push(lua.LString(st.upstreamHost))
+		case "host":
+			L.Push(lua.LString(st.host))
+		default:
+			L.Push(lua.LNil)
+		}
+		return 1
+	}))
+	L.SetField(meta, "__newindex", L.NewFunction(func(L *lua.LState) int {
+		if L.CheckString(2) != "upstream_host" {
+			L.RaiseError("ngx.var.%s is outside the stand-in's scope", L.CheckString(2))
+		}
+		st.upstreamHost = L.CheckString(3)
+		return 0
+	}))
+	L.SetMetatable(vars, meta)
+	L.SetField(ngx, "var", vars)
+	return ngx
+}
+
 // kongPDK builds the kong table: kong.request getters over the request as
 // it arrived, and kong.response.exit.
-func kongPDK(L *lua.LState, st *proxyState, exit **exitResponse) *lua.LTable {
+func kongPDK(L *lua.LState, st *proxyState) *lua.LTable {
 	str := func(f func() string) *lua.LFunction {
 		return L.NewFunction(func(L *lua.LState) int { L.Push(lua.LString(f())); return 1 })
 	}
@@ -156,7 +282,15 @@ func kongPDK(L *lua.LState, st *proxyState, exit **exitResponse) *lua.LTable {
 			body, _ = json.Marshal(m)
 			h.Set("Content-Type", "application/json; charset=utf-8")
 		}
-		*exit = &exitResponse{status: status, header: h, body: body}
+		st.luaExit = &exitResponse{status: status, header: h, body: body}
+		L.RaiseError("%s", errExited.Error())
+		return 0
+	}))
+	// kong.response.error(status, message): Kong's own error response.
+	L.SetField(resp, "error", L.NewFunction(func(L *lua.LState) int {
+		status := L.CheckInt(1)
+		msg := L.OptString(2, http.StatusText(status))
+		st.luaExit = st.kongError(status, msg)
 		L.RaiseError("%s", errExited.Error())
 		return 0
 	}))

@@ -13,8 +13,11 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
+	"net/http"
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -79,43 +82,95 @@ func (s *Server) certificateFor(hello *tls.ClientHelloInfo) *tls.Certificate {
 	return &cp.certs[0]
 }
 
-// adminTLSConfig builds the admin listener's TLS settings. With
-// KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT=on a client without a certificate signed
-// by the configured CA fails the handshake, as nginx's ssl_verify_client does.
-func adminTLSConfig(c *Config) (*tls.Config, error) {
+// adminTLSConfig builds the admin listener's TLS settings and, when
+// KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT is on or optional, the client
+// certificate check. nginx's ssl_verify_client does not fail the handshake:
+// it asks for a certificate, accepts whatever comes, and answers the first
+// request with its HTML 400 page when the certificate is missing (on) or
+// does not verify (src/http/ngx_http_request.c, ngx_http_ssl_handshake
+// handler and ngx_http_process_request). The stand-in does the same.
+func adminTLSConfig(c *Config) (*tls.Config, *clientCertCheck, error) {
 	cert, err := tls.LoadX509KeyPair(c.AdminSSLCert, c.AdminSSLCertKey)
 	if err != nil {
-		return nil, fmt.Errorf("load admin certificate (KONG_ADMIN_SSL_CERT=%s, KONG_ADMIN_SSL_CERT_KEY=%s): %w", c.AdminSSLCert, c.AdminSSLCertKey, err)
+		return nil, nil, fmt.Errorf("load admin certificate (KONG_ADMIN_SSL_CERT=%s, KONG_ADMIN_SSL_CERT_KEY=%s): %w", c.AdminSSLCert, c.AdminSSLCertKey, err)
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
 	if c.AdminVerifyClient == "off" {
-		return cfg, nil
+		return cfg, nil, nil
 	}
 	pemBytes, err := os.ReadFile(c.AdminClientCA)
 	if err != nil {
-		return nil, fmt.Errorf("read admin client CA (KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE): %w", err)
+		return nil, nil, fmt.Errorf("read admin client CA (KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE): %w", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pemBytes) {
-		return nil, fmt.Errorf("KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE=%s contains no PEM certificate", c.AdminClientCA)
+		return nil, nil, fmt.Errorf("KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE=%s contains no PEM certificate", c.AdminClientCA)
 	}
-	cfg.ClientCAs = pool
-	cfg.ClientAuth = tls.RequireAndVerifyClientCert
-	if c.AdminVerifyClient == "optional" {
-		cfg.ClientAuth = tls.VerifyClientCertIfGiven
+	cfg.ClientAuth = tls.RequestClientCert
+	return cfg, &clientCertCheck{pool: pool, depth: c.AdminVerifyDepth, required: c.AdminVerifyClient != "optional"}, nil
+}
+
+// clientCertCheck is nginx's ssl_verify_client decision, made per request.
+type clientCertCheck struct {
+	pool     *x509.CertPool
+	depth    int
+	required bool
+}
+
+// nginx's texts for NGX_HTTPS_NO_CERT and NGX_HTTPS_CERT_ERROR, both sent
+// with status 400 (src/http/ngx_http_special_response.c).
+const (
+	nginxNoCert   = "No required SSL certificate was sent"
+	nginxCertFail = "The SSL certificate error"
+)
+
+// refusal returns nginx's reason for refusing the connection's client
+// certificate, or "".
+func (c *clientCertCheck) refusal(cs *tls.ConnectionState) string {
+	if cs == nil || len(cs.PeerCertificates) == 0 {
+		if c.required {
+			return nginxNoCert
+		}
+		return ""
 	}
-	depth := c.AdminVerifyDepth
+	inter := x509.NewCertPool()
+	for _, ic := range cs.PeerCertificates[1:] {
+		inter.AddCert(ic)
+	}
+	chains, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: c.pool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	if err != nil {
+		return nginxCertFail
+	}
 	// nginx's verify depth counts certificates above the client certificate.
-	cfg.VerifyPeerCertificate = func(_ [][]byte, chains [][]*x509.Certificate) error {
-		for _, ch := range chains {
-			if len(ch)-1 <= depth {
-				return nil
-			}
+	for _, ch := range chains {
+		if len(ch)-1 <= c.depth {
+			return ""
 		}
-		if len(chains) == 0 {
-			return nil
-		}
-		return fmt.Errorf("client certificate chain exceeds verify depth %d", depth)
 	}
-	return cfg, nil
+	return nginxCertFail
+}
+
+// wrap answers refused requests with nginx's HTML 400 page and closes the
+// connection, as nginx does for these errors.
+func (c *clientCertCheck) wrap(h http.Handler) http.Handler {
+	if c == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reason := c.refusal(r.TLS)
+		if reason == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		// As Kong 3.9.3 sent it: no server signature (server_tokens off),
+		// charset from the admin server's "charset UTF-8".
+		body := "<html>\r\n<head><title>400 " + reason + "</title></head>\r\n<body>\r\n" +
+			"<center><h1>400 Bad Request</h1></center>\r\n<center>" + reason + "</center>\r\n" +
+			"</body>\r\n</html>\r\n"
+		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, body)
+	})
 }

@@ -1,18 +1,27 @@
 package kongstandin
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
+
+// reservedChars are the octets Kong keeps percent-encoded
+// (RESERVED_CHARS in kong/tools/uri.lua).
+const reservedChars = "!*'();:@&=+$,/?%#[]"
 
 // normalizePath normalizes a request path the way Kong does before routing
-// (kong.tools.uri normalize with merge_slashes): percent-escapes of
-// characters that are not reserved are decoded, remaining escapes are
-// upper-cased, dot segments are removed and repeated slashes merged.
+// (kong.tools.uri normalize with merge_slashes): every percent-escape of an
+// octet that is not reserved is decoded, unreserved characters and "others"
+// alike (so "/a%20b" routes as "/a b" and "%C3%A9" as the raw UTF-8 bytes),
+// escapes of reserved octets are upper-cased, dot segments are removed and
+// repeated slashes merged.
 func normalizePath(escaped string) string {
 	var b strings.Builder
 	for i := 0; i < len(escaped); i++ {
 		c := escaped[i]
 		if c == '%' && i+2 < len(escaped) && isHex(escaped[i+1]) && isHex(escaped[i+2]) {
 			v := unhex(escaped[i+1])<<4 | unhex(escaped[i+2])
-			if v >= 0x21 && v < 0x7f && !strings.ContainsRune(":/?#[]@!$&'()*+,;=%", rune(v)) {
+			if strings.IndexByte(reservedChars, v) < 0 {
 				b.WriteByte(v)
 			} else {
 				b.WriteString(strings.ToUpper(escaped[i : i+3]))
@@ -51,6 +60,24 @@ func normalizePath(escaped string) string {
 		}
 	}
 	return "/" + strings.Join(out, "/")
+}
+
+// escapePath makes a normalized path safe to send upstream as Kong does
+// (kong.tools.uri escape, applied to upstream_uri in the access phase):
+// every octet outside !#$&'()*+,/:;=?@[] letters, digits, -_.~ and % is
+// percent-encoded in upper case; existing escapes stay as they are.
+func escapePath(p string) string {
+	const keep = "!#$&'()*+,/:;=?@[]-_.~%"
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(keep, c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
 }
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }

@@ -5,7 +5,7 @@
 # kong:3.9 images.
 #
 # Sources come from a mirror directory when there is one (KONG_SOURCES_DIR, or
-# ../shared/kong-sources beside the repository), otherwise from upstream
+# the nearest shared/kong-sources above the repository), otherwise from upstream
 # (git fetch of the pinned commit, or npm for the aws-sdk package). Every
 # archive is checked against its sha256 before use.
 #
@@ -28,9 +28,19 @@ KONG_VERSION=3.9.3
 out="${KONG_INSTALL_DIR:-${root}/bin/kong/${KONG_VERSION}}"
 work="${KONG_BUILD_DIR:-${root}/bin/kong/build-${KONG_VERSION}}"
 pins="${root}/hack/kong/sources.tsv"
+# The mirror: KONG_SOURCES_DIR, else the nearest shared/kong-sources beside
+# the checkout or one of its parent directories (../shared/kong-sources for
+# a checkout in a workplace that keeps one there).
 mirror="${KONG_SOURCES_DIR:-}"
-if [[ -z "${mirror}" && -d "${root}/../shared/kong-sources" ]]; then
-  mirror="$(cd "${root}/../shared/kong-sources" && pwd)"
+if [[ -z "${mirror}" ]]; then
+  local d="${root}"
+  while [[ "${d}" != "/" ]]; do
+    d="$(dirname "${d}")"
+    if [[ -f "${d}/shared/kong-sources/MANIFEST.tsv" ]]; then
+      mirror="${d}/shared/kong-sources"
+      break
+    fi
+  done
 fi
 J="${J:-$(nproc)}"
 

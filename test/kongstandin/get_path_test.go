@@ -28,3 +28,27 @@ func TestPreFunctionGetPathIsNormalized(t *testing.T) {
 		}
 	}
 }
+
+// Source: Kong 3.9.3 kong/pdk/request.lua get_host is $host (no trailing
+// dot); kong/plugins/redirect/handler.lua sets the normalized path with
+// ada's set_pathname, which keeps its escapes; seen on real Kong by
+// test/kongdiff.
+func TestRedirectKeepsEscapesAndHostDropsDot(t *testing.T) {
+	p, err := newPreFunction(map[string]any{"access": []any{
+		`kong.response.exit(302, "redirecting", { ["Location"] = "https://" .. kong.request.get_host() .. "/" })`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "http://x.test./", nil)
+	st := &proxyState{req: req, host: "x.test.", scheme: "http", origHeader: req.Header, origPath: "/"}
+	if resp := p.access(st); resp == nil || resp.header.Get("Location") != "https://x.test/" {
+		t.Errorf("get_host with a trailing dot: %v", resp)
+	}
+
+	r := &redirectPlugin{status: 302, location: "https://new.example.com/p", keep: true}
+	req = httptest.NewRequest("GET", "http://x.test/a%2Fb?q=1", nil)
+	st = &proxyState{req: req, origPath: normalizePath(req.URL.EscapedPath()), origRawQuery: req.URL.RawQuery}
+	if resp := r.access(st); resp.header.Get("Location") != "https://new.example.com/a%2Fb?q=1" {
+		t.Errorf("redirect keep_incoming_path: Location %q", resp.header.Get("Location"))
+	}
+}

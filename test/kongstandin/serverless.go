@@ -138,7 +138,8 @@ func kongPDK(L *lua.LState, st *proxyState, exit **exitResponse) *lua.LTable {
 	L.SetField(req, "get_path", str(func() string { return st.origPath }))
 	L.SetField(req, "get_raw_query", str(func() string { return st.req.URL.RawQuery }))
 	L.SetField(req, "get_scheme", str(func() string { return st.scheme }))
-	L.SetField(req, "get_host", str(func() string { return st.host }))
+	// get_host is nginx's $host: lower-case, no port, no trailing dot.
+	L.SetField(req, "get_host", str(func() string { return strings.TrimSuffix(st.host, ".") }))
 	L.SetField(req, "get_method", str(func() string { return st.req.Method }))
 
 	resp := L.NewTable()

@@ -367,7 +367,12 @@ func (st *proxyState) rewrite(pr *httputil.ProxyRequest, svc *service, upgrade b
 	// nginx's $host, which Kong sends: lower-case, no port, no trailing dot.
 	h.Set("X-Forwarded-Host", strings.TrimSuffix(st.host, "."))
 	h.Set("X-Forwarded-Port", strconv.Itoa(st.dstPort))
-	h.Set("X-Forwarded-Path", in.URL.Path)
+	// ctx.request_uri up to the query: the path as the client sent it.
+	rawPath, _, _ := strings.Cut(in.RequestURI, "?")
+	if rawPath == "" {
+		rawPath = in.URL.EscapedPath()
+	}
+	h.Set("X-Forwarded-Path", rawPath)
 	h.Del("X-Forwarded-Prefix")
 	if st.route.stripPath && st.matchedPath != "" {
 		h.Set("X-Forwarded-Prefix", st.matchedPath)

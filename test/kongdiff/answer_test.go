@@ -5,8 +5,8 @@ package kongdiff
 //   - Date, Content-Length, Connection, Keep-Alive, Transfer-Encoding
 //     response headers are dropped (framing and clock, not behaviour);
 //   - X-Kong-Upstream-Latency, X-Kong-Proxy-Latency, X-Kong-Response-Latency
-//     become "*" (timing), X-Kong-Request-Id and request_id in JSON bodies
-//     become "*" (random);
+//     become "*" (timing), X-Kong-Request-Id and request_id in JSON and
+//     text bodies become "*" (random);
 //   - "kong/<version>" in Via and Server becomes "kong/V" (the stand-in
 //     imitates another 3.9 patch release);
 //   - upstream request headers drop Content-Length, Connection and
@@ -102,7 +102,10 @@ func summarise(a raw, labels, certs map[string]string, echoCert []byte) string {
 	return strings.Join(parts, " ")
 }
 
-var requestIDRE = regexp.MustCompile(`"request_id":"[^"]*"`)
+var (
+	requestIDRE     = regexp.MustCompile(`"request_id":"[^"]*"`)
+	requestIDTextRE = regexp.MustCompile(`request_id: [0-9a-f]+`)
+)
 
 func normaliseBody(b []byte) string {
 	var v any
@@ -112,6 +115,7 @@ func normaliseBody(b []byte) string {
 		}
 	}
 	s := requestIDRE.ReplaceAllString(strings.TrimSpace(string(b)), `"request_id":"*"`)
+	s = requestIDTextRE.ReplaceAllString(s, "request_id: *")
 	if len(s) > 300 {
 		s = s[:300] + "..."
 	}

@@ -105,6 +105,9 @@ func gatherFacts(cfg []byte) facts {
 				case field == "tls.sni":
 					add(&f.snis, sample)
 				case field == "http.path":
+					if !strings.HasPrefix(sample, "/") {
+						sample = "/" + sample
+					}
 					add(&f.paths, sample)
 					if op == "^=" && !strings.HasSuffix(val, "/") {
 						add(&f.paths, val+"/sub")
@@ -212,18 +215,23 @@ func httpCorpus(push func(request), f facts, k kind, port int, hosts, paths []st
 		push(h1(m, h0, withQuery(p0, query), f.headers))
 	}
 	// Host forms: letter case, ports, trailing dot, none.
-	for _, h := range []string{strings.ToUpper(h0), mixedCase(h0), fmt.Sprintf("%s:%d", h0, port), h0 + ":1234", h0 + "."} {
-		push(h1("GET", h, withQuery(p0, query), f.headers))
+	for _, v := range []struct{ host, note string }{
+		{strings.ToUpper(h0), "upper-case Host"}, {mixedCase(h0), "mixed-case Host"},
+		{fmt.Sprintf("%s:%d", h0, port), "Host with port"}, {h0 + ":1234", "Host with other port"},
+		{h0 + ".", "Host with trailing dot"}, {"", "no Host"},
+	} {
+		r := h1("GET", v.host, withQuery(p0, query), f.headers)
+		r.note = v.note
+		push(r)
 	}
-	push(h1("GET", "", withQuery(p0, query), f.headers))
 	// Paths: encoded, doubled and dotted segments, trailing slash, case.
 	base := strings.TrimSuffix(p0, "/")
 	for _, p := range []string{
 		base + "/", base + "/x", base + "x", "/x" + base, base + "%20y", base + "/%2Fy", "/" + p0, base + "/./z", base + "/y/../z",
 		strings.ToUpper(p0), encodeUnreserved(p0), p0 + "?extra=1",
 	} {
-		if p == "" {
-			p = "/"
+		if !strings.HasPrefix(p, "/") {
+			p = "/" + p
 		}
 		push(h1("GET", h0, withQuery(p, query), f.headers))
 	}
@@ -236,11 +244,15 @@ func httpCorpus(push func(request), f facts, k kind, port int, hosts, paths []st
 			upper = append(upper, [2]string{strings.ToUpper(h[0]), strings.ToUpper(h[1])})
 		}
 		push(h1("GET", h0, withQuery(p0, query), other))
-		push(h1("GET", h0, withQuery(p0, query), upper))
+		r := h1("GET", h0, withQuery(p0, query), upper)
+		r.note = "upper-case header name and value"
+		push(r)
 	}
 	if query != "" {
 		push(h1("GET", h0, p0, f.headers))
-		push(h1("GET", h0, withQuery(p0, strings.ToUpper(query)), f.headers))
+		r := h1("GET", h0, withQuery(p0, strings.ToUpper(query)), f.headers)
+		r.note = "upper-case query"
+		push(r)
 		push(h1("GET", h0, withQuery(p0, query+"&"+query), f.headers))
 	}
 	// HTTP/2 (h2c on plain listeners, h2 over TLS), gRPC and WebSocket.

@@ -64,23 +64,20 @@ func startHTTPEchos(t *testing.T, prefix string, n int) *echoPool {
 func httpEcho(name string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
-		rep := echoReport{Name: name, Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Host: r.Host, Proto: r.Proto, Headers: r.Header}
-		if r.URL.RawPath == "" && r.URL.Path != "" {
-			rep.Path = r.URL.Path
-		}
+		// The path exactly as it came on the wire (request line or :path).
+		path, _, _ := strings.Cut(r.RequestURI, "?")
+		rep := echoReport{Name: name, Method: r.Method, Path: path, Query: r.URL.RawQuery, Host: r.Host, Proto: r.Proto, Headers: r.Header}
 		body, _ := json.Marshal(rep)
 		switch {
 		case strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
 			serveWebSocketEcho(w, r, body)
 		case strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc"):
 			w.Header().Set("Content-Type", "application/grpc")
-			w.Header().Set("Trailer", "Grpc-Status")
 			w.WriteHeader(http.StatusOK)
 			_, _ = w.Write(grpcFrame(body))
-			w.Header().Set("Grpc-Status", "0")
+			w.Header().Set(http.TrailerPrefix+"Grpc-Status", "0")
 		default:
 			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("X-Echo-Name", name)
 			_, _ = w.Write(body)
 		}
 	})

@@ -48,13 +48,13 @@ func TestRewriteForTraffic(t *testing.T) {
 	  "expression":"(net.dst.port == 443 || net.dst.port == 8443) && tls.sni == \"a\"","priority":70368744177663}]}],
 	"upstreams":[{"name":"u","targets":[{"target":"10.0.0.1:3000","weight":1}]}]}`
 	pool := &echoPool{names: []string{"t0"}, addrs: []string{"127.0.0.1:4000"}}
-	ech := echoes{http: pool, tcp: pool, udp: pool, probe: pool}
+	ech := echoes{http: pool, grpc: pool, tcp: pool, udp: pool, probe: pool}
 	rw, err := rewriteForTraffic([]byte(cfg), ech, map[int]int{443: 40443}, "tok", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := string(rw.config)
-	for _, want := range []string{`"target":"127.0.0.1:4000"`, `net.dst.port == 40443`, `"priority":70368744177663`, `"message":"tok"`} {
+	for _, want := range []string{`"target":"127.0.0.1:4000"`, `(net.dst.port == 443 || net.dst.port == 40443) \u0026\u0026 tls.sni`, `"priority":70368744177663`, `"message":"tok"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rewritten config lacks %s:\n%s", want, out)
 		}

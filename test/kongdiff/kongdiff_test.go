@@ -35,20 +35,22 @@ func TestKongDiff(t *testing.T) {
 		t.Fatal(err)
 	}
 	ports := gatewayPorts(cases)
-	kongLay, err := newLayout(ports)
+	lays, err := newLayouts(ports, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	standinLay, err := newLayout(ports)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kongLay, standinLay := lays[0], lays[1]
 	start := time.Now()
 	rk := startRealKong(t, install, kongLay.env())
 	kong := newPlane("kong", kongLay)
-	if err := waitHTTP(kong.admin+"/status", kongStartTimeout); err != nil {
+	if err := waitHTTP(kong.admin+"/status", 20*time.Second); err != nil {
 		t.Fatalf("real Kong admin API: %v\n%s", err, rk.errorLogTail())
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("real Kong's error log, errors only:\n%s", rk.errorLines())
+		}
+	})
 	startStandin(t, standinLay.env())
 	standin := newPlane("standin", standinLay)
 	t.Logf("real Kong (%s) and the stand-in are up after %s; %d configurations, Gateway ports %v", install.dir, time.Since(start).Round(time.Millisecond), len(cases), ports)

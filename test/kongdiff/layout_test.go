@@ -45,27 +45,32 @@ func (l *layout) addr(k kind, gwPort int) string {
 	return fmt.Sprintf("127.0.0.1:%d", l.kong[k][gwPort])
 }
 
-// newLayout reserves loopback ports for every kind of every Gateway port.
-func newLayout(gatewayPorts []int) (*layout, error) {
+// newLayouts reserves loopback ports for every kind of every Gateway port,
+// for count data planes at once (so no two of them get the same port).
+func newLayouts(gatewayPorts []int, count int) ([]*layout, error) {
 	ports := append([]int(nil), gatewayPorts...)
 	ports = append(ports, probePort)
 	sort.Ints(ports)
-	n := len(ports)*len(allKinds) + 2
-	free, err := freePorts(n)
+	per := len(ports)*len(allKinds) + 2
+	free, err := freePorts(per * count)
 	if err != nil {
 		return nil, err
 	}
-	l := &layout{gatewayPorts: ports, kong: map[kind]map[int]int{}}
-	i := 0
-	for _, k := range allKinds {
-		l.kong[k] = map[int]int{}
-		for _, p := range ports {
-			l.kong[k][p] = free[i]
-			i++
+	var out []*layout
+	for n := 0; n < count; n++ {
+		l := &layout{gatewayPorts: ports, kong: map[kind]map[int]int{}}
+		i := n * per
+		for _, k := range allKinds {
+			l.kong[k] = map[int]int{}
+			for _, p := range ports {
+				l.kong[k][p] = free[i]
+				i++
+			}
 		}
+		l.admin, l.stat = free[i], free[i+1]
+		out = append(out, l)
 	}
-	l.admin, l.stat = free[i], free[i+1]
-	return l, nil
+	return out, nil
 }
 
 // env is the KONG_* environment that both data planes read.

@@ -108,6 +108,12 @@ func startRealKong(t *testing.T, k *kongInstall, shared map[string]string) *real
 		environ = append(environ, key+"="+v)
 	}
 	environ = append(environ, "KONG_PREFIX="+prefix)
+	if os.Geteuid() == 0 {
+		// nginx workers would otherwise drop to nobody and lose access to
+		// the LMDB in the private temporary prefix. Process identity only:
+		// the stand-in has no such setting and needs none.
+		environ = append(environ, "KONG_NGINX_USER=root root")
+	}
 	rk := &realKong{install: k, prefix: prefix, environ: environ, kongBin: bin}
 	if out, err := rk.run(kongStartTimeout, "start"); err != nil {
 		t.Fatalf("kong start: %v\n%s\n%s", err, out, rk.errorLogTail())
@@ -128,6 +134,25 @@ func (rk *realKong) run(timeout time.Duration, args ...string) (string, error) {
 	cmd.Env = rk.environ
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// errorLines is every [error], [crit] or [alert] line of Kong's error log
+// (at most the last 40), for the log of a failed run.
+func (rk *realKong) errorLines() string {
+	b, err := os.ReadFile(filepath.Join(rk.prefix, "logs", "error.log"))
+	if err != nil {
+		return ""
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "[error]") || strings.Contains(l, "[crit]") || strings.Contains(l, "[alert]") {
+			out = append(out, l)
+		}
+	}
+	if len(out) > 40 {
+		out = out[len(out)-40:]
+	}
+	return strings.Join(out, "\n")
 }
 
 // errorLogTail is the end of Kong's error log, for failure messages.

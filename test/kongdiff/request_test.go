@@ -27,6 +27,10 @@ type request struct {
 	sni     string // TLS server name; "" sends none
 	path    string // request target as sent, raw
 	headers [][2]string
+	// note names what the request probes when that is not plain from the
+	// rest of the key ("upper-case Host"), so known differences can name
+	// a family.
+	note string
 }
 
 // key names the request in logs and in known-differences.yaml.
@@ -41,6 +45,9 @@ func (r request) key() string {
 	}
 	for _, h := range r.headers {
 		fmt.Fprintf(&b, " [%s: %s]", h[0], h[1])
+	}
+	if r.note != "" {
+		fmt.Fprintf(&b, " {%s}", r.note)
 	}
 	return b.String()
 }

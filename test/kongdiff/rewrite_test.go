@@ -16,7 +16,11 @@ import (
 
 // echoes are the pools a configuration's targets are spread over.
 type echoes struct {
-	http, tcp, udp, probe *echoPool
+	// gRPC services get their own HTTP echoes: nginx keeps one upstream
+	// keepalive pool per address, and a connection opened by grpc_pass
+	// (h2c) reused by proxy_pass (HTTP/1.1), or the other way round,
+	// fails; see the report of test/kongdiff.
+	http, grpc, tcp, udp, probe *echoPool
 }
 
 // rewritten is a configuration ready for traffic plus what its upstreams
@@ -51,6 +55,8 @@ func rewriteForTraffic(raw []byte, ech echoes, kongTLSPorts map[int]int, token s
 	pick := func(proto string) (*echoPool, int) {
 		pool := ech.http
 		switch proto {
+		case "grpc", "grpcs":
+			pool = ech.grpc
 		case "tcp", "tls":
 			pool = ech.tcp
 		case "udp":
@@ -102,18 +108,10 @@ func rewriteForTraffic(raw []byte, ech echoes, kongTLSPorts map[int]int, token s
 	}
 	for _, s := range list(cfg["services"]) {
 		for _, r := range list(s["routes"]) {
-			if !hasAny(r["protocols"], "tls", "tls_passthrough") {
-				continue
+			if hasAny(r["protocols"], "tls", "tls_passthrough") {
+				expr, _ := r["expression"].(string)
+				r["expression"] = kongSidePorts(expr, kongTLSPorts)
 			}
-			expr, _ := r["expression"].(string)
-			r["expression"] = tlsPortPairRE.ReplaceAllStringFunc(expr, func(m string) string {
-				sub := tlsPortPairRE.FindStringSubmatch(m)
-				gw, _ := strconv.Atoi(sub[1])
-				if k, ok := kongTLSPorts[gw]; ok {
-					return fmt.Sprintf("(net.dst.port == %s || net.dst.port == %d)", sub[1], k)
-				}
-				return m
-			})
 		}
 	}
 	addProbe(cfg, ech.probe, token, probeEcho)
@@ -123,6 +121,24 @@ func rewriteForTraffic(raw []byte, ech echoes, kongTLSPorts map[int]int, token s
 	}
 	rw.config = out
 	return rw, nil
+}
+
+// kongSidePorts rewrites the ports of a TLS stream route for the test's
+// listeners. Kong matches such a route twice: on the listener, with the
+// port after port_maps, and again on its internal TLS socket, with the
+// port Kong bound (kong/router/fields.lua, proxy_protocol_server_port).
+// The translator writes "net.dst.port == G" where Kong binds G itself, and
+// "(net.dst.port == G || net.dst.port == K)" where it binds K = G+8000;
+// here Kong binds neither, so both forms become G or the bound port.
+func kongSidePorts(expr string, kongTLSPorts map[int]int) string {
+	expr = tlsPortPairRE.ReplaceAllString(expr, "net.dst.port == $1")
+	return dstPortRE.ReplaceAllStringFunc(expr, func(m string) string {
+		g, _ := strconv.Atoi(dstPortRE.FindStringSubmatch(m)[1])
+		if k, ok := kongTLSPorts[g]; ok {
+			return fmt.Sprintf("(net.dst.port == %d || net.dst.port == %d)", g, k)
+		}
+		return m
+	})
 }
 
 const probePath = "/kongdiff-probe"

@@ -50,6 +50,7 @@ func runRequests(t *testing.T, cases []goldenCase, kong, standin *plane, known *
 	echoCert := selfSigned(t, "echo-tls")
 	ech := echoes{
 		http:  startHTTPEchos(t, "h", 8),
+		grpc:  startHTTPEchos(t, "g", 4),
 		tcp:   startTCPEchos(t, "t", 4, echoCert),
 		udp:   startUDPEchos(t, "u", 4),
 		probe: startTCPEchos(t, "probe", 3, echoCert),

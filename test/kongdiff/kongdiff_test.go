@@ -55,8 +55,12 @@ func TestKongDiff(t *testing.T) {
 	standin := newPlane("standin", standinLay)
 	t.Logf("real Kong (%s) and the stand-in are up after %s; %d configurations, Gateway ports %v", install.dir, time.Since(start).Round(time.Millisecond), len(cases), ports)
 
+	mutated, err := mutatedCases(cases)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var vs verdictStats
-	t.Run("verdicts", func(t *testing.T) { vs = runVerdicts(t, cases, kong, standin, known) })
+	t.Run("verdicts", func(t *testing.T) { vs = runVerdicts(t, append(append([]goldenCase{}, cases...), mutated...), kong, standin, known) })
 	var rs requestStats
 	t.Run("requests", func(t *testing.T) { rs = runRequests(t, vs.accepted, kong, standin, known) })
 
@@ -113,7 +117,7 @@ func runVerdicts(t *testing.T, cases []goldenCase, kong, standin *plane, known *
 			continue
 		}
 		unlisted = append(unlisted, d)
-		t.Errorf("%s: verdicts differ: kong %q [%s], stand-in %q [%s]", c.id, kv, kv.detail, sv, sv.detail)
+		t.Errorf("%s: verdicts differ: kong %q [%s], stand-in %q [%s]\n  kong body:     %s\n  stand-in body: %s", c.id, kv, kv.detail, sv, sv.detail, kv.body, sv.body)
 	}
 	if len(unlisted) > 0 {
 		t.Logf("unlisted verdict differences, in %s form:\n%s", knownFile, renderUnlisted(unlisted))

@@ -17,10 +17,14 @@ type verdict struct {
 	status   int
 	entities []string // "<type> <name>", sorted
 	detail   string   // Kong's messages, for the log only
+	body     string   // the raw answer (truncated), for the log only
 }
 
 func newVerdict(status int, body []byte) verdict {
-	v := verdict{status: status}
+	v := verdict{status: status, body: string(body)}
+	if len(v.body) > 1500 {
+		v.body = v.body[:1500] + "..."
+	}
 	if status == http.StatusCreated {
 		return v
 	}

@@ -60,7 +60,9 @@ func TestKongDiff(t *testing.T) {
 		t.Fatal(err)
 	}
 	var vs verdictStats
-	t.Run("verdicts", func(t *testing.T) { vs = runVerdicts(t, append(append([]goldenCase{}, cases...), mutated...), kong, standin, known) })
+	t.Run("verdicts", func(t *testing.T) {
+		vs = runVerdicts(t, append(append([]goldenCase{}, cases...), mutated...), kong, standin, known)
+	})
 	var rs requestStats
 	t.Run("requests", func(t *testing.T) { rs = runRequests(t, vs.accepted, kong, standin, known) })
 

@@ -20,7 +20,7 @@ const corpusLimit = 120
 type facts struct {
 	targets                 map[kind]map[int]bool // listeners the routes serve
 	hosts, snis, paths      []string
-	methods                 []string
+	methods, contentTypes   []string
 	headers, queries        [][2]string
 	grpc, stream, hasRoutes bool
 }
@@ -114,6 +114,10 @@ func gatherFacts(cfg []byte) facts {
 					}
 				case field == "http.method":
 					add(&f.methods, val)
+				case field == "http.headers.content_type":
+					// Sent on one request only: on every request it would
+					// turn the whole corpus into (would-be) gRPC traffic.
+					add(&f.contentTypes, sample)
 				case strings.HasPrefix(field, "http.headers."):
 					addPair(&f.headers, strings.ReplaceAll(strings.TrimPrefix(field, "http.headers."), "_", "-"), sample)
 				case strings.HasPrefix(field, "http.queries."):
@@ -246,6 +250,11 @@ func httpCorpus(push func(request), f facts, k kind, port int, hosts, paths []st
 		push(h1("GET", h0, withQuery(p0, query), other))
 		r := h1("GET", h0, withQuery(p0, query), upper)
 		r.note = "upper-case header name and value"
+		push(r)
+	}
+	for _, ct := range capList(f.contentTypes, 1) {
+		r := h1("POST", h0, withQuery(p0, query), append(append([][2]string{}, f.headers...), [2]string{"content-type", ct}))
+		r.note = "content-type a route tests, over HTTP/1.1"
 		push(r)
 	}
 	if query != "" {

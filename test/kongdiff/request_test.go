@@ -151,7 +151,18 @@ func sendH1(r request, addr string) raw {
 	if err != nil {
 		out.body = append(out.body, []byte(" [body: "+classify(err)+"]")...)
 	}
+	out.body = unframeGRPC(resp.Header, out.body)
 	return out
+}
+
+// unframeGRPC returns the message of a one-message gRPC body (the echo's
+// report), or the body unchanged.
+func unframeGRPC(h http.Header, b []byte) []byte {
+	if strings.HasPrefix(h.Get("Content-Type"), "application/grpc") && len(b) >= 5 && b[0] == 0 &&
+		int(b[1])<<24|int(b[2])<<16|int(b[3])<<8|int(b[4]) == len(b)-5 {
+		return b[5:]
+	}
+	return b
 }
 
 func sendH2(r request, addr string) raw {
@@ -203,9 +214,7 @@ func sendH2(r request, addr string) raw {
 	for k, v := range resp.Trailer {
 		h["Trailer-"+k] = v
 	}
-	if r.proto == "grpc" && len(b) >= 5 && b[0] == 0 {
-		b = b[5:] // the echo's report inside one gRPC message
-	}
+	b = unframeGRPC(resp.Header, b)
 	return raw{status: resp.StatusCode, header: h, body: b, peerCert: leaf}
 }
 

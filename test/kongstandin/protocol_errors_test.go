@@ -26,3 +26,17 @@ func TestProtocolErrorsCarryRequestID(t *testing.T) {
 		}
 	}
 }
+
+// Source: Kong 3.9.3 kong/runloop/handler.lua: a request with a gRPC
+// content type that is not HTTP/2 and matches a gRPC route gets 426
+// "Please use HTTP2 protocol" with Upgrade: HTTP/2; seen on real Kong by
+// test/kongdiff.
+func TestGRPCOverHTTP1Gets426(t *testing.T) {
+	s := startStandin(t, nil)
+	_, a := startEcho(t, "a")
+	s.mustConfig(svcConfig(a, map[string]any{"name": "g", "protocols": []any{"grpc"}, "expression": `http.path ^= "/g"`}))
+	resp, body := s.do("POST", s.proxyURL()+"/g.S/M", nil, map[string]string{"Content-Type": "application/grpc"})
+	if resp.StatusCode != http.StatusUpgradeRequired || body["message"] != "Please use HTTP2 protocol" || resp.Header.Get("Upgrade") != "HTTP/2" {
+		t.Errorf("gRPC over HTTP/1.1: %d %v Upgrade=%q", resp.StatusCode, body, resp.Header.Get("Upgrade"))
+	}
+}

@@ -223,6 +223,13 @@ func (st *proxyState) protocolCheck() *exitResponse {
 		if !strings.HasPrefix(st.req.Header.Get("Content-Type"), "application/grpc") {
 			return st.kongError(415, "Non-gRPC request matched gRPC route")
 		}
+		if st.req.ProtoMajor != 2 {
+			// kong/runloop/handler.lua: a gRPC content type over HTTP/1.x.
+			r := st.kongError(426, "Please use HTTP2 protocol")
+			r.header.Set("Connection", "Upgrade")
+			r.header.Set("Upgrade", "HTTP/2")
+			return r
+		}
 		if !rt.hasProtocol("grpc") && st.scheme != "https" {
 			r := st.kongError(426, "Please use HTTPS protocol")
 			r.header.Set("Connection", "Upgrade")

@@ -284,6 +284,10 @@ func httpCorpus(push func(request), f facts, k kind, port int, hosts, paths []st
 		g := h1("POST", h0, "/unknown.Service/Method", f.headers)
 		g.proto = "grpc"
 		push(g)
+		// gRPC's content type over HTTP/1.1.
+		r := h1("POST", h0, p0, append(append([][2]string{}, f.headers...), [2]string{"content-type", "application/grpc"}))
+		r.note = "gRPC content-type over HTTP/1.1"
+		push(r)
 	}
 	if k == kindHTTPS {
 		// TLS without SNI, and with an SNI other than the Host.

@@ -28,6 +28,7 @@ type knownDiff struct {
 	Standin string `json:"standin,omitempty"`
 	Reason  string `json:"reason"`
 	hits    int
+	example difference // the first difference the entry covered
 }
 
 type knownList struct {
@@ -85,6 +86,9 @@ type difference struct {
 func match(entries []*knownDiff, d difference) *knownDiff {
 	for _, e := range entries {
 		if globMatch(e.Case, d.Case) && globMatch(e.Request, d.Request) && globMatch(e.Kong, d.Kong) && globMatch(e.Standin, d.Standin) {
+			if e.hits == 0 {
+				e.example = d
+			}
 			e.hits++
 			return e
 		}
@@ -115,6 +119,19 @@ func renderUnlisted(ds []difference) string {
 	var b strings.Builder
 	for _, d := range ds {
 		fmt.Fprintf(&b, "- case: %q\n  request: %q\n  kong: %q\n  standin: %q\n  reason: TODO\n", d.Case, d.Request, d.Kong, d.Standin)
+	}
+	return b.String()
+}
+
+// hitReport says how often each entry matched, with its first example.
+func hitReport(entries []*knownDiff) string {
+	var b strings.Builder
+	for _, e := range entries {
+		fmt.Fprintf(&b, "  %4d x case=%q request=%q", e.hits, e.Case, e.Request)
+		if e.hits > 0 {
+			fmt.Fprintf(&b, "\n         e.g. %s | %s\n         kong:     %s\n         stand-in: %s", e.example.Case, e.example.Request, e.example.Kong, e.example.Standin)
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }

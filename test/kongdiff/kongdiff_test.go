@@ -66,6 +66,7 @@ func TestKongDiff(t *testing.T) {
 	var rs requestStats
 	t.Run("requests", func(t *testing.T) { rs = runRequests(t, vs.accepted, kong, standin, known) })
 
+	t.Logf("known differences seen:\n%s%s", hitReport(known.Verdicts), hitReport(known.Requests))
 	if !testing.Short() && os.Getenv("KONGDIFF_CASES") == "" {
 		for _, u := range unused(known.Verdicts) {
 			t.Errorf("%s lists a verdict difference that no longer occurs: %s", knownFile, u)

@@ -49,7 +49,7 @@ run-cluster: build ## Run the operator from this machine against the current kub
 .PHONY: test
 test: verify kube-binaries lab-binaries ## Run every test: unit, golden, fuzz seeds, envtest, the lab e2e suite and the conformance suite for every claimed feature.
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) \
-		KONG_DIR=$(BIN)/kong/3.9.3 go test ./... -count=1 2>&1 | tee $(BIN)/test.log
+		KONG_DIR=$(BIN)/kong/3.9.3 KONGDIFF_SUMMARY=$(BIN)/kongdiff-summary.txt go test ./... -count=1 2>&1 | tee $(BIN)/test.log
 	cd test/conformance && go test -count=1 -run '^TestWriteSummary' . 2>&1 | tee -a $(BIN)/test.log
 	$(MAKE) conformance-ci
 	@echo "test: $$(grep -c '^ok' $(BIN)/test.log) packages passed, $$(grep -c '^FAIL' $(BIN)/test.log || true) failed; conformance passed for every profile and claimed feature"

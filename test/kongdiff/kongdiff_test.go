@@ -11,7 +11,9 @@ import (
 // TestKongDiff runs real Kong and the stand-in side by side: verdicts on
 // every golden configuration, then the request corpus on every accepted
 // one. KONGDIFF_CASES (a glob) narrows the cases; KONGDIFF_SUMMARY names a
-// file for the agreement figures.
+// file for the agreement figures; KONGDIFF_VERBOSE logs every answer;
+// KONGDIFF_UNLISTED names a file for unlisted differences in the format of
+// known-differences.yaml; KONGDIFF_BUDGET bounds the request phase.
 func TestKongDiff(t *testing.T) {
 	install, why := findKong()
 	if install == nil {

@@ -55,6 +55,7 @@ func runRequests(t *testing.T, cases []goldenCase, kong, standin *plane, known *
 		udp:   startUDPEchos(t, "u", 4),
 		probe: startTCPEchos(t, "probe", 3, echoCert),
 	}
+	verbose := os.Getenv("KONGDIFF_VERBOSE") != ""
 	deadline := time.Now().Add(budget)
 	st := requestStats{complete: true}
 	kindTotal, kindAgreed := map[string]int{}, map[string]int{}
@@ -96,6 +97,9 @@ func runRequests(t *testing.T, cases []goldenCase, kong, standin *plane, known *
 		wg.Wait()
 		caseErrors := 0
 		for i, r := range reqs {
+			if verbose {
+				t.Logf("%s: %s\n  kong:     %s\n  stand-in: %s", c.id, r.key(), answers[i][0], answers[i][1])
+			}
 			st.total++
 			kindTotal[r.proto]++
 			if answers[i][0] == answers[i][1] {

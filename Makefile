@@ -55,7 +55,7 @@ run-cluster: build ## Run the operator from this machine against the current kub
 .PHONY: test
 test: verify kube-binaries lab-binaries kong ## Run every test: unit, golden, fuzz seeds, envtest, the differential suite and the lab e2e suite on real Kong, and the conformance suite for every claimed feature.
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) \
-		KONG_DIR=$(KONG_DIR) LAB_KONG=$(LAB_KONG) \
+		KONG_DIR=$(KONG_DIR) LAB_KONG=$(LAB_KONG) KONGDIFF_SUMMARY=$(BIN)/kongdiff-summary.txt \
 		go test ./... -count=1 2>&1 | tee $(BIN)/test.log
 	cd test/conformance && go test -count=1 -run '^TestWriteSummary' . 2>&1 | tee -a $(BIN)/test.log
 	$(MAKE) conformance-ci

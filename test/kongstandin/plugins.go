@@ -265,7 +265,12 @@ func (p *redirectPlugin) access(st *proxyState) *exitResponse {
 	loc := p.location
 	if p.keep {
 		if u, err := url.Parse(loc); err == nil {
+			// Kong's ada set_pathname keeps the escapes of the normalized
+			// path (kong.request.get_path) as they are: "/%2Fy" stays.
 			u.Path, u.RawPath = st.origPath, ""
+			if p, err := url.PathUnescape(st.origPath); err == nil {
+				u.Path, u.RawPath = p, st.origPath
+			}
 			u.RawQuery = st.origRawQuery
 			u.ForceQuery = false
 			loc = u.String()

@@ -166,8 +166,10 @@ kong.response.exit(301, "moved", { ["Location"] = loc })`
 		pluginRoute2("sandbox", `http.path ^= "/sandbox"`, preFn(`os.exit(1)`)),
 		pluginRoute2("pass", `http.path ^= "/pass"`, preFn(`local x = kong.request.get_header("x-a")`)),
 	}}}})
-	resp, _ := s.do("GET", s.proxyURL()+"/redirect/a%20b?x=1", nil, map[string]string{"Host": "Shop.Example.com:8000"})
-	if resp.StatusCode != 301 || resp.Header.Get("Location") != "https://shop.example.com/redirect/a%20b?x=1" {
+	// get_path is the normalized path (Kong 3.9.3 kong/pdk/request.lua),
+	// so the dot segment is gone.
+	resp, _ := s.do("GET", s.proxyURL()+"/redirect/a/./b?x=1", nil, map[string]string{"Host": "Shop.Example.com:8000"})
+	if resp.StatusCode != 301 || resp.Header.Get("Location") != "https://shop.example.com/redirect/a/b?x=1" {
 		t.Errorf("redirect = %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	if resp, _ := s.do("GET", s.proxyURL()+"/sandbox", nil, nil); resp.StatusCode != http.StatusInternalServerError {

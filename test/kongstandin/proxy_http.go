@@ -308,7 +308,8 @@ func (st *proxyState) protocolCheck() *exitResponse {
 	rt := st.route
 	if rt.hasProtocol("https") && !rt.hasProtocol("http") && st.scheme != "https" {
 		if rt.httpsRedirect == 426 {
-			r := exitJSON(426, map[string]any{"message": "Please use HTTPS protocol"}, nil)
+			// kong.response.error: the body carries request_id too.
+			r := st.kongError(426, "Please use HTTPS protocol")
 			r.header.Set("Connection", "Upgrade")
 			r.header.Set("Upgrade", "TLS/1.2, HTTP/1.1")
 			return r
@@ -318,10 +319,17 @@ func (st *proxyState) protocolCheck() *exitResponse {
 	}
 	if (rt.hasProtocol("grpc") || rt.hasProtocol("grpcs")) && !rt.hasProtocol("http") && !rt.hasProtocol("https") {
 		if !strings.HasPrefix(st.req.Header.Get("Content-Type"), "application/grpc") {
-			return exitJSON(415, map[string]any{"message": "Non-gRPC request matched gRPC route"}, nil)
+			return st.kongError(415, "Non-gRPC request matched gRPC route")
+		}
+		if st.req.ProtoMajor != 2 {
+			// kong/runloop/handler.lua: a gRPC content type over HTTP/1.x.
+			r := st.kongError(426, "Please use HTTP2 protocol")
+			r.header.Set("Connection", "Upgrade")
+			r.header.Set("Upgrade", "HTTP/2")
+			return r
 		}
 		if !rt.hasProtocol("grpc") && st.scheme != "https" {
-			r := exitJSON(426, map[string]any{"message": "Please use HTTPS protocol"}, nil)
+			r := st.kongError(426, "Please use HTTPS protocol")
 			r.header.Set("Connection", "Upgrade")
 			r.header.Set("Upgrade", "TLS/1.2, HTTP/1.1")
 			return r
@@ -389,7 +397,12 @@ func (s *Server) forward(w http.ResponseWriter, st *proxyState) int {
 			for _, p := range st.plugins {
 				p.impl.headerFilter(st, resp.StatusCode, resp.Header)
 			}
-			resp.Header.Add("Via", "1.1 kong/"+KongVersion)
+			setVia(resp.Header, upstreamHTTPVersion(isGRPC))
+			if resp.Header.Get("Server") == "" {
+				// Kong replaces nginx's default Server header when the
+				// upstream sends none (runloop/handler.lua header_filter).
+				resp.Header.Set("Server", "kong/"+KongVersion)
+			}
 			lat := time.Since(st.start).Milliseconds()
 			resp.Header.Set("X-Kong-Upstream-Latency", strconv.FormatInt(lat, 10))
 			resp.Header.Set("X-Kong-Proxy-Latency", "0")
@@ -456,14 +469,21 @@ func (st *proxyState) rewrite(pr *httputil.ProxyRequest, svc *service, upgrade b
 	}
 	h.Set("X-Real-IP", clientIP)
 	h.Set("X-Forwarded-Proto", st.scheme)
-	h.Set("X-Forwarded-Host", st.host)
+	// nginx's $host, which Kong sends: lower-case, no port, no trailing dot.
+	h.Set("X-Forwarded-Host", strings.TrimSuffix(st.host, "."))
 	h.Set("X-Forwarded-Port", strconv.Itoa(st.dstPort))
-	h.Set("X-Forwarded-Path", in.URL.Path)
+	// ctx.request_uri up to the query: the path as the client sent it.
+	rawPath, _, _ := strings.Cut(in.RequestURI, "?")
+	if rawPath == "" {
+		rawPath = in.URL.EscapedPath()
+	}
+	h.Set("X-Forwarded-Path", rawPath)
 	h.Del("X-Forwarded-Prefix")
 	if st.route.stripPath && st.matchedPath != "" {
 		h.Set("X-Forwarded-Prefix", st.matchedPath)
 	}
 	h.Set("X-Kong-Request-Id", st.reqID)
+	setVia(h, clientHTTPVersion(in))
 	out.Header = h
 	out.Method = st.upMethod
 	out.URL.Scheme = "http"
@@ -558,4 +578,35 @@ func hostForHeader(h string) string {
 		return "[" + h + "]"
 	}
 	return h
+}
+
+// setVia appends Kong's Via entry ("<http version> kong/<version>") to
+// whatever Via the message already has, comma-joined, as Kong does for the
+// upstream request ($upstream_via) and the proxied response.
+func setVia(h http.Header, httpVersion string) {
+	via := httpVersion + " kong/" + KongVersion
+	if prior := h.Values("Via"); len(prior) > 0 {
+		via = strings.Join(prior, ", ") + ", " + via
+	}
+	h.Set("Via", via)
+}
+
+// clientHTTPVersion is ngx.req.http_version() as Lua prints it: 1, 1.1 or 2.
+func clientHTTPVersion(r *http.Request) string {
+	switch {
+	case r.ProtoMajor == 2:
+		return "2"
+	case r.ProtoMajor == 1 && r.ProtoMinor == 0:
+		return "1"
+	}
+	return "1.1"
+}
+
+// upstreamHTTPVersion is the version Kong names in the response's Via:
+// 2 for gRPC upstreams, else proxy_http_version (1.1).
+func upstreamHTTPVersion(grpc bool) string {
+	if grpc {
+		return "2"
+	}
+	return "1.1"
 }

@@ -257,12 +257,15 @@ func kongPDK(L *lua.LState, st *proxyState) *lua.LTable {
 			return 1
 		},
 	})
-	// get_path is the path as sent, neither normalized nor decoded, without
-	// the query.
-	L.SetField(req, "get_path", str(func() string { return st.req.URL.EscapedPath() }))
+	// get_path is normalize(get_raw_path(), true) in Kong 3.9.3
+	// (kong/pdk/request.lua): the normalized path the router saw, without
+	// the query; seen on real Kong by test/kongdiff (dot segments and
+	// doubled slashes in redirects).
+	L.SetField(req, "get_path", str(func() string { return st.origPath }))
 	L.SetField(req, "get_raw_query", str(func() string { return st.req.URL.RawQuery }))
 	L.SetField(req, "get_scheme", str(func() string { return st.scheme }))
-	L.SetField(req, "get_host", str(func() string { return st.host }))
+	// get_host is nginx's $host: lower-case, no port, no trailing dot.
+	L.SetField(req, "get_host", str(func() string { return strings.TrimSuffix(st.host, ".") }))
 	L.SetField(req, "get_method", str(func() string { return st.req.Method }))
 
 	resp := L.NewTable()

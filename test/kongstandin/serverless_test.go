@@ -18,7 +18,7 @@ kong.response.exit(302, "redirecting", { ["Location"] = location })`
 		b.Fatal(err)
 	}
 	req := httptest.NewRequest("GET", "http://shop.example.com/a/b?x=1", nil)
-	st := &proxyState{req: req, host: "shop.example.com", scheme: "http", origHeader: req.Header}
+	st := &proxyState{req: req, host: "shop.example.com", scheme: "http", origHeader: req.Header, origPath: normalizePath(req.URL.EscapedPath())}
 	b.ReportAllocs()
 	for b.Loop() {
 		if resp := p.access(st); resp == nil || resp.status != 302 || resp.header.Get("Location") != "https://shop.example.com/a/b?x=1" {

@@ -69,6 +69,12 @@ func (s *Server) proxyTLSConfig(nextProtos []string) *tls.Config {
 }
 
 func (s *Server) certificateFor(hello *tls.ClientHelloInfo) *tls.Certificate {
+	if hello.ServerName == "" {
+		// Kong serves its default certificate to a client without SNI,
+		// even when a "*" SNI is configured (runloop/certificate.lua
+		// find_certificate).
+		return &s.defaultCert
+	}
 	cp := s.rt.Load().certificateFor(hello.ServerName)
 	if cp == nil {
 		return &s.defaultCert

@@ -99,6 +99,9 @@ func (c *container) start(r *podRuntime, env []string, mounts []mountSpec, id id
 		initArgs = append(initArgs, "--mount", m.String())
 	}
 	initArgs = append(initArgs, id.flags()...)
+	if sc := c.spec.SecurityContext; sc != nil && sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem {
+		initArgs = append(initArgs, "--read-only-root")
+	}
 	initArgs = append(initArgs, "--", c.program)
 	initArgs = append(initArgs, argv...)
 

@@ -61,6 +61,7 @@ func RunInit(args []string) error {
 	uid := fs.Int("uid", 0, "user the program runs as")
 	gid := fs.Int("gid", 0, "primary group the program runs as")
 	groups := fs.String("groups", "", "comma-separated supplementary groups")
+	readOnlyRoot := fs.Bool("read-only-root", false, "make every mount read-only but the writable volumes (readOnlyRootFilesystem)")
 	var mounts mountList
 	fs.Var(&mounts, "mount", "bind mount source:target[:ro] (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -139,6 +140,11 @@ func RunInit(args []string) error {
 			}
 		}
 	}
+	if *readOnlyRoot {
+		if err := makeRootReadOnly(mounts); err != nil {
+			return err
+		}
+	}
 	if *hostname != "" {
 		if err := unix.Sethostname([]byte(*hostname)); err != nil {
 			return fmt.Errorf("set hostname: %w", err)
@@ -181,4 +187,43 @@ func RunInit(args []string) error {
 		}
 	}
 	return syscall.Exec(fmt.Sprintf("/proc/self/fd/%d", progFD), argv, os.Environ())
+}
+
+// makeRootReadOnly does what a container runtime does for
+// readOnlyRootFilesystem, in the container's own mount namespace: every
+// mount becomes read-only, then the volumes mounted read-write are made
+// writable again (each one alone, so a read-only volume nested in a
+// writable one stays read-only). A runtime hands a container its stdout
+// and stderr as pipes, which programs may reopen (Kong logs to
+// /dev/stdout); the lab hands it log files, so those two files are bound
+// onto themselves and stay writable too.
+func makeRootReadOnly(mounts []mountSpec) error {
+	var writable []string
+	for _, fd := range []int{1, 2} {
+		path, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+		if err != nil || !filepath.IsAbs(path) {
+			continue
+		}
+		if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		if err := unix.Mount(path, path, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("keep the container log %s writable: %w", path, err)
+		}
+		writable = append(writable, path)
+	}
+	if err := unix.MountSetattr(unix.AT_FDCWD, "/", unix.AT_RECURSIVE, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
+		return fmt.Errorf("make the root file system read-only: %w", err)
+	}
+	for _, m := range mounts {
+		if !m.readOnly {
+			writable = append(writable, m.target)
+		}
+	}
+	for _, target := range writable {
+		if err := unix.MountSetattr(unix.AT_FDCWD, target, 0, &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}); err != nil {
+			return fmt.Errorf("keep %s writable: %w", target, err)
+		}
+	}
+	return nil
 }

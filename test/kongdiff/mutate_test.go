@@ -25,6 +25,11 @@ var mutations = []mutation{
 	{"route-expression-syntax", onFirstRoute(func(r map[string]any) { r["expression"] = fmt.Sprint(r["expression"]) + " &&" })},
 	{"route-unknown-field", onFirstRoute(func(r map[string]any) { r["expression"] = `http.nope == "x"` })},
 	{"route-bad-regex", onFirstRoute(func(r map[string]any) { r["expression"] = `http.path ~ "(unclosed"` })},
+	// Regexes Go's RE2 accepts and Kong's Rust regex refuses
+	// (internal/kong/regex.go).
+	{"route-regex-quote", onFirstRoute(func(r map[string]any) { r["expression"] = `http.path ~ "^\\Qa.b\\E"` })},
+	{"route-regex-named-group", onFirstRoute(func(r map[string]any) { r["expression"] = `http.path ~ "^/(?<n>x)"` })},
+	{"route-regex-octal", onFirstRoute(func(r map[string]any) { r["expression"] = `http.path ~ "^/\\0"` })},
 	{"route-priority-too-big", onFirstRoute(func(r map[string]any) { r["priority"] = json.Number("70368744177664") })},
 	{"route-mixed-protocols", onFirstRoute(func(r map[string]any) { r["protocols"] = []any{"http", "tcp"} })},
 	{"route-unknown-plugin", onFirstRoute(func(r map[string]any) {

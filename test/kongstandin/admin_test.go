@@ -175,7 +175,11 @@ func TestConfigValidation(t *testing.T) {
 		{"protocol groups", "reference 2: protocol groups cannot mix", cfg("services", []any{svc(nil, route("protocols", []any{"http", "tcp"}))}), "route", "", "mutually exclusive"},
 		{"grpc strip_path", "reference 2: strip_path must be false for grpc", cfg("services", []any{svc(nil, route("protocols", []any{"grpc"}, "strip_path", true))}), "route", "strip_path", "value must be false"},
 		{"redirect code", "reference 2: https_redirect_status_code 426, 301, 302, 307 or 308", cfg("services", []any{svc(nil, route("https_redirect_status_code", 303))}), "route", "https_redirect_status_code", "expected one of"},
-		{"duplicate route name", "reference 2: name unique; reference 1.3 uniqueness violation", cfg("services", []any{svc(nil, route(), route())}), "route", "", "uniqueness violation: 'routes' entity with name set to 'r1' already declared"},
+		// Kong 3.9.3 files it as errs.routes[<position in the service's
+		// routes>] (declarative_config.lua populate_references), which
+		// flatten_errors cannot attach to nested routes: it stays in
+		// "fields" and flattened_errors is empty (verified by test/kongdiff).
+		{"duplicate route name", "Kong 3.9.3: fields.routes[2], no flattened entry", cfg("services", []any{svc(nil, route(), route())}), "", "routes", "uniqueness violation: 'routes' entity with name set to 'r1' already declared"},
 		{"invalid reference", "reference 1.3: invalid reference", cfg("routes", []any{route("service", "nope")}), "route", "service", "invalid reference 'service: nope' (no such entry in 'services')"},
 		{"plugin not enabled", "reference 1.3: plugin 'x' not enabled", cfg("plugins", []any{map[string]any{"name": "key-auth"}}), "plugin", "name", "plugin 'key-auth' not enabled; add it to the 'plugins' configuration property"},
 		{"two plugins same route", "reference 1.4: two plugins with the same name on one route collide", cfg("services", []any{svc(nil, route("plugins", []any{map[string]any{"name": "cors"}, map[string]any{"name": "cors"}}))}), "plugin", "", "uniqueness violation"},
@@ -189,7 +193,9 @@ func TestConfigValidation(t *testing.T) {
 		{"cors origin regex", "cors plugin schema: origins are \"*\" or a valid regex", cfg("plugins", []any{map[string]any{"name": "cors", "config": map[string]any{"origins": []any{"https://(a"}}}}), "plugin", "config.origins.1", "is not a valid regex"},
 		{"cors credentials type", "cors plugin schema: credentials is a boolean", cfg("plugins", []any{map[string]any{"name": "cors", "config": map[string]any{"credentials": "yes"}}}), "plugin", "config.credentials", "expected a boolean"},
 		{"cors unknown field", "cors plugin schema: fields are origins, headers, exposed_headers, methods, max_age, credentials, private_network, preflight_continue", cfg("plugins", []any{map[string]any{"name": "cors", "config": map[string]any{"allow_methods": []any{"GET"}}}}), "plugin", "config.allow_methods", "unknown field"},
-		{"duplicate sni", "reference 2: SNI names unique across certificates", nil, "sni", "", "uniqueness violation: 'snis' entity with name set to 'a.example.com'"},
+		// Likewise errs.snis[<position in the certificate's snis>], verified
+		// on Kong 3.9.3: {"fields":{"snis":[null,"uniqueness ..."]}}.
+		{"duplicate sni", "Kong 3.9.3: fields.snis[2], no flattened entry", nil, "", "snis", "uniqueness violation: 'snis' entity with name set to 'a.example.com'"},
 	}
 	ca := newCA(t, "ca")
 	c1, k1 := ca.issue(t, "a", []string{"a.example.com"}, false)
@@ -199,7 +205,7 @@ func TestConfigValidation(t *testing.T) {
 			if doc == nil {
 				doc = cfg("certificates", []any{
 					map[string]any{"cert": c1, "key": k1, "snis": []any{map[string]any{"name": "a.example.com"}}},
-					map[string]any{"id": "6bf9a2b4-7a3e-4d7f-9e4c-1a2b3c4d5e6f", "cert": c1, "key": k1, "snis": []any{"a.example.com"}},
+					map[string]any{"id": "6bf9a2b4-7a3e-4d7f-9e4c-1a2b3c4d5e6f", "cert": c1, "key": k1, "snis": []any{map[string]any{"name": "b.example.com"}, map[string]any{"name": "a.example.com"}}},
 				})
 			}
 			code, body := s.postConfig(doc)
@@ -214,8 +220,19 @@ func TestConfigValidation(t *testing.T) {
 			}
 			if tc.entity == "" {
 				fields, _ := body["fields"].(map[string]any)
-				if msg, _ := fields[tc.field].(string); !strings.Contains(msg, tc.msg) {
+				msg, _ := fields[tc.field].(string)
+				if list, ok := fields[tc.field].([]any); ok {
+					// errs[<plural>][i] keeps its position: [null, "..."].
+					if len(list) != 2 || list[0] != nil {
+						t.Errorf("fields[%s] = %v, want the message at the second position", tc.field, list)
+					}
+					msg, _ = list[len(list)-1].(string)
+				}
+				if !strings.Contains(msg, tc.msg) {
 					t.Errorf("fields[%s] = %v, want %q", tc.field, fields[tc.field], tc.msg)
+				}
+				if flat, ok := body["flattened_errors"].(map[string]any); !ok || len(flat) != 0 {
+					t.Errorf("flattened_errors = %v, want {} (Lua's empty table)", body["flattened_errors"])
 				}
 				return
 			}

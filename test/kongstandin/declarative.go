@@ -22,6 +22,10 @@ type entity struct {
 	rec   map[string]any // validated, defaults filled, foreign keys as {"ref": ...}
 	tree  []any          // location in the input, e.g. ["services", 0, "routes", 1]
 	errs  []fieldErr
+	// nestedSNI marks an SNI given as an object inside a certificate's
+	// snis (not as a plain name), with its certificate.
+	nestedSNI  bool
+	parentCert *entity
 }
 
 func (e *entity) addErr(field, msg string) { e.errs = append(e.errs, fieldErr{field, msg}) }
@@ -85,6 +89,17 @@ type declaration struct {
 	byType    map[string][]*entity // keyed by singular type
 	topErrors map[string]any       // fields that stay in "fields" after flattening
 	tree      map[string]any       // the full nested error tree ("fields" unflattened)
+	// keyErrs are Kong's endpoint-key uniqueness errors (name set to '...'
+	// already declared), which kong/db/schema/others/declarative_config.lua
+	// populate_references files as errs[<plural>][i], i being the entity's
+	// position in the array that holds it, nested or not: plural -> 0-based
+	// position -> message (a later entity at the same position overwrites).
+	keyErrs map[string]map[int]string
+	// topArrays are the entity types given as top-level arrays.
+	topArrays map[string]bool
+	// extraFlat are flattened_errors entries that belong to no entity of
+	// the input (see sniRevalidationErrors).
+	extraFlat []map[string]any
 }
 
 func (d *declaration) all() []*entity {
@@ -96,7 +111,7 @@ func (d *declaration) all() []*entity {
 }
 
 func (d *declaration) hasErrors() bool {
-	if len(d.topErrors) > 0 {
+	if len(d.topErrors) > 0 || len(d.keyErrs) > 0 {
 		return true
 	}
 	for _, e := range d.all() {
@@ -124,7 +139,7 @@ func jsonNum(s string) json.Number { return json.Number(s) }
 
 // loadDeclarative validates a parsed declarative configuration.
 func loadDeclarative(doc map[string]any) *declaration {
-	d := &declaration{byType: map[string][]*entity{}, topErrors: map[string]any{}}
+	d := &declaration{byType: map[string][]*entity{}, topErrors: map[string]any{}, keyErrs: map[string]map[int]string{}, topArrays: map[string]bool{}}
 	fv, ok := doc["_format_version"]
 	switch {
 	case !ok || fv == nil:
@@ -166,6 +181,7 @@ func loadDeclarative(doc map[string]any) *declaration {
 			d.topErrors[t.plural] = "expected an array"
 			continue
 		}
+		d.topArrays[t.plural] = true
 		for i, item := range arr {
 			d.addEntity(t.singular, item, []any{t.plural, i}, nil)
 		}
@@ -173,7 +189,10 @@ func loadDeclarative(doc map[string]any) *declaration {
 	d.generateIDs()
 	if !d.hasErrors() {
 		d.checkReferences()
+	} else {
+		d.sniRevalidationErrors()
 	}
+	d.placeKeyErrors()
 	d.tree = d.errorTree()
 	return d
 }
@@ -227,7 +246,9 @@ func (d *declaration) addEntity(typ string, raw any, tree []any, parent map[stri
 				if name, isStr := s.(string); isStr {
 					child = map[string]any{"name": name}
 				}
-				d.addEntity("sni", child, append(cloneTree(tree), "snis", i), map[string]any{"certificate": e.parentRef()})
+				c := d.addEntity("sni", child, append(cloneTree(tree), "snis", i), map[string]any{"certificate": e.parentRef()})
+				_, isObj := s.(map[string]any)
+				c.nestedSNI, c.parentCert = isObj, e
 			}
 		}
 		delete(e.rec, "snis")
@@ -358,7 +379,11 @@ func (d *declaration) checkReferences() {
 			// so the name is the meaningful collision to report.
 			if n := getString(e.rec, uniq); n != "" && t.singular != "plugin" && t.singular != "target" {
 				if seenName[n] {
-					e.addErr("", fmt.Sprintf("uniqueness violation: '%s' entity with %s set to '%s' already declared", t.plural, uniq, n))
+					pos, _ := e.tree[len(e.tree)-1].(int)
+					if d.keyErrs[t.plural] == nil {
+						d.keyErrs[t.plural] = map[int]string{}
+					}
+					d.keyErrs[t.plural][pos] = fmt.Sprintf("uniqueness violation: '%s' entity with %s set to '%s' already declared", t.plural, uniq, n)
 					continue
 				}
 				seenName[n] = true
@@ -408,6 +433,12 @@ func (d *declaration) checkReferences() {
 			resolve(e, "client_certificate", "certificate")
 		}
 	}
+	if len(d.keyErrs) > 0 {
+		// Kong's validate_references failed: flatten stops before its
+		// cache_key uniqueness pass, and the errors of a duplicate-named
+		// entity's children are overwritten by its own (same errs slot).
+		return
+	}
 	// Plugins are unique per (name, route, service, consumer): Kong's cache key.
 	seen := map[string]bool{}
 	for _, e := range d.byType["plugin"] {
@@ -430,6 +461,72 @@ func (d *declaration) checkReferences() {
 	// A service protocol must match its plugins and routes only loosely in
 	// Kong; the stand-in checks only what affects proxying: route <-> service
 	// stream/http consistency is left to Kong's runtime (502), as Kong does.
+}
+
+// sniRevalidationErrors adds what Kong 3.9.3 adds to every configuration
+// that fails its schema check (verified on Kong 3.9.3 with a bad route
+// priority, a bad PEM, a bad SNI name and a bad plugin config beside
+// certificates). flatten() in kong/db/schema/others/declarative_config.lua
+// validates a failed input a second time with the include_foreign schema,
+// after populate_ids_for_validation has given every nested SNI its parent
+// key (certificate = {id = ...}); that pass reports the nested SNI's
+// "certificate" as "required field missing", and the two error trees are
+// merged. kong/db/errors.lua add_entity_errors then follows the SNI's
+// foreign key: when the certificate has a valid id (make_pk), the error is
+// promoted to an entry of entity_type "certificate" whose entity is only
+// {id = ...}, with the entity error "required field missing" (one per
+// nested SNI); without an id it stays a field error "certificate" on the
+// SNI itself. Nested routes, plugins and targets get no such error, nor do
+// top-level snis. (SNIs given as plain names make Kong 3.9.3 answer 500 to
+// such a configuration; the stand-in does not imitate that.)
+func (d *declaration) sniRevalidationErrors() {
+	const msg = "required field missing"
+	for _, e := range d.byType["sni"] {
+		if !e.nestedSNI || e.parentCert == nil {
+			continue
+		}
+		id, _ := e.parentCert.input["id"].(string)
+		if id == "" || checkUUID(id) != "" {
+			e.addErr("certificate", msg)
+			continue
+		}
+		d.extraFlat = append(d.extraFlat, map[string]any{
+			"entity_type": "certificate",
+			"entity":      map[string]any{"id": id},
+			"entity_id":   id,
+			"errors":      []any{map[string]any{"type": "entity", "message": msg}},
+		})
+	}
+}
+
+// placeKeyErrors does what kong/db/errors.lua flatten_errors does with
+// errs[<plural>][i]: it looks up input[<plural>][i] among the top-level
+// arrays only. When that array exists, the error goes to the entity at
+// that position (whichever it is) or, without one, is lost; when it does
+// not (routes nested in services, as Drawbridge writes them), the error
+// stays in "fields" as {<plural>: [null, ..., message]} and names no entity.
+func (d *declaration) placeKeyErrors() {
+	for plural, byPos := range d.keyErrs {
+		if d.topArrays[plural] {
+			for _, e := range d.all() {
+				if len(e.tree) == 2 && e.tree[0] == plural {
+					if msg, ok := byPos[e.tree[1].(int)]; ok {
+						e.addErr("", msg)
+					}
+				}
+			}
+			continue
+		}
+		last := -1
+		for pos := range byPos {
+			last = max(last, pos)
+		}
+		arr := make([]any, last+1)
+		for pos, msg := range byPos {
+			arr[pos] = msg
+		}
+		d.topErrors[plural] = arr
+	}
 }
 
 func hasErrMsg(e *entity, sub string) bool {

@@ -123,30 +123,42 @@ func (d *declaration) flattenedErrors() []any {
 			continue
 		}
 		entry := map[string]any{"entity_type": e.typ, "entity": e.input}
-		// name/id/tags are reported only when they are themselves valid.
-		bad := map[string]bool{}
 		errs := []any{}
 		for _, fe := range e.errs {
 			if fe.field == "" {
 				errs = append(errs, map[string]any{"type": "entity", "message": fe.msg})
 				continue
 			}
-			bad[strings.Split(fe.field, ".")[0]] = true
 			errs = append(errs, map[string]any{"type": "field", "field": fe.field, "message": fe.msg})
 		}
 		entry["errors"] = errs
-		if n, ok := e.input["name"].(string); ok && !bad["name"] {
+		// kong/db/errors.lua validate_name, validate_id, validate_tags:
+		// any non-empty string is a name (even one the schema refuses),
+		// an id must be a UUID, tags an array of strings.
+		if n, ok := e.input["name"].(string); ok && n != "" {
 			entry["entity_name"] = n
 		}
-		if id, ok := e.input["id"].(string); ok && !bad["id"] {
+		if id, ok := e.input["id"].(string); ok && checkUUID(id) == "" {
 			entry["entity_id"] = id
 		}
-		if tags, ok := e.input["tags"].([]any); ok && !bad["tags"] {
+		if tags, ok := e.input["tags"].([]any); ok && allStrings(tags) {
 			entry["entity_tags"] = tags
 		}
 		out = append(out, entry)
 	}
+	for _, x := range d.extraFlat {
+		out = append(out, x)
+	}
 	return out
+}
+
+func allStrings(l []any) bool {
+	for _, x := range l {
+		if _, ok := x.(string); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // errorBody renders the 400 response.
@@ -161,8 +173,16 @@ func (d *declaration) errorBody(flatten bool) map[string]any {
 		for k, v := range d.topErrors {
 			top[k] = v
 		}
+		// declarative_config_flattened renders the message from what
+		// flattening left in the error table: "{}" when every error went
+		// to an entity.
+		body["message"] = "declarative config is invalid: " + luaRender(top)
 		body["fields"] = top
-		body["flattened_errors"] = d.flattenedErrors()
+		if flat := d.flattenedErrors(); len(flat) > 0 {
+			body["flattened_errors"] = flat
+		} else {
+			body["flattened_errors"] = map[string]any{} // cjson's empty table
+		}
 	} else {
 		body["fields"] = d.tree
 	}
@@ -190,12 +210,20 @@ func luaRender(v any) string {
 		}
 		return "{" + strings.Join(parts, ",") + "}"
 	case []any:
+		// The array part (1..n without holes) has no keys, the rest has
+		// [i]= (Kong 3.9.3: {routes={"..."}} but {routes={[2]="..."}}).
 		parts := make([]string, 0, len(x))
+		seq := true
 		for i, e := range x {
 			if e == nil {
+				seq = false
 				continue
 			}
-			parts = append(parts, fmt.Sprintf("[%d]=%s", i+1, luaRender(e)))
+			if seq {
+				parts = append(parts, luaRender(e))
+			} else {
+				parts = append(parts, fmt.Sprintf("[%d]=%s", i+1, luaRender(e)))
+			}
 		}
 		return "{" + strings.Join(parts, ",") + "}"
 	case string:

@@ -3,6 +3,7 @@ package kongstandin
 import (
 	"errors"
 	"fmt"
+	"github.com/drawbridge-dev/drawbridge/internal/kong"
 	"net/netip"
 	"regexp"
 	"strconv"
@@ -97,6 +98,12 @@ func validatePredicate(p *predicate, stream bool) error {
 	case opRegex:
 		if ft != typeString || rt != litString {
 			return errors.New("Regex operators only supports string operands")
+		}
+		// Kong compiles with Rust's regex crate, which refuses constructs
+		// Go's RE2 accepts (\Q..\E, \0, (?<name>..), ...); internal/kong's
+		// checker lists them, each confirmed on Kong 3.9.3.
+		if err := kong.CheckKongRegex(p.rhs.str); err != nil {
+			return fmt.Errorf("invalid regex: %v", err)
 		}
 		re, err := regexp.Compile(p.rhs.str)
 		if err != nil {

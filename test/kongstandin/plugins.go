@@ -21,21 +21,25 @@ type plugin interface {
 	headerFilter(st *proxyState, status int, h http.Header)
 }
 
-// exitResponse is a response produced by Kong itself or by a plugin.
+// exitResponse is a response produced by Kong itself or by a plugin, as
+// given to kong.response.exit: a status, headers and a body that is either
+// raw bytes (nil for none) or a table. send (proxy_http.go) turns it into
+// what goes on the wire, as Kong's send() does.
 type exitResponse struct {
 	status int
 	header http.Header
 	body   []byte
+	table  map[string]any // a table body, encoded by send
+	sent   bool           // send has run
 }
 
-// exitJSON mirrors kong.response.exit(status, table): JSON with Kong's content type.
-func exitJSON(status int, v any, h http.Header) *exitResponse {
+// exitJSON mirrors kong.response.exit(status, table): JSON with Kong's
+// content type, or a gRPC answer for a gRPC request (see send).
+func exitJSON(status int, v map[string]any, h http.Header) *exitResponse {
 	if h == nil {
 		h = http.Header{}
 	}
-	b, _ := json.Marshal(v)
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	return &exitResponse{status: status, header: h, body: b}
+	return &exitResponse{status: status, header: h, table: v}
 }
 
 func newPlugin(name string, cfg map[string]any) (plugin, error) {

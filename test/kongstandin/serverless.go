@@ -11,7 +11,6 @@ package kongstandin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -134,7 +133,7 @@ func (st *proxyState) runLua(chunks []*lua.FunctionProto) *exitResponse {
 		}
 		if err != nil {
 			st.s.errLog.Printf("pre-function: %v", err)
-			return exitJSON(http.StatusInternalServerError, map[string]string{"message": "An unexpected error occurred"}, nil)
+			return exitJSON(http.StatusInternalServerError, map[string]any{"message": "An unexpected error occurred"}, nil)
 		}
 	}
 	return nil
@@ -275,17 +274,16 @@ func kongPDK(L *lua.LState, st *proxyState) *lua.LTable {
 		if t, ok := L.Get(3).(*lua.LTable); ok {
 			t.ForEach(func(k, v lua.LValue) { h.Set(k.String(), v.String()) })
 		}
-		var body []byte
+		exit := &exitResponse{status: status, header: h}
 		switch b := L.Get(2).(type) {
 		case lua.LString:
-			body = []byte(b)
+			exit.body = []byte(b)
 		case *lua.LTable:
-			m := map[string]string{}
+			m := map[string]any{}
 			b.ForEach(func(k, v lua.LValue) { m[k.String()] = v.String() })
-			body, _ = json.Marshal(m)
-			h.Set("Content-Type", "application/json; charset=utf-8")
+			exit.table = m
 		}
-		st.luaExit = &exitResponse{status: status, header: h, body: body}
+		st.luaExit = exit
 		L.RaiseError("%s", errExited.Error())
 		return 0
 	}))

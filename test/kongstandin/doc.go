@@ -18,4 +18,4 @@ package kongstandin
 
 // KongVersion is the Kong release the stand-in imitates; it appears in
 // GET / and in the Via and Server headers.
-const KongVersion = "3.9.1"
+const KongVersion = "3.9.3"

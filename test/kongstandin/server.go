@@ -153,7 +153,11 @@ func (s *Server) Start() (err error) {
 			return fmt.Errorf("proxy listener %q: %w", l.Listener, err)
 		}
 		s.proxyAddrs = append(s.proxyAddrs, ln.Addr())
-		s.serveHTTP(ln, l, s.proxyHandler(l, ln.Addr().(*net.TCPAddr).Port), s.proxyTLSConfig(nil), true)
+		port := ln.Addr().(*net.TCPAddr).Port
+		if !l.SSL {
+			ln = kongErrorPageListener{ln}
+		}
+		s.serveHTTP(ln, l, s.proxyHandler(l, port), s.proxyTLSConfig(nil), true)
 	}
 	for _, l := range s.cfg.AdminListeners {
 		ln, err := net.Listen("tcp", l.Addr())

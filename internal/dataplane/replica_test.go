@@ -136,16 +136,9 @@ func (p *pki) startKong(t testing.TB, name, ip string, port int) *kongReplica {
 		"KONG_ADMIN_ACCESS_LOG=off",
 		"KONG_ADMIN_ERROR_LOG=off",
 	}
-	cfg, err := kongstandin.ConfigFromEnv(env)
+	srv, err := kongstandin.Run(env)
 	if err != nil {
-		t.Fatalf("stand-in config: %v", err)
-	}
-	srv, err := kongstandin.New(cfg)
-	if err != nil {
-		t.Fatalf("stand-in: %v", err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatalf("start stand-in %s: %v", name, err)
+		t.Fatalf("stand-in %s: %v", name, err)
 	}
 	k := &kongReplica{t: t, pki: p, srv: srv, status: "http://" + srv.StatusAddrs()[0].String()}
 	admin := srv.AdminAddrs()[0].(*net.TCPAddr)

@@ -68,16 +68,9 @@ func startStandin(t *testing.T, shared map[string]string) {
 	t.Helper()
 	env := envList(shared)
 	env = append(env, "KONG_PREFIX="+t.TempDir(), "KONG_PROXY_ERROR_LOG=off")
-	cfg, err := kongstandin.ConfigFromEnv(env)
+	srv, err := kongstandin.Run(env)
 	if err != nil {
-		t.Fatalf("stand-in config: %v", err)
-	}
-	srv, err := kongstandin.New(cfg)
-	if err != nil {
-		t.Fatalf("stand-in: %v", err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatalf("stand-in start: %v", err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -60,6 +60,26 @@ type Server struct {
 	wg     sync.WaitGroup
 }
 
+// Run starts a stand-in from a KONG_* environment, as Kong's container
+// would read it: ConfigFromEnv, New and Start in one.
+func Run(environ []string) (*Server, error) {
+	cfg, err := ConfigFromEnv(environ)
+	if err != nil {
+		return nil, fmt.Errorf("stand-in configuration: %w", err)
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("stand-in: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("start the stand-in: %w", err)
+	}
+	return srv, nil
+}
+
+// Prefix is the KONG_PREFIX the stand-in was configured with.
+func (s *Server) Prefix() string { return s.cfg.Prefix }
+
 // New prepares a stand-in from a Config; nothing is bound until Start.
 func New(cfg *Config) (*Server, error) {
 	s := &Server{cfg: cfg, nodeID: uuidV4(), started: time.Now()}

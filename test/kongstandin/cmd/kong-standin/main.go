@@ -35,20 +35,13 @@ func main() {
 }
 
 func run() error {
-	cfg, err := kongstandin.ConfigFromEnv(os.Environ())
+	srv, err := kongstandin.Run(os.Environ())
 	if err != nil {
-		return err
-	}
-	srv, err := kongstandin.New(cfg)
-	if err != nil {
-		return err
-	}
-	if err := srv.Start(); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "kong-standin %s started (proxy %v, stream %v, admin %v, status %v)\n",
 		kongstandin.KongVersion, srv.ProxyAddrs(), srv.StreamAddrs(), srv.AdminAddrs(), srv.StatusAddrs())
-	if err := kongstandin.WritePid(cfg.Prefix); err != nil {
+	if err := kongstandin.WritePid(srv.Prefix()); err != nil {
 		// Only `kong quit` needs it; a read-only prefix must not stop Kong.
 		fmt.Fprintf(os.Stderr, "kong-standin: %v (kong quit will not find this node)\n", err)
 	}

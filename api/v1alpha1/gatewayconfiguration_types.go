@@ -28,6 +28,77 @@ type GatewayConfigurationSpec struct {
 	// Service configures the ingress Service that exposes the Gateway's listeners.
 	// +optional
 	Service *ServiceConfig `json:"service,omitempty"`
+
+	// Plugins is the platform team's control over Kong plugins: which ones
+	// app teams may use, which run for every request, and custom Lua
+	// plugins. Only the GatewayClass's configuration may add Gateway-wide
+	// or custom plugins; a Gateway's own configuration can only narrow the
+	// allow-list.
+	// +optional
+	Plugins *PluginsConfig `json:"plugins,omitempty"`
+}
+
+// PluginsConfig controls the Kong plugins of a data plane.
+type PluginsConfig struct {
+	// Allowed lists the plugins app teams may use through KongPlugin. When
+	// unset, every plugin bundled with Kong 3.9 except pre-function,
+	// post-function (arbitrary Lua) and file-log (writes local files), plus
+	// the custom plugins below. Drawbridge's own generated Lua works
+	// whatever this list says.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=128
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9][a-z0-9_-]*$`
+	// +kubebuilder:validation:items:MaxLength=64
+	Allowed []string `json:"allowed,omitempty"`
+
+	// Gateway plugins run for every request of every Gateway using this
+	// configuration (Kong global plugins), e.g. prometheus or
+	// correlation-id. A route's own KongPlugin of the same name wins over
+	// them.
+	// +optional
+	// +listType=map
+	// +listMapKey=plugin
+	// +kubebuilder:validation:MaxItems=32
+	Gateway []GatewayPlugin `json:"gateway,omitempty"`
+
+	// Custom are Lua plugins shipped as ConfigMaps in this
+	// GatewayConfiguration's namespace: each key is one file of the plugin's
+	// module directory (handler.lua, schema.lua, ...). Drawbridge copies
+	// them to each Gateway's namespace, mounts them into the data plane and
+	// enables them in KONG_PLUGINS.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=16
+	Custom []CustomPlugin `json:"custom,omitempty"`
+}
+
+// GatewayPlugin is a plugin applied to every request of a Gateway.
+type GatewayPlugin struct {
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[a-z0-9][a-z0-9_-]*$`
+	Plugin string `json:"plugin"`
+	// Config is the plugin's configuration, validated by Kong.
+	// +optional
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:validation:Schemaless
+	Config *apiextensionsv1.JSON `json:"config,omitempty"`
+}
+
+// CustomPlugin is a Lua plugin from a ConfigMap.
+type CustomPlugin struct {
+	// Name is the plugin's name, as KongPlugin.spec.plugin uses it.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[a-z0-9][a-z0-9_-]*$`
+	Name string `json:"name"`
+	// ConfigMapName is the ConfigMap holding the plugin's Lua files.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	ConfigMapName string `json:"configMapName"`
 }
 
 // DataPlaneConfig configures the Kong Deployment.
@@ -69,7 +140,7 @@ type DataPlaneConfig struct {
 	// +listType=map
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=128
-	// +kubebuilder:validation:XValidation:rule="self.all(e, !(e.name in ['KONG_DATABASE','KONG_ROUTER_FLAVOR','KONG_PROXY_LISTEN','KONG_STREAM_LISTEN','KONG_PORT_MAPS','KONG_ADMIN_LISTEN','KONG_STATUS_LISTEN','KONG_ADMIN_SSL_CERT','KONG_ADMIN_SSL_CERT_KEY','KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE','KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT','KONG_NGINX_ADMIN_SSL_VERIFY_DEPTH','KONG_CLUSTER_LISTEN','KONG_PREFIX','KONG_ADMIN_GUI_LISTEN']))",message="env must not set variables that Drawbridge manages (KONG_DATABASE, KONG_ROUTER_FLAVOR, listeners, port maps, admin API and its TLS, KONG_PREFIX)"
+	// +kubebuilder:validation:XValidation:rule="self.all(e, !(e.name in ['KONG_DATABASE','KONG_ROUTER_FLAVOR','KONG_PROXY_LISTEN','KONG_STREAM_LISTEN','KONG_PORT_MAPS','KONG_ADMIN_LISTEN','KONG_STATUS_LISTEN','KONG_ADMIN_SSL_CERT','KONG_ADMIN_SSL_CERT_KEY','KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE','KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT','KONG_NGINX_ADMIN_SSL_VERIFY_DEPTH','KONG_CLUSTER_LISTEN','KONG_PREFIX','KONG_ADMIN_GUI_LISTEN','KONG_PLUGINS','KONG_LUA_PACKAGE_PATH']))",message="env must not set variables that Drawbridge manages (KONG_DATABASE, KONG_ROUTER_FLAVOR, listeners, port maps, admin API and its TLS, KONG_PREFIX, KONG_PLUGINS, KONG_LUA_PACKAGE_PATH)"
 	Env []corev1.EnvVar `json:"env,omitempty"`
 
 	// PodTemplate is a strategic-merge patch applied over the generated pod

@@ -5,6 +5,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
 	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
 	"github.com/drawbridge-dev/drawbridge/internal/kong"
 )
@@ -38,6 +39,15 @@ type Snapshot struct {
 	// Namespaces supply labels for allowedRoutes selectors. A namespace
 	// missing here is assumed to carry only kubernetes.io/metadata.name.
 	Namespaces []corev1.Namespace
+
+	// KongPlugins are the plugins routes name in ExtensionRef filters and
+	// those whose targetRefs may name this Gateway or its routes.
+	KongPlugins []v1alpha1.KongPlugin
+	// KongConsumers are the consumers of the namespaces this Gateway may
+	// admit routes from.
+	KongConsumers []v1alpha1.KongConsumer
+	// Plugins is the platform's plugin policy for this Gateway.
+	Plugins PluginPolicy
 }
 
 // Result is the outcome of translating a Snapshot.
@@ -54,6 +64,11 @@ type Result struct {
 	// Routes has one entry per (route, parentRef index) whose parentRef
 	// points at this Gateway, ordered by kind, namespace, name and index.
 	Routes []RouteParentResult
+	// KongPlugins has one ancestor verdict per KongPlugin that this
+	// Gateway applies or that targets it or its routes and listeners.
+	KongPlugins []KongPluginAncestorResult
+	// KongConsumers has one verdict per consumer this Gateway can see.
+	KongConsumers []KongConsumerResult
 	// Warnings are things the Gateway's owner should know that are not a
 	// route condition, such as a listener certificate that could not be
 	// served because its SNI was already taken.

@@ -26,7 +26,7 @@ var managedEnv = map[string]bool{
 	"KONG_STATUS_LISTEN": true, "KONG_ADMIN_SSL_CERT": true, "KONG_ADMIN_SSL_CERT_KEY": true,
 	"KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE": true, "KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT": true,
 	"KONG_NGINX_ADMIN_SSL_VERIFY_DEPTH": true, "KONG_CLUSTER_LISTEN": true, "KONG_PREFIX": true,
-	"KONG_ADMIN_GUI_LISTEN": true,
+	"KONG_ADMIN_GUI_LISTEN": true, "KONG_PLUGINS": true, "KONG_LUA_PACKAGE_PATH": true,
 }
 
 // kongEnv renders the environment that makes Kong a DB-less, expressions-router

@@ -28,6 +28,9 @@ type Config struct {
 	// class's first, then the Gateway's).
 	PodTemplatePatches []apiextensionsv1.JSON
 	Service            v1alpha1.ServiceConfig // Type is always set
+	// Plugins is the plugin policy: allow-list, Gateway-wide and custom
+	// plugins (see mergePlugins).
+	Plugins Plugins
 }
 
 // Merge overlays the Gateway-level configuration on the class-level one (either
@@ -37,6 +40,13 @@ func Merge(class, gateway *v1alpha1.GatewayConfigurationSpec) Config {
 	var dp v1alpha1.DataPlaneConfig
 	var patches []apiextensionsv1.JSON
 	var svc v1alpha1.ServiceConfig
+	var classPlugins, gatewayPlugins *v1alpha1.PluginsConfig
+	if class != nil {
+		classPlugins = class.Plugins
+	}
+	if gateway != nil {
+		gatewayPlugins = gateway.Plugins
+	}
 	for _, layer := range []*v1alpha1.GatewayConfigurationSpec{class, gateway} {
 		if layer == nil {
 			continue
@@ -60,6 +70,7 @@ func Merge(class, gateway *v1alpha1.GatewayConfigurationSpec) Config {
 		Env:                 dp.Env,
 		PodTemplatePatches:  patches,
 		Service:             svc,
+		Plugins:             mergePlugins(classPlugins, gatewayPlugins),
 	}
 	if dp.Image != nil {
 		cfg.Image = *dp.Image

@@ -29,6 +29,7 @@ const (
 	dataPlaneSuffix = "-kong"
 	adminSuffix     = "-kong-admin"
 	adminTLSSuffix  = "-kong-admin-tls"
+	metricsSuffix   = "-kong-metrics"
 	maxNameLength   = 63
 	hashLength      = 8
 )
@@ -46,6 +47,8 @@ type Names struct {
 	Admin string
 	// AdminTLS names the Secret with the admin API server certificate.
 	AdminTLS string
+	// Metrics names the headless Service with Kong's Prometheus metrics.
+	Metrics string
 }
 
 // NamesFor returns the object names for a Gateway. A Gateway name that is not
@@ -58,6 +61,7 @@ func NamesFor(gw *gwv1.Gateway) Names {
 		DataPlane: base + dataPlaneSuffix,
 		Admin:     base + adminSuffix,
 		AdminTLS:  base + adminTLSSuffix,
+		Metrics:   base + metricsSuffix,
 	}
 }
 

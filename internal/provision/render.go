@@ -47,6 +47,10 @@ type Input struct {
 	// that call out (logging, OIDC discovery) work behind the same proxy.
 	// dataPlane.env overrides it variable by variable.
 	ProxyEnv []corev1.EnvVar
+	// CustomPlugins are the files of the custom plugins the configuration
+	// names (Config.Plugins.Custom), read from the GatewayConfiguration's
+	// namespace. A custom plugin without its source fails the rendering.
+	CustomPlugins []CustomPluginSource
 }
 
 // Objects are the objects of one Gateway's data plane. HPA and PDB are nil
@@ -59,6 +63,10 @@ type Objects struct {
 	HPA            *autoscalingv2.HorizontalPodAutoscaler
 	PDB            *policyv1.PodDisruptionBudget
 	NetworkPolicy  *networkingv1.NetworkPolicy
+	// MetricsService is set when the prometheus plugin runs Gateway-wide.
+	MetricsService *corev1.Service
+	// PluginConfigMaps are the copies of the custom plugins' ConfigMaps.
+	PluginConfigMaps []*corev1.ConfigMap
 }
 
 // List returns the objects that exist, in the order they should be applied.
@@ -70,9 +78,14 @@ func (o Objects) List() []client.Object {
 		}
 	}
 	add(o.ServiceAccount, o.ServiceAccount != nil)
+	// The pods mount the plugin ConfigMaps: they exist first.
+	for _, cm := range o.PluginConfigMaps {
+		add(cm, true)
+	}
 	add(o.NetworkPolicy, o.NetworkPolicy != nil)
 	add(o.AdminService, o.AdminService != nil)
 	add(o.IngressService, o.IngressService != nil)
+	add(o.MetricsService, o.MetricsService != nil)
 	add(o.Deployment, o.Deployment != nil)
 	add(o.HPA, o.HPA != nil)
 	add(o.PDB, o.PDB != nil)
@@ -90,7 +103,11 @@ func Render(in Input) (Objects, error) {
 	names := NamesFor(gw)
 	ports := MapPorts(in.Listeners)
 
-	template, err := podTemplate(in, names, ports)
+	plugins, err := renderCustomPlugins(in, names)
+	if err != nil {
+		return Objects{}, err
+	}
+	template, err := podTemplate(in, names, ports, plugins)
 	if err != nil {
 		return Objects{}, err
 	}
@@ -121,8 +138,12 @@ func Render(in Input) (Objects, error) {
 				Template: template,
 			},
 		},
-		AdminService:  adminService(gw, names),
-		NetworkPolicy: networkPolicy(in, names, ports),
+		AdminService:     adminService(gw, names),
+		NetworkPolicy:    networkPolicy(in, names, ports),
+		PluginConfigMaps: plugins.configMaps,
+	}
+	if in.Config.Plugins.HasGatewayPlugin("prometheus") {
+		objs.MetricsService = metricsService(gw, names)
 	}
 	if len(ports) > 0 {
 		objs.IngressService = ingressService(in, names, ports)
@@ -172,7 +193,7 @@ func objectMeta(gw *gwv1.Gateway, name string, extraLabels, extraAnnotations map
 	return meta
 }
 
-func podTemplate(in Input, names Names, ports []PortMapping) (corev1.PodTemplateSpec, error) {
+func podTemplate(in Input, names Names, ports []PortMapping, plugins renderedPlugins) (corev1.PodTemplateSpec, error) {
 	gw := in.Gateway
 	meta := objectMeta(gw, "", nil, nil)
 	containerPorts := []corev1.ContainerPort{
@@ -184,7 +205,7 @@ func podTemplate(in Input, names Names, ports []PortMapping) (corev1.PodTemplate
 			Name: p.Name(), ContainerPort: p.KongPort, Protocol: p.Kind.Protocol(),
 		})
 	}
-	env := append(kongEnv(ports), mergeEnv(in.ProxyEnv, in.Config.Env)...)
+	env := append(append(kongEnv(ports), plugins.env...), mergeEnv(in.ProxyEnv, in.Config.Env)...)
 
 	tpl := corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{Labels: meta.Labels, Annotations: meta.Annotations},
@@ -229,19 +250,19 @@ func podTemplate(in Input, names Names, ports []PortMapping) (corev1.PodTemplate
 					ReadOnlyRootFilesystem:   ptr.To(true),
 					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 				},
-				VolumeMounts: []corev1.VolumeMount{
+				VolumeMounts: append([]corev1.VolumeMount{
 					{Name: "kong-prefix", MountPath: KongPrefix},
 					{Name: "tmp", MountPath: "/tmp"},
 					{Name: "admin-tls", MountPath: AdminTLSDir, ReadOnly: true},
-				},
+				}, plugins.mounts...),
 			}},
-			Volumes: []corev1.Volume{
+			Volumes: append([]corev1.Volume{
 				{Name: "kong-prefix", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 				{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 				{Name: "admin-tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 					SecretName: names.AdminTLS, DefaultMode: ptr.To(int32(0o440)),
 				}}},
-			},
+			}, plugins.volumes...),
 		},
 	}
 	for i, patch := range in.Config.PodTemplatePatches {
@@ -259,6 +280,12 @@ func podTemplate(in Input, names Names, ports []PortMapping) (corev1.PodTemplate
 			tpl.Annotations = map[string]string{}
 		}
 		tpl.Annotations[AnnotationAdminCert] = in.AdminCertFingerprint
+	}
+	if plugins.hash != "" {
+		if tpl.Annotations == nil {
+			tpl.Annotations = map[string]string{}
+		}
+		tpl.Annotations[AnnotationCustomPlugins] = plugins.hash
 	}
 	// The selector labels must survive any patch, or the Deployment would not
 	// select its own pods.

@@ -27,6 +27,9 @@ type goldenInput struct {
 	OperatorNamespace string                             `json:"operatorNamespace,omitempty"`
 	// ProxyEnv stands for the proxy variables in the operator's environment.
 	ProxyEnv []corev1.EnvVar `json:"proxyEnv,omitempty"`
+	// CustomPlugins stand for the custom plugins' ConfigMaps the controller
+	// found.
+	CustomPlugins []CustomPluginSource `json:"customPlugins,omitempty"`
 }
 
 // TestRenderGolden renders every testdata/<case>.in.yaml and compares the
@@ -88,6 +91,7 @@ func renderCase(t *testing.T, inPath string) []byte {
 		OperatorNamespace: in.OperatorNamespace,
 		OperatorPodLabels: map[string]string{"app.kubernetes.io/name": "drawbridge"},
 		ProxyEnv:          in.ProxyEnv,
+		CustomPlugins:     in.CustomPlugins,
 	})
 	if err != nil {
 		return []byte("error: " + err.Error() + "\n")

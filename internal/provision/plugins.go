@@ -1,0 +1,287 @@
+package provision
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
+)
+
+// BundledPlugins are the plugins bundled with open-source Kong 3.9
+// (kong/constants.lua, the "plugins" list of Kong 3.9.3).
+var BundledPlugins = []string{
+	"jwt", "acl", "correlation-id", "cors", "oauth2", "tcp-log", "udp-log", "file-log", "http-log",
+	"key-auth", "hmac-auth", "basic-auth", "ip-restriction", "request-transformer", "response-transformer",
+	"request-size-limiting", "rate-limiting", "response-ratelimiting", "syslog", "loggly", "datadog",
+	"ldap-auth", "statsd", "bot-detection", "aws-lambda", "request-termination", "prometheus", "proxy-cache",
+	"session", "acme", "grpc-gateway", "grpc-web", "pre-function", "post-function", "azure-functions",
+	"zipkin", "opentelemetry", "ai-proxy", "ai-prompt-decorator", "ai-prompt-template", "ai-prompt-guard",
+	"ai-request-transformer", "ai-response-transformer", "standard-webhooks", "redirect",
+}
+
+// unsafeByDefault are the bundled plugins app teams may not use unless the
+// platform team lists them: pre-function and post-function run arbitrary
+// Lua, file-log writes local files.
+var unsafeByDefault = map[string]bool{"pre-function": true, "post-function": true, "file-log": true}
+
+// DefaultAllowedPlugins is the allow-list when no GatewayConfiguration sets
+// one: every bundled plugin but the unsafe ones, plus the custom plugins.
+func DefaultAllowedPlugins(custom []string) []string {
+	var out []string
+	for _, p := range BundledPlugins {
+		if !unsafeByDefault[p] {
+			out = append(out, p)
+		}
+	}
+	for _, c := range custom {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Plugins is the merged plugin policy of one Gateway.
+type Plugins struct {
+	// Allowed is nil for the default allow-list (DefaultAllowedPlugins);
+	// a non-nil empty list allows nothing.
+	Allowed []string
+	// Gateway and Custom come from the GatewayClass's configuration only.
+	Gateway []v1alpha1.GatewayPlugin
+	Custom  []v1alpha1.CustomPlugin
+	// Ignored says what of the Gateway's own configuration was not used,
+	// for an event on the Gateway.
+	Ignored []string
+}
+
+// CustomNames are the names of the custom plugins, in configuration order.
+func (p Plugins) CustomNames() []string {
+	out := make([]string, 0, len(p.Custom))
+	for _, c := range p.Custom {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+// HasGatewayPlugin reports whether a Gateway-wide plugin of that name runs.
+func (p Plugins) HasGatewayPlugin(name string) bool {
+	for _, g := range p.Gateway {
+		if g.Plugin == name {
+			return true
+		}
+	}
+	return false
+}
+
+// mergePlugins: the class layer sets everything; the Gateway layer can only
+// narrow the allow-list (intersection with the class's list, or with the
+// default list when the class sets none).
+func mergePlugins(class, gateway *v1alpha1.PluginsConfig) Plugins {
+	var out Plugins
+	if class != nil {
+		c := class.DeepCopy()
+		out.Allowed, out.Gateway, out.Custom = c.Allowed, c.Gateway, c.Custom
+	}
+	if gateway == nil {
+		return out
+	}
+	if gateway.Allowed != nil {
+		base := out.Allowed
+		if base == nil {
+			base = DefaultAllowedPlugins(out.CustomNames())
+		}
+		narrowed := []string{}
+		for _, p := range base {
+			if slices.Contains(gateway.Allowed, p) {
+				narrowed = append(narrowed, p)
+			}
+		}
+		out.Allowed = narrowed
+	}
+	if len(gateway.Gateway) > 0 {
+		out.Ignored = append(out.Ignored, "plugins.gateway of the Gateway's own GatewayConfiguration is ignored: only the GatewayClass's configuration may add Gateway-wide plugins")
+	}
+	if len(gateway.Custom) > 0 {
+		out.Ignored = append(out.Ignored, "plugins.custom of the Gateway's own GatewayConfiguration is ignored: only the GatewayClass's configuration may add custom plugins")
+	}
+	return out
+}
+
+// Paths and names of custom plugins in the data plane.
+const (
+	// CustomPluginsDir is the root of the Lua tree the custom plugins are
+	// mounted in: plugin <name> lives in kong/plugins/<name>/.
+	CustomPluginsDir = "/opt/drawbridge/plugins"
+	// CustomPluginsLuaPath puts that tree first on Lua's path; the trailing
+	// ";;" stands for Kong's default path.
+	CustomPluginsLuaPath = CustomPluginsDir + "/?.lua;" + CustomPluginsDir + "/?/init.lua;;"
+	// AnnotationCustomPlugins on the pod template carries a hash of the
+	// custom plugins' files: Kong loads Lua at start, so new files roll the
+	// pods.
+	AnnotationCustomPlugins = "gateway.drawbridge.dev/custom-plugins"
+	// LabelCustomPlugin on a ConfigMap copy names the plugin it carries.
+	LabelCustomPlugin = "gateway.drawbridge.dev/custom-plugin"
+	// LabelMetrics marks the Service that exposes a data plane's
+	// Prometheus metrics (select it from a ServiceMonitor).
+	LabelMetrics = "gateway.drawbridge.dev/metrics"
+	// MetricsPortName is the Service port with Kong's /metrics.
+	MetricsPortName = "metrics"
+)
+
+// CustomPluginSource is the content of one custom plugin's ConfigMap, as
+// the controller read it from the GatewayConfiguration's namespace.
+type CustomPluginSource struct {
+	Name       string            `json:"name"`
+	Data       map[string]string `json:"data,omitempty"`
+	BinaryData map[string][]byte `json:"binaryData,omitempty"`
+}
+
+// CustomPluginConfigMapName is the name of the copy of a custom plugin's
+// ConfigMap in the Gateway's namespace. Plugin names may hold "_", which
+// object names may not: such names get a hash so a_b and a-b stay apart.
+func CustomPluginConfigMapName(names Names, plugin string) string {
+	name := names.DataPlane + "-plugin-" + strings.ReplaceAll(plugin, "_", "-")
+	if strings.Contains(plugin, "_") {
+		name += "-" + shortHash(plugin)
+	}
+	return name
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:hashLength]
+}
+
+// customPlugins renders the ConfigMap copies, volumes, mounts and env of
+// the custom plugins, and a hash of their content.
+func customPlugins(in Input, names Names) (cms []*corev1.ConfigMap, vols []corev1.Volume, mounts []corev1.VolumeMount, env []corev1.EnvVar, hash string, err error) {
+	custom := in.Config.Plugins.Custom
+	if len(custom) == 0 {
+		return nil, nil, nil, nil, "", nil
+	}
+	sources := map[string]CustomPluginSource{}
+	for _, s := range in.CustomPlugins {
+		sources[s.Name] = s
+	}
+	h := sha256.New()
+	for _, c := range custom {
+		if slices.Contains(BundledPlugins, c.Name) {
+			return nil, nil, nil, nil, "", fmt.Errorf("plugins.custom %s: a plugin bundled with Kong has that name; choose another", c.Name)
+		}
+		src, ok := sources[c.Name]
+		if !ok {
+			return nil, nil, nil, nil, "", fmt.Errorf("plugins.custom %s: ConfigMap %s was not found", c.Name, c.ConfigMapName)
+		}
+		if len(src.Data)+len(src.BinaryData) == 0 {
+			return nil, nil, nil, nil, "", fmt.Errorf("plugins.custom %s: ConfigMap %s holds no files (want handler.lua and schema.lua)", c.Name, c.ConfigMapName)
+		}
+		cmName := CustomPluginConfigMapName(names, c.Name)
+		meta := objectMeta(in.Gateway, cmName, map[string]string{LabelCustomPlugin: labelValue(c.Name)}, nil)
+		cm := &corev1.ConfigMap{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+			ObjectMeta: meta,
+			Data:       cloneStrings(src.Data),
+			BinaryData: cloneBytes(src.BinaryData),
+		}
+		cms = append(cms, cm)
+		vol := "plugin-" + shortHash(c.Name)
+		vols = append(vols, corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: cmName}, DefaultMode: ptr.To(int32(0o444)),
+		}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: vol, MountPath: CustomPluginsDir + "/kong/plugins/" + c.Name, ReadOnly: true})
+		fmt.Fprintf(h, "plugin %s\n", c.Name)
+		for _, k := range sortedKeys(src.Data) {
+			fmt.Fprintf(h, "%s %d %s\n", k, len(src.Data[k]), src.Data[k])
+		}
+		for _, k := range sortedKeys(src.BinaryData) {
+			fmt.Fprintf(h, "%s %d %s\n", k, len(src.BinaryData[k]), src.BinaryData[k])
+		}
+	}
+	env = []corev1.EnvVar{
+		{Name: "KONG_PLUGINS", Value: "bundled," + strings.Join(in.Config.Plugins.CustomNames(), ",")},
+		{Name: "KONG_LUA_PACKAGE_PATH", Value: CustomPluginsLuaPath},
+	}
+	return cms, vols, mounts, env, hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// labelValue keeps a plugin name usable as a label value (at most 63
+// characters, which plugin names are).
+func labelValue(s string) string {
+	if len(s) > 63 {
+		return s[:63]
+	}
+	return s
+}
+
+// metricsService exposes Kong's /metrics (served on the status listener
+// while the prometheus plugin runs) to Prometheus: headless, so every
+// replica is scraped, with a port named "metrics".
+func metricsService(gw *gwv1.Gateway, names Names) *corev1.Service {
+	return &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: objectMeta(gw, names.Metrics, map[string]string{LabelMetrics: "prometheus"}, nil),
+		Spec: corev1.ServiceSpec{
+			Type:      corev1.ServiceTypeClusterIP,
+			ClusterIP: corev1.ClusterIPNone,
+			Selector:  SelectorLabels(gw),
+			Ports: []corev1.ServicePort{{
+				Name: MetricsPortName, Protocol: corev1.ProtocolTCP, Port: StatusPort, TargetPort: intstr.FromString(StatusPortName),
+			}},
+		},
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func cloneStrings(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func cloneBytes(m map[string][]byte) map[string][]byte {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string][]byte, len(m))
+	for k, v := range m {
+		out[k] = append([]byte(nil), v...)
+	}
+	return out
+}
+
+// renderedPlugins is what the custom plugins add to a data plane.
+type renderedPlugins struct {
+	configMaps []*corev1.ConfigMap
+	volumes    []corev1.Volume
+	mounts     []corev1.VolumeMount
+	env        []corev1.EnvVar
+	hash       string
+}
+
+func renderCustomPlugins(in Input, names Names) (renderedPlugins, error) {
+	cms, vols, mounts, env, hash, err := customPlugins(in, names)
+	return renderedPlugins{configMaps: cms, volumes: vols, mounts: mounts, env: env, hash: hash}, err
+}

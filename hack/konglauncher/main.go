@@ -75,7 +75,9 @@ func run(args []string) error {
 // kongEnv is the pod's environment with what the install needs to run: its
 // PATH and Lua search paths (from the install's env file), and nginx in the
 // foreground. The pod's own KONG_* settings win over the install's
-// defaults, except the search paths, which only the install knows.
+// defaults, except the search paths, which only the install knows: the
+// pod's KONG_LUA_PACKAGE_PATH (custom plugins) is kept in front of the
+// install's, see luaPackagePath.
 func kongEnv(podEnv []string, envFile string) ([]string, error) {
 	f, err := os.Open(envFile)
 	if err != nil {
@@ -95,9 +97,13 @@ func kongEnv(podEnv []string, envFile string) ([]string, error) {
 			set(k, v)
 		}
 	}
+	podLuaPath := vars["KONG_LUA_PACKAGE_PATH"]
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if k, v, ok := strings.Cut(sc.Text(), "="); ok && k != "" {
+			if k == "KONG_LUA_PACKAGE_PATH" {
+				v = luaPackagePath(podLuaPath, v)
+			}
 			set(k, v)
 		}
 	}
@@ -110,6 +116,30 @@ func kongEnv(podEnv []string, envFile string) ([]string, error) {
 		out = append(out, k+"="+vars[k])
 	}
 	return out, nil
+}
+
+// luaPackagePath combines the pod's lua_package_path with the install's.
+// In the pod's value ";;" stands for Kong's default path, which in the lab
+// is the install's path: the install's entries go there, or after the
+// pod's entries when the pod's value has no ";;". The result has no empty
+// entries and no ";;" of its own (Kong's nginx template appends one).
+func luaPackagePath(pod, install string) string {
+	var entries []string
+	add := func(path string) {
+		for _, e := range strings.Split(path, ";") {
+			if e != "" {
+				entries = append(entries, e)
+			}
+		}
+	}
+	before, after, hasDefault := strings.Cut(pod, ";;")
+	if !hasDefault {
+		before, after = pod, ""
+	}
+	add(before)
+	add(install)
+	add(after)
+	return strings.Join(entries, ";")
 }
 
 func getenv(env []string, key string) string {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -18,7 +19,7 @@ func TestKongEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"PATH=/k/bin:/usr/bin", "KONG_PREFIX=/kong_prefix", "KONG_LUA_PACKAGE_PATH=/k/?.lua",
+	want := []string{"PATH=/k/bin:/usr/bin", "KONG_PREFIX=/kong_prefix", "KONG_LUA_PACKAGE_PATH=/pod/?.lua;/k/?.lua",
 		"KONG_NGINX_DAEMON=off", "LUA_PATH=/k/?.lua;;"}
 	if !slices.Equal(env, want) {
 		t.Errorf("kongEnv = %q, want %q", env, want)
@@ -28,6 +29,31 @@ func TestKongEnv(t *testing.T) {
 	}
 	if _, err := kongEnv(pod, filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("kongEnv without an install: no error")
+	}
+}
+
+func TestLuaPackagePath(t *testing.T) {
+	const install = "/k/share/lua/5.1/?.lua;/k/share/lua/5.1/?/init.lua"
+	cases := []struct{ pod, want string }{
+		{"", install},
+		// What Drawbridge sets for custom plugins: its tree, then the default.
+		{"/opt/drawbridge/plugins/?.lua;/opt/drawbridge/plugins/?/init.lua;;",
+			"/opt/drawbridge/plugins/?.lua;/opt/drawbridge/plugins/?/init.lua;" + install},
+		{"/p/?.lua", "/p/?.lua;" + install},
+		{"/a/?.lua;;/b/?.lua", "/a/?.lua;" + install + ";/b/?.lua"},
+		{";;", install},
+	}
+	for _, tc := range cases {
+		got := luaPackagePath(tc.pod, install)
+		if got != tc.want {
+			t.Errorf("luaPackagePath(%q) = %q, want %q", tc.pod, got, tc.want)
+		}
+		if strings.Contains(got, ";;") || strings.HasPrefix(got, ";") || strings.HasSuffix(got, ";") {
+			t.Errorf("luaPackagePath(%q) = %q has an empty entry", tc.pod, got)
+		}
+	}
+	if got := luaPackagePath("/p/?.lua;;", ""); got != "/p/?.lua" {
+		t.Errorf("without an install path: %q", got)
 	}
 }
 

@@ -72,7 +72,13 @@ func getConfig(ctx context.Context, c client.Reader, key types.NamespacedName, f
 // it renders the real objects and reports the same error.
 func checkConfig(class, gateway *v1alpha1.GatewayConfigurationSpec) error {
 	probe := &gwv1.Gateway{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: "probe"}}
-	_, err := provision.Render(provision.Input{Gateway: probe, Config: provision.Merge(class, gateway)})
+	cfg := provision.Merge(class, gateway)
+	// Custom plugin ConfigMaps are checked per Gateway, where they are read.
+	var custom []provision.CustomPluginSource
+	for _, c := range cfg.Plugins.Custom {
+		custom = append(custom, provision.CustomPluginSource{Name: c.Name, Data: map[string]string{"handler.lua": ""}})
+	}
+	_, err := provision.Render(provision.Input{Gateway: probe, Config: cfg, CustomPlugins: custom})
 	return err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -169,6 +170,9 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req reconcile.Request
 				r.servedSets.settle(req.NamespacedName, listenerSetKeys(s.listenerSets))
 			}
 		}
+		if err := r.writePluginAndConsumerStatuses(ctx, s); err != nil {
+			reterr = errors.Join(reterr, err)
+		}
 		if err := r.patchStatus(ctx, s, original); err != nil {
 			reterr = errors.Join(reterr, err)
 		}
@@ -291,9 +295,25 @@ func (r *GatewayReconciler) render(ctx context.Context, s *gatewayScope) (provis
 	} else if err != nil {
 		return provision.Objects{}, err
 	}
+	cfg := provision.Merge(specOf(classCfg), specOf(gwCfg))
+	var custom []provision.CustomPluginSource
+	if len(cfg.Plugins.Custom) > 0 {
+		var missing []string
+		custom, missing, err = r.customPluginSources(ctx, classCfg.Namespace, cfg.Plugins.Custom)
+		if err != nil {
+			return provision.Objects{}, err
+		}
+		if len(missing) > 0 {
+			return r.invalid(s, fmt.Sprintf("GatewayClass %s: %s", s.class.Name, strings.Join(missing, "; "))), nil
+		}
+	}
+	for _, msg := range cfg.Plugins.Ignored {
+		r.Recorder.Eventf(s.gateway, nil, corev1.EventTypeWarning, "PluginsIgnored", "Provision", "%s", msg)
+	}
 	objs, err := provision.Render(provision.Input{
-		Gateway: s.gateway,
-		Config:  provision.Merge(specOf(classCfg), specOf(gwCfg)),
+		Gateway:       s.gateway,
+		Config:        cfg,
+		CustomPlugins: custom,
 		// The ports of attached ListenerSets are the Gateway's ports too.
 		Listeners:            gatewayapi.ServedListeners(s.gateway, s.listeners, s.listenerSets),
 		OperatorNamespace:    r.OperatorNamespace,
@@ -330,6 +350,19 @@ func (r *GatewayReconciler) applyDataPlane(ctx context.Context, s *gatewayScope,
 		{&autoscalingv2.HorizontalPodAutoscaler{}, objs.HPA == nil},
 		{&policyv1.PodDisruptionBudget{}, objs.PDB == nil},
 		{&corev1.Service{}, objs.IngressService == nil},
+	}
+	if objs.MetricsService == nil {
+		metricsKey := types.NamespacedName{Namespace: s.gateway.Namespace, Name: s.names.Metrics}
+		if err := deleteIfOwned(ctx, r.Client, &corev1.Service{}, metricsKey, s.gateway.UID); err != nil {
+			return err
+		}
+	}
+	keep := map[string]bool{}
+	for _, cm := range objs.PluginConfigMaps {
+		keep[cm.Name] = true
+	}
+	if err := r.deleteStaleConfigMaps(ctx, s.gateway, keep); err != nil {
+		return err
 	}
 	for _, st := range stale {
 		if st.absent {
@@ -381,6 +414,9 @@ func (r *GatewayReconciler) cleanup(ctx context.Context, s *gatewayScope) error 
 	if err := r.clearRouteStatuses(ctx, gw, lsKeys); err != nil {
 		return err
 	}
+	if err := r.clearPluginStatuses(ctx, gw); err != nil {
+		return err
+	}
 	r.Configs.Delete(client.ObjectKeyFromObject(gw))
 	r.pushers.forget(client.ObjectKeyFromObject(gw))
 	r.rejected.forget(client.ObjectKeyFromObject(gw))
@@ -395,8 +431,12 @@ func (r *GatewayReconciler) cleanup(ctx context.Context, s *gatewayScope) error 
 			return err
 		}
 	}
-	adminKey := types.NamespacedName{Namespace: gw.Namespace, Name: s.names.Admin}
-	if err := deleteIfOwned(ctx, r.Client, &corev1.Service{}, adminKey, gw.UID); err != nil {
+	for _, name := range []string{s.names.Admin, s.names.Metrics} {
+		if err := deleteIfOwned(ctx, r.Client, &corev1.Service{}, types.NamespacedName{Namespace: gw.Namespace, Name: name}, gw.UID); err != nil {
+			return err
+		}
+	}
+	if err := r.deleteStaleConfigMaps(ctx, gw, nil); err != nil {
 		return err
 	}
 	// Read and deleted without the cache, which never holds Secrets.
@@ -446,7 +486,12 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForSecret)).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForService)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForEndpointSlice)).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.allGateways))
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.allGateways)).
+		Watches(&v1alpha1.KongPlugin{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForKongPlugin)).
+		Watches(&v1alpha1.KongConsumer{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForKongConsumer)).
+		// Custom plugin ConfigMaps (the sources and our copies) by metadata
+		// only, like Secrets: contents are read when a Gateway renders.
+		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForConfigMap))
 	if r.ListenerSets {
 		b = b.Watches(&gwv1.ListenerSet{}, handler.EnqueueRequestsFromMapFunc(r.gatewayForListenerSet))
 	}
@@ -490,6 +535,7 @@ func (r *GatewayReconciler) gatewaysForConfig(ctx context.Context, o client.Obje
 func (r *GatewayReconciler) gatewaysForSecret(ctx context.Context, o client.Object) []reconcile.Request {
 	reqs := r.gatewaysMatching(ctx, indexGatewaySecrets, o.GetNamespace()+"/"+o.GetName())
 	reqs = append(reqs, r.gatewaysForListenerSetSecret(ctx, o)...)
+	reqs = append(reqs, r.gatewaysForPluginSecret(ctx, o)...)
 	// Our own admin certificate Secrets go back to their Gateway, so a
 	// deleted or edited one is reissued.
 	if o.GetLabels()[provision.LabelManagedBy] == provision.ManagedByValue {

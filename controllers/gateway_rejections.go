@@ -101,6 +101,14 @@ func objectVersions(routes []client.Object, snap *translate.Snapshot) map[object
 	for _, s := range snap.Services {
 		out[objectRef{"Service", s.Namespace, s.Name}] = s.ResourceVersion
 	}
+	// A plugin or consumer gets a fresh chance when it is edited; a change
+	// of a Secret it reads is a change of that Secret's version.
+	for _, p := range snap.KongPlugins {
+		out[objectRef{kindKongPlugin, p.Namespace, p.Name}] = fmt.Sprint(p.Generation)
+	}
+	for _, c := range snap.KongConsumers {
+		out[objectRef{kindKongConsumer, c.Namespace, c.Name}] = fmt.Sprint(c.Generation)
+	}
 	return out
 }
 
@@ -118,6 +126,21 @@ func withoutRejected(full *translate.Snapshot, routes []client.Object, excluded 
 	for _, s := range full.Secrets {
 		if _, ok := excluded[objectRef{"Secret", s.Namespace, s.Name}]; !ok {
 			out.Secrets = append(out.Secrets, s)
+		}
+	}
+	// A rejected KongPlugin or KongConsumer is left out on its own: the
+	// routes that use it stay (translation reports the missing plugin on
+	// them), and other routes and teams are untouched.
+	out.KongPlugins = nil
+	for _, p := range full.KongPlugins {
+		if _, ok := excluded[objectRef{kindKongPlugin, p.Namespace, p.Name}]; !ok {
+			out.KongPlugins = append(out.KongPlugins, p)
+		}
+	}
+	out.KongConsumers = nil
+	for _, c := range full.KongConsumers {
+		if _, ok := excluded[objectRef{kindKongConsumer, c.Namespace, c.Name}]; !ok {
+			out.KongConsumers = append(out.KongConsumers, c)
 		}
 	}
 	return out

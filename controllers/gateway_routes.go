@@ -61,6 +61,7 @@ func (r *GatewayReconciler) retranslate(ctx context.Context, s *gatewayScope) er
 	for _, l := range res.Listeners {
 		s.attachedRoutes[l.Name] = l.AttachedRoutes
 	}
+	r.Configs.SetSecretFields(client.ObjectKeyFromObject(s.gateway), secretFieldsOf(t.full.KongPlugins))
 	cfg, changed := r.Configs.Set(client.ObjectKeyFromObject(s.gateway), s.gateway.Generation, res.JSON, time.Now())
 	if changed {
 		log.FromContext(ctx).Info("configuration translated", "sha256", cfg.SHA256, "bytes", len(cfg.JSON),
@@ -113,6 +114,9 @@ func (r *GatewayReconciler) snapshot(ctx context.Context, s *gatewayScope) ([]cl
 			return nil, nil, fmt.Errorf("list EndpointSlices in %s: %w", ns, err)
 		}
 		snap.EndpointSlices = append(snap.EndpointSlices, slices.Items...)
+	}
+	if err := r.snapshotPlugins(ctx, s, snap, routes); err != nil {
+		return nil, nil, err
 	}
 	return routes, snap, nil
 }

@@ -122,6 +122,23 @@ func (r *GatewayReconciler) reportRejection(s *gatewayScope, ref objectRef, rej 
 				"left out of Gateway %s/%s: %s", s.gateway.Namespace, s.gateway.Name, rej.Message)
 		}
 	}
+	// KongPlugins and KongConsumers get Accepted=False (reason Invalid)
+	// with Kong's message when their status is written; the event says it
+	// now.
+	for i := range s.translation.full.KongPlugins {
+		p := &s.translation.full.KongPlugins[i]
+		if ref == (objectRef{kindKongPlugin, p.Namespace, p.Name}) {
+			r.Recorder.Eventf(p, s.gateway, corev1.EventTypeWarning, "ConfigurationRejected", "Push",
+				"left out of Gateway %s/%s: %s", s.gateway.Namespace, s.gateway.Name, rej.Message)
+		}
+	}
+	for i := range s.translation.full.KongConsumers {
+		c := &s.translation.full.KongConsumers[i]
+		if ref == (objectRef{kindKongConsumer, c.Namespace, c.Name}) {
+			r.Recorder.Eventf(c, s.gateway, corev1.EventTypeWarning, "ConfigurationRejected", "Push",
+				"left out of Gateway %s/%s: %s", s.gateway.Namespace, s.gateway.Name, rej.Message)
+		}
+	}
 }
 
 func sortedRefs(m map[objectRef]rejection) []objectRef {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -32,6 +33,14 @@ const (
 	indexListenerSetGateway = "drawbridge.listenerSetGateway"
 	// indexListenerSetSecrets: ListenerSet -> "namespace/name" of each listener Secret.
 	indexListenerSetSecrets = "drawbridge.listenerSetSecretRefs"
+	// indexKongPluginAncestors: KongPlugin -> "namespace/name" of each Gateway with our entry in its status.
+	indexKongPluginAncestors = "drawbridge.kongPluginAncestors"
+	// indexKongPluginSecrets: KongPlugin -> "namespace/name" of each configFrom Secret.
+	indexKongPluginSecrets = "drawbridge.kongPluginSecrets"
+	// indexKongConsumerSecrets: KongConsumer -> "namespace/name" of each credential Secret.
+	indexKongConsumerSecrets = "drawbridge.kongConsumerSecrets"
+	// indexConfigCustomPlugins: GatewayConfiguration -> "namespace/name" of each custom plugin ConfigMap.
+	indexConfigCustomPlugins = "drawbridge.configCustomPlugins"
 )
 
 // SetupIndexes registers the field indexes the reconcilers query.
@@ -63,6 +72,26 @@ func SetupIndexes(ctx context.Context, indexer client.FieldIndexer, routeKinds [
 			var keys []string
 			for _, k := range gatewayapi.ListenerSecretRefs(o.(*gwv1.Gateway)) {
 				keys = append(keys, k.String())
+			}
+			return keys
+		}},
+		{&v1alpha1.KongPlugin{}, indexKongPluginAncestors, func(o client.Object) []string {
+			return kongPluginAncestorGateways(o.(*v1alpha1.KongPlugin))
+		}},
+		{&v1alpha1.KongPlugin{}, indexKongPluginSecrets, func(o client.Object) []string {
+			return keyStrings(kongPluginSecrets(o.(*v1alpha1.KongPlugin)))
+		}},
+		{&v1alpha1.KongConsumer{}, indexKongConsumerSecrets, func(o client.Object) []string {
+			return keyStrings(kongConsumerSecrets(o.(*v1alpha1.KongConsumer)))
+		}},
+		{&v1alpha1.GatewayConfiguration{}, indexConfigCustomPlugins, func(o client.Object) []string {
+			cfg := o.(*v1alpha1.GatewayConfiguration)
+			if cfg.Spec.Plugins == nil {
+				return nil
+			}
+			var keys []string
+			for _, c := range cfg.Spec.Plugins.Custom {
+				keys = append(keys, cfg.Namespace+"/"+c.ConfigMapName)
 			}
 			return keys
 		}},
@@ -107,4 +136,12 @@ func SetupIndexes(ctx context.Context, indexer client.FieldIndexer, routeKinds [
 		}
 	}
 	return nil
+}
+
+func keyStrings(keys []types.NamespacedName) []string {
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k.String())
+	}
+	return out
 }

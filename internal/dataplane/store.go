@@ -36,6 +36,9 @@ type Config struct {
 type Store struct {
 	mu      sync.RWMutex
 	configs map[types.NamespacedName]Config
+	// secretFields are the plugin fields of each Gateway's configuration
+	// that came from Secrets; see SetSecretFields.
+	secretFields map[types.NamespacedName][]SecretField
 }
 
 // NewStore returns an empty store.
@@ -72,6 +75,7 @@ func (s *Store) Delete(gw types.NamespacedName) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.configs, gw)
+	delete(s.secretFields, gw)
 }
 
 // Handler serves the store for inspection:
@@ -113,7 +117,7 @@ func (s *Store) Handler() http.Handler {
 			http.Error(w, fmt.Sprintf(`{"message":"no configuration for Gateway %s"}`, name), http.StatusNotFound)
 			return
 		}
-		redacted, err := RedactKeys(c.JSON)
+		redacted, err := Redact(c.JSON, s.secretFieldsOf(types.NamespacedName{Namespace: ns, Name: n}))
 		if err != nil {
 			http.Error(w, `{"message":"configuration cannot be shown"}`, http.StatusInternalServerError)
 			return
@@ -122,24 +126,19 @@ func (s *Store) Handler() http.Handler {
 	})
 }
 
-// RedactKeys replaces every "key" and "key_alt" field of certificates in a
-// Kong declarative configuration with "<redacted>".
-func RedactKeys(configJSON []byte) ([]byte, error) {
+// RedactKeys replaces every secret value of a Kong declarative
+// configuration that needs no outside knowledge with "<redacted>": the
+// private keys of certificates and the secrets of credentials.
+func RedactKeys(configJSON []byte) ([]byte, error) { return Redact(configJSON, nil) }
+
+// Redact is RedactKeys that also hides the plugin configuration fields
+// that came from Secrets.
+func Redact(configJSON []byte, fields []SecretField) ([]byte, error) {
 	var doc map[string]any
 	if err := json.Unmarshal(configJSON, &doc); err != nil {
 		return nil, fmt.Errorf("decode configuration: %w", err)
 	}
-	if certs, ok := doc["certificates"].([]any); ok {
-		for _, c := range certs {
-			if m, ok := c.(map[string]any); ok {
-				for _, field := range []string{"key", "key_alt"} {
-					if _, has := m[field]; has {
-						m[field] = "<redacted>"
-					}
-				}
-			}
-		}
-	}
+	redactTree(doc, "", fields)
 	var out bytes.Buffer
 	enc := json.NewEncoder(&out)
 	enc.SetEscapeHTML(false)

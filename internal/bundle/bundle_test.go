@@ -150,8 +150,9 @@ func TestBundlePassesValidators(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := loadBundle(t, files)
-	if b.CSV == nil || len(b.V1CRDs) != 1 {
-		t.Fatalf("bundle loaded without its CSV or CRD: csv=%v crds=%d", b.CSV != nil, len(b.V1CRDs))
+	// GatewayConfiguration, KongPlugin and KongConsumer.
+	if b.CSV == nil || len(b.V1CRDs) != 3 {
+		t.Fatalf("bundle loaded without its CSV or CRDs: csv=%v crds=%d", b.CSV != nil, len(b.V1CRDs))
 	}
 	objs := []any{b, b.CSV, map[string]string{"k8s-version": "1.36"}}
 	for _, crd := range b.V1CRDs {

@@ -22,6 +22,57 @@ type Config struct {
 	// a route, except the pre-function that normalises the Host Kong's
 	// router sees (internal/translate hostnorm.go).
 	Plugins []Plugin `json:"plugins,omitempty"`
+	// Consumers are API clients with their credentials nested under them.
+	Consumers []Consumer `json:"consumers,omitempty"`
+}
+
+// Consumer is a Kong consumer. Its credentials and acl groups are nested
+// under it with Kong 3.9's declarative entity names (the DAO names in
+// kong/plugins/<plugin>/daos.lua).
+type Consumer struct {
+	Username   string                `json:"username,omitempty"`
+	CustomID   string                `json:"custom_id,omitempty"`
+	Tags       []string              `json:"tags,omitempty"`
+	ACLs       []ACL                 `json:"acls,omitempty"`
+	KeyAuth    []KeyAuthCredential   `json:"keyauth_credentials,omitempty"`
+	BasicAuth  []BasicAuthCredential `json:"basicauth_credentials,omitempty"`
+	JWTSecrets []JWTSecret           `json:"jwt_secrets,omitempty"`
+	HMACAuth   []HMACAuthCredential  `json:"hmacauth_credentials,omitempty"`
+}
+
+// ACL is one acl group of a consumer.
+type ACL struct {
+	Group string   `json:"group"`
+	Tags  []string `json:"tags,omitempty"`
+}
+
+// KeyAuthCredential is a key-auth key.
+type KeyAuthCredential struct {
+	Key  string   `json:"key"`
+	Tags []string `json:"tags,omitempty"`
+}
+
+// BasicAuthCredential is a basic-auth username and password.
+type BasicAuthCredential struct {
+	Username string   `json:"username"`
+	Password string   `json:"password"`
+	Tags     []string `json:"tags,omitempty"`
+}
+
+// JWTSecret is a jwt credential.
+type JWTSecret struct {
+	Key          string   `json:"key"`
+	Secret       string   `json:"secret,omitempty"`
+	Algorithm    string   `json:"algorithm,omitempty"`
+	RSAPublicKey string   `json:"rsa_public_key,omitempty"`
+	Tags         []string `json:"tags,omitempty"`
+}
+
+// HMACAuthCredential is an hmac-auth username and secret.
+type HMACAuthCredential struct {
+	Username string   `json:"username"`
+	Secret   string   `json:"secret"`
+	Tags     []string `json:"tags,omitempty"`
 }
 
 // Service is a Kong service: where matched traffic is proxied to.

@@ -42,9 +42,8 @@ func (v *validator) plugins(path, entity string, plugins []Plugin, routeProtocol
 	for i, p := range plugins {
 		pp := fmt.Sprintf("%s[%d]", path, i)
 		v.tags(pp, entity, p.Tags)
-		schema, ok := pluginSchemas[p.Name]
-		if !ok {
-			v.add(pp+".name", entity, "plugin %q is not one Drawbridge emits or validates", p.Name)
+		if !pluginNameRE.MatchString(p.Name) {
+			v.add(pp+".name", entity, "plugin name %q is not a valid plugin name", p.Name)
 			continue
 		}
 		if seen[p.Name] {
@@ -53,16 +52,55 @@ func (v *validator) plugins(path, entity string, plugins []Plugin, routeProtocol
 			v.add(pp+".name", entity, "plugin %q appears twice on one entity", p.Name)
 		}
 		seen[p.Name] = true
-		for _, proto := range routeProtocols {
-			if !httpPluginProtocols[proto] || (p.Name == PluginCORS && proto != "http" && proto != "https") {
-				v.add(pp+".name", entity, "plugin %s does not support route protocol %s", p.Name, proto)
-				break
+		protos := p.Protocols
+		if len(protos) == 0 {
+			protos = routeProtocols
+		}
+		for _, proto := range p.Protocols {
+			if protocolGroups[proto] == "" || proto == "tls_passthrough" {
+				v.add(pp+".protocols", entity, "protocol %q is not one a plugin can run on", proto)
 			}
 		}
-		for _, msg := range schema(p.Config) {
-			v.add(pp+".config", entity, "%s: %s", p.Name, msg)
+		for _, proto := range protos {
+			stream := proto == protoTCP || proto == protoTLS || proto == protoUDP
+			switch {
+			case !httpPluginProtocols[proto] && !stream:
+				v.add(pp+".name", entity, "plugin %s does not support route protocol %s", p.Name, proto)
+			case stream && IsBundledPlugin(p.Name) && !PluginRunsOnStreams(p.Name):
+				v.add(pp+".name", entity, "plugin %s does not support route protocol %s", p.Name, proto)
+			case stream && len(p.Protocols) == 0:
+				v.add(pp+".protocols", entity, "plugin %s on a %s route needs explicit protocols (the default is http only)", p.Name, proto)
+			case p.Name == PluginCORS && proto != "http" && proto != "https":
+				v.add(pp+".name", entity, "plugin %s does not support route protocol %s", p.Name, proto)
+			default:
+				continue
+			}
+			break
+		}
+		// Plugins Drawbridge generates are checked against the rules of
+		// their schemas; any other plugin's config is Kong's to validate,
+		// and its verdict reaches the KongPlugin through the tags.
+		if schema, ok := pluginSchemas[p.Name]; ok && !userPlugin(p.Tags) {
+			for _, msg := range schema(p.Config) {
+				v.add(pp+".config", entity, "%s: %s", p.Name, msg)
+			}
 		}
 	}
+}
+
+// pluginNameRE is the name rule of KongPlugin.spec.plugin, which covers
+// every bundled plugin.
+var pluginNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// userPlugin says whether a plugin came from a KongPlugin (or a
+// GatewayConfiguration) rather than from Drawbridge's own translation.
+func userPlugin(tags []string) bool {
+	for _, t := range tags {
+		if t == "k8s-kind:KongPlugin" || t == "drawbridge-gateway-plugin" {
+			return true
+		}
+	}
+	return false
 }
 
 // Generic accessors tolerate both the Go types the translator builds and the

@@ -95,6 +95,7 @@ func Validate(c *Config) error {
 		v.certificate(fmt.Sprintf("certificates[%d]", i), &c.Certificates[i], certIDs, sniNames)
 	}
 	v.plugins("plugins", "", c.Plugins, nil)
+	v.consumers(c.Consumers)
 	if len(v.problems) == 0 {
 		return nil
 	}

@@ -66,7 +66,22 @@ func TestValidateRejects(t *testing.T) {
 		{"target weight", func(c *Config) { c.Upstreams[0].Targets[0].Weight = 70000 }, "weight"},
 		{"target without port", func(c *Config) { c.Upstreams[0].Targets[0].Target = "10.0.0.1" }, "host:port"},
 		{"duplicate target", func(c *Config) { c.Upstreams[0].Targets[1].Target = "10.0.0.1:80" }, "duplicate target"},
-		{"unknown plugin", func(c *Config) { c.Services[0].Routes[0].Plugins[0].Name = "mirror" }, "not one Drawbridge emits"},
+		{"invalid plugin name", func(c *Config) { c.Services[0].Routes[0].Plugins[0].Name = "Mirror!" }, "not a valid plugin name"},
+		{"http plugin on a stream route", func(c *Config) {
+			c.Services[0].Routes[0].Protocols = []string{"tcp"}
+			c.Services[0].Routes[0].Plugins = []Plugin{{Name: "key-auth", Protocols: []string{"tcp"}}}
+		}, "does not support route protocol tcp"},
+		{"stream plugin without protocols", func(c *Config) {
+			c.Services[0].Routes[0].Protocols = []string{"tcp"}
+			c.Services[0].Routes[0].Plugins = []Plugin{{Name: "ip-restriction"}}
+		}, "needs explicit protocols"},
+		{"consumer without identity", func(c *Config) { c.Consumers = []Consumer{{}} }, "at least one of username or custom_id"},
+		{"duplicate key-auth key", func(c *Config) {
+			c.Consumers = []Consumer{{Username: "a", KeyAuth: []KeyAuthCredential{{Key: "k"}}}, {Username: "b", KeyAuth: []KeyAuthCredential{{Key: "k"}}}}
+		}, "key-auth key must be unique"},
+		{"jwt RS256 without key", func(c *Config) {
+			c.Consumers = []Consumer{{Username: "a", JWTSecrets: []JWTSecret{{Key: "iss", Algorithm: "RS256"}}}}
+		}, "needs rsa_public_key"},
 		{"duplicate plugin", func(c *Config) {
 			c.Services[0].Routes[0].Plugins[1] = c.Services[0].Routes[0].Plugins[0]
 		}, "appears twice"},

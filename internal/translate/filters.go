@@ -51,6 +51,8 @@ type ruleFilters struct {
 	// corsConfig is the cors plugin config, computed once per rule when
 	// the filter is checked.
 	corsConfig map[string]any
+	// extRefs are the ExtensionRef filters, resolved by the translator.
+	extRefs []extRef
 }
 
 // templateRE finds request-transformer template syntax. Kong evaluates
@@ -171,7 +173,10 @@ func (f *ruleFilters) add(filter gwv1.HTTPRouteFilter, where string, backend boo
 	case gwv1.HTTPRouteFilterRequestMirror:
 		return unsupportedf("%s: RequestMirror is not supported: Kong open source cannot mirror requests", where)
 	case gwv1.HTTPRouteFilterExtensionRef:
-		return unsupportedf("%s: ExtensionRef filters are not supported by Drawbridge", where)
+		if filter.ExtensionRef == nil {
+			return unsupportedf("%s: type ExtensionRef needs extensionRef", where)
+		}
+		f.extRefs = append(f.extRefs, extRef{ref: *filter.ExtensionRef, where: where})
 	default:
 		return unsupportedf("%s: filter type %q is not supported by Drawbridge", where, filter.Type)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -89,6 +90,14 @@ func compileGRPCFilters(rule gwv1.GRPCRouteRule, ri int) (ruleFilters, *unsuppor
 				return unsupportedf("%s: type ResponseHeaderModifier needs responseHeaderModifier", where)
 			}
 			f.response.merge(filter.ResponseHeaderModifier)
+		case gwv1.GRPCRouteFilterExtensionRef:
+			if filter.ExtensionRef == nil {
+				return unsupportedf("%s: type ExtensionRef needs extensionRef", where)
+			}
+			if strings.Contains(where, "backendRefs") {
+				return unsupportedf("%s: ExtensionRef is not supported on a backendRef; Kong applies plugins per route", where)
+			}
+			f.extRefs = append(f.extRefs, extRef{ref: *filter.ExtensionRef, where: where})
 		case gwv1.GRPCRouteFilterRequestMirror:
 			return unsupportedf("%s: RequestMirror is not supported: Kong open source cannot mirror requests", where)
 		default:
@@ -146,6 +155,8 @@ func (t *translator) translateGRPCRoutes() {
 			matches  []grpcMatch
 			filters  ruleFilters
 			backends ruleBackends
+			ext      []*kongPluginState
+			broken   string // why an ExtensionRef filter makes the rule answer 500
 		}
 		var plans []rulePlan
 		var problems []refProblem
@@ -176,6 +187,15 @@ func (t *translator) translateGRPCRoutes() {
 			if u == nil {
 				p.filters, u = compileGRPCFilters(*rule, ri)
 			}
+			if u == nil {
+				var probs []refProblem
+				p.ext, probs, p.broken, u = t.resolveExtRefs(meta, p.filters.extRefs)
+				problems = append(problems, probs...)
+				if u == nil {
+					terminates := p.broken != "" || p.backends.total == 0 || len(p.backends.resolved) == 0 || !p.backends.usable()
+					u = checkExtClash(p.filters, p.ext, terminates, ri)
+				}
+			}
 			if u == nil && rule.SessionPersistence != nil {
 				u = unsupportedf("rules[%d]: sessionPersistence is not supported by Drawbridge", ri)
 			}
@@ -194,6 +214,8 @@ func (t *translator) translateGRPCRoutes() {
 			sb := t.ruleService(meta, p.idx, p.backends, grpcBackends, extra)
 			terminate := ""
 			switch {
+			case p.broken != "":
+				terminate = p.broken
 			case p.backends.total == 0:
 				terminate = "The GRPCRoute rule has no backendRefs"
 			case len(p.backends.resolved) == 0:
@@ -225,7 +247,17 @@ func (t *translator) translateGRPCRoutes() {
 						plugins = append(plugins, terminationPlugin(terminate, tags))
 						sort.SliceStable(plugins, func(i, j int) bool { return plugins[i].Name < plugins[j].Name })
 					}
-					route.Plugins = plugins
+					if p.broken != "" {
+						// A broken rule answers 500 with nothing else.
+						route.Plugins = []kong.Plugin{terminationPlugin(terminate, tags)}
+					} else {
+						var u *unsupported
+						route.Plugins, u = t.withUserPlugins(plugins, t.policyPlugins(meta.key, p.name, s.listener, p.ext), nil, fmt.Sprintf("rules[%d]", p.idx))
+						if u != nil {
+							// ExtensionRef clashes were refused while planning.
+							route.Plugins = plugins
+						}
+					}
 					sb.routes = append(sb.routes, route)
 					t.pending = append(t.pending, &pendingRoute{route: route, prec: m.prec.withHost(s.host),
 						tie: tieKey{kindOrder: 1, created: meta.created, namespace: meta.key.Namespace, name: meta.key.Name, rule: p.idx, match: mi}})

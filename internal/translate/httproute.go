@@ -20,6 +20,10 @@ type httpRulePlan struct {
 	filters   ruleFilters
 	backends  ruleBackends
 	timeoutMs int // 0: Kong defaults
+	// ext are the KongPlugins of the rule's ExtensionRef filters; broken
+	// says why one of them makes the rule answer 500.
+	ext    []*kongPluginState
+	broken string
 }
 
 func hostnameStrings(hs []gwv1.Hostname) []string {
@@ -75,6 +79,18 @@ func (t *translator) planHTTPRoute(meta *routeMeta, r *gwv1.HTTPRoute) ([]httpRu
 			continue
 		}
 		if u := t.checkHTTPRule(rule, ri, &p); u != nil {
+			firstUnsupported = u
+			continue
+		}
+		var probs []refProblem
+		var u *unsupported
+		p.ext, probs, p.broken, u = t.resolveExtRefs(meta, p.filters.extRefs)
+		problems = append(problems, probs...)
+		if u == nil {
+			terminates := p.filters.redirect == nil && (p.backends.total == 0 || len(p.backends.resolved) == 0 || !p.backends.usable()) || p.broken != ""
+			u = checkExtClash(p.filters, p.ext, terminates, ri)
+		}
+		if u != nil {
 			firstUnsupported = u
 			continue
 		}
@@ -175,6 +191,8 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 		}
 		terminate := ""
 		switch {
+		case p.broken != "":
+			terminate = p.broken
 		case p.filters.redirect != nil:
 		case p.backends.total == 0:
 			terminate = "The HTTPRoute rule has no backendRefs"
@@ -204,11 +222,24 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 					if err != nil {
 						return nil, nil, unsupportedf("rules[%d].matches[%d]: %v", p.idx, mi, err)
 					}
+					if p.broken != "" {
+						// The rule's filters cannot all be applied, so it
+						// runs none of them and answers 500.
+						route.Plugins = []kong.Plugin{terminationPlugin(terminate, tags)}
+						sb.routes = append(sb.routes, route)
+						pending = append(pending, &pendingRoute{route: route, prec: m.prec.withHost(s.host),
+							tie: tieKey{kindOrder: 0, created: meta.created, namespace: meta.key.Namespace, name: meta.key.Name, rule: p.idx, match: mi}})
+						continue
+					}
 					if terminate != "" {
 						plugins = append(plugins, terminationPlugin(terminate, tags))
 						sort.SliceStable(plugins, func(i, j int) bool { return plugins[i].Name < plugins[j].Name })
 					}
-					route.Plugins = plugins
+					var u *unsupported
+					route.Plugins, u = t.withUserPlugins(plugins, t.policyPlugins(meta.key, p.name, s.listener, p.ext), nil, fmt.Sprintf("rules[%d]", p.idx))
+					if u != nil {
+						return nil, nil, u
+					}
 					sb.routes = append(sb.routes, route)
 					pending = append(pending, &pendingRoute{route: route, prec: m.prec.withHost(s.host),
 						tie: tieKey{kindOrder: 0, created: meta.created, namespace: meta.key.Namespace, name: meta.key.Name, rule: p.idx, match: mi}})

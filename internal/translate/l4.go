@@ -19,6 +19,9 @@ type l4Route struct {
 	rules [][]gwv1.BackendRef
 	proto backendProtocol
 	order int // kind order for tie-breaks
+	// firstRule is the name of the first rule ("" when unnamed), which
+	// KongPlugin targetRefs may name.
+	firstRule string
 }
 
 func objectMeta(kind string, om metav1.ObjectMeta, refs []gwv1.ParentReference) *routeMeta {
@@ -43,8 +46,11 @@ func (t *translator) translateTLSRoutes() {
 		meta := objectMeta("TLSRoute", r.ObjectMeta, r.Spec.ParentRefs)
 		meta.hostnames, meta.hasHostnames = hostnameStrings(r.Spec.Hostnames), true
 		lr := l4Route{meta: meta, kind: gatewayapi.KindTLSRoute, proto: tcpBackends, order: 2}
-		for _, rule := range r.Spec.Rules {
+		for i, rule := range r.Spec.Rules {
 			lr.rules = append(lr.rules, rule.BackendRefs)
+			if i == 0 {
+				lr.firstRule = ruleName(rule.Name)
+			}
 		}
 		routes = append(routes, lr)
 	}
@@ -56,8 +62,11 @@ func (t *translator) translateTCPRoutes() {
 	for i := range t.snap.TCPRoutes {
 		r := &t.snap.TCPRoutes[i]
 		lr := l4Route{meta: objectMeta("TCPRoute", r.ObjectMeta, r.Spec.ParentRefs), kind: gatewayapi.KindTCPRoute, proto: tcpBackends, order: 3}
-		for _, rule := range r.Spec.Rules {
+		for i, rule := range r.Spec.Rules {
 			lr.rules = append(lr.rules, rule.BackendRefs)
+			if i == 0 {
+				lr.firstRule = ruleName(rule.Name)
+			}
 		}
 		routes = append(routes, lr)
 	}
@@ -69,8 +78,11 @@ func (t *translator) translateUDPRoutes() {
 	for i := range t.snap.UDPRoutes {
 		r := &t.snap.UDPRoutes[i]
 		lr := l4Route{meta: objectMeta("UDPRoute", r.ObjectMeta, r.Spec.ParentRefs), kind: gatewayapi.KindUDPRoute, proto: udpBackends, order: 4}
-		for _, rule := range r.Spec.Rules {
+		for i, rule := range r.Spec.Rules {
 			lr.rules = append(lr.rules, rule.BackendRefs)
+			if i == 0 {
+				lr.firstRule = ruleName(rule.Name)
+			}
 		}
 		routes = append(routes, lr)
 	}
@@ -124,6 +136,10 @@ func (t *translator) translateL4(r l4Route) {
 			Protocols:  []string{streamProtocol(s.listener)},
 			Expression: joinPredicates(scopePredicates(s, "tls.sni")),
 			Tags:       routeTags(meta, "drawbridge-rule:0", "drawbridge-listener:"+s.listener.tag()),
+		}
+		// Kong runs no plugin on TLS passthrough routes.
+		if proto := route.Protocols[0]; proto != "tls_passthrough" {
+			route.Plugins, _ = t.withUserPlugins(nil, t.policyPlugins(meta.key, r.firstRule, s.listener, nil), []string{proto}, "rules[0]")
 		}
 		sb.routes = append(sb.routes, route)
 		t.pending = append(t.pending, &pendingRoute{route: route, stream: true, prec: precedence{}.withHost(s.host),

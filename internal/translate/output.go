@@ -27,6 +27,12 @@ func (t *translator) result(certs []kong.Certificate) (*Result, error) {
 	sort.Slice(t.upstreams, func(i, j int) bool { return t.upstreams[i].Name < t.upstreams[j].Name })
 	cfg.Upstreams = t.upstreams
 	cfg.Plugins = t.globalPlugins()
+	taken := map[string]bool{}
+	for _, p := range cfg.Plugins {
+		taken[p.Name] = true
+	}
+	cfg.Plugins = append(cfg.Plugins, t.gatewayPlugins(taken)...)
+	cfg.Consumers = t.consumers()
 	if len(cfg.Services) == 0 && len(cfg.Upstreams) == 0 && len(cfg.Certificates) == 0 {
 		cfg.Upstreams = []kong.Upstream{{Name: placeholderUpstream, Tags: []string{"drawbridge-placeholder"}}}
 	}
@@ -34,7 +40,8 @@ func (t *translator) result(certs []kong.Certificate) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode Kong config for Gateway %s/%s: %w", t.gw.Namespace, t.gw.Name, err)
 	}
-	res := &Result{Config: cfg, JSON: data, Routes: t.results, Warnings: t.warnings}
+	res := &Result{Config: cfg, JSON: data, Routes: t.results, Warnings: t.warnings,
+		KongPlugins: t.pluginResults(), KongConsumers: t.consumerResults}
 	sets := map[*gatewayapi.ListenerSetResult]*ListenerSetStatus{}
 	res.ListenerSets = make([]ListenerSetStatus, len(t.sets))
 	for i := range t.sets {

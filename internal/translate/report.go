@@ -17,7 +17,18 @@ type Report struct {
 	// precedence.
 	ListenerSets []ListenerSetReport `json:"listenerSets,omitempty"`
 	Routes       []RouteReport       `json:"routes,omitempty"`
-	Warnings     []string            `json:"warnings,omitempty"`
+	// KongPlugins and KongConsumers are this Gateway's verdicts on them.
+	KongPlugins   []ObjectReport `json:"kongPlugins,omitempty"`
+	KongConsumers []ObjectReport `json:"kongConsumers,omitempty"`
+	Warnings      []string       `json:"warnings,omitempty"`
+}
+
+// ObjectReport is the condition one Gateway gives a KongPlugin (its
+// status.ancestors entry) or a KongConsumer.
+type ObjectReport struct {
+	Namespace  string            `json:"namespace"`
+	Name       string            `json:"name"`
+	Conditions []ConditionReport `json:"conditions"`
 }
 
 // ListenerReport is the status of one listener.
@@ -78,6 +89,14 @@ func (r *Result) Report(gateway string) Report {
 			ParentRef: rt.ParentRefIndex, Parent: rt.ParentRef, Listeners: rt.Listeners,
 			Conditions: []ConditionReport{conditionReport(rt.Accepted), conditionReport(rt.ResolvedRefs)},
 		})
+	}
+	for _, p := range r.KongPlugins {
+		rep.KongPlugins = append(rep.KongPlugins, ObjectReport{Namespace: p.Plugin.Namespace, Name: p.Plugin.Name,
+			Conditions: []ConditionReport{conditionReport(p.Accepted)}})
+	}
+	for _, c := range r.KongConsumers {
+		rep.KongConsumers = append(rep.KongConsumers, ObjectReport{Namespace: c.Consumer.Namespace, Name: c.Consumer.Name,
+			Conditions: []ConditionReport{{Type: c.Accepted.Type, Status: string(c.Accepted.Status), Reason: c.Accepted.Reason, Message: c.Accepted.Message}}})
 	}
 	return rep
 }

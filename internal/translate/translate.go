@@ -41,6 +41,10 @@ type translator struct {
 	results  []RouteParentResult
 	attached []map[RouteKey]bool // per listener index
 	warnings []string
+	// policies are the KongPlugins by target (kongplugins.go).
+	policies *policyIndex
+	// consumerResults are the KongConsumer verdicts (consumers.go).
+	consumerResults []KongConsumerResult
 }
 
 // Translate converts a snapshot into Kong configuration and statuses.
@@ -54,6 +58,7 @@ func Translate(snap *Snapshot) (*Result, error) {
 		return nil, fmt.Errorf("translate Gateway %s/%s (class %q): %w", gw.Namespace, gw.Name, gw.Spec.GatewayClassName, ErrNotOurGateway)
 	}
 	t := newTranslator(snap)
+	t.indexPlugins()
 	t.translateHTTPRoutes()
 	t.translateGRPCRoutes()
 	t.translateTLSRoutes()

@@ -16,6 +16,7 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
 	"github.com/drawbridge-dev/drawbridge/internal/translate"
 )
 
@@ -23,6 +24,9 @@ import (
 type Objects struct {
 	GatewayClasses []gwv1.GatewayClass
 	Gateways       []gwv1.Gateway
+	// GatewayConfigurations supply the plugin policy of the classes whose
+	// parametersRef names them.
+	GatewayConfigurations []v1alpha1.GatewayConfiguration
 	Snapshot       translate.Snapshot // everything but Gateway and class
 	// Skipped lists documents of kinds translation does not read.
 	Skipped []string
@@ -192,6 +196,29 @@ func (o *Objects) decodeObject(src source, data []byte) error {
 		default:
 			o.Skipped = append(o.Skipped, where)
 		}
+	case group == v1alpha1.GroupVersion.Group:
+		switch tm.Kind {
+		case "KongPlugin":
+			var v v1alpha1.KongPlugin
+			if err = strict(&v); err == nil {
+				defaultNamespace(&v.Namespace)
+				s.KongPlugins = append(s.KongPlugins, v)
+			}
+		case "KongConsumer":
+			var v v1alpha1.KongConsumer
+			if err = strict(&v); err == nil {
+				defaultNamespace(&v.Namespace)
+				s.KongConsumers = append(s.KongConsumers, v)
+			}
+		case "GatewayConfiguration":
+			var v v1alpha1.GatewayConfiguration
+			if err = strict(&v); err == nil {
+				defaultNamespace(&v.Namespace)
+				o.GatewayConfigurations = append(o.GatewayConfigurations, v)
+			}
+		default:
+			o.Skipped = append(o.Skipped, where)
+		}
 	case group == "" && tm.Kind == "Service":
 		var v corev1.Service
 		if err = strict(&v); err == nil {
@@ -325,7 +352,31 @@ func (o *Objects) Snapshots() (snaps []GatewaySnapshot, skipped []string) {
 		snap := o.Snapshot
 		snap.Gateway = gw
 		snap.GatewayClass = class
+		snap.Plugins = o.pluginPolicy(class)
 		snaps = append(snaps, GatewaySnapshot{Name: name, Snapshot: &snap})
 	}
 	return snaps, skipped
+}
+
+// pluginPolicy reads the plugin policy from the GatewayConfiguration a
+// class's parametersRef names. Offline translation does not merge a
+// Gateway's own configuration (internal/provision does that in the
+// controller).
+func (o *Objects) pluginPolicy(class *gwv1.GatewayClass) translate.PluginPolicy {
+	ref := class.Spec.ParametersRef
+	if ref == nil || string(ref.Group) != v1alpha1.GroupVersion.Group || ref.Kind != "GatewayConfiguration" || ref.Namespace == nil {
+		return translate.PluginPolicy{}
+	}
+	for i := range o.GatewayConfigurations {
+		c := &o.GatewayConfigurations[i]
+		if c.Namespace != string(*ref.Namespace) || c.Name != ref.Name || c.Spec.Plugins == nil {
+			continue
+		}
+		p := translate.PluginPolicy{Allowed: c.Spec.Plugins.Allowed, Gateway: c.Spec.Plugins.Gateway}
+		for _, cp := range c.Spec.Plugins.Custom {
+			p.Custom = append(p.Custom, cp.Name)
+		}
+		return p
+	}
+	return translate.PluginPolicy{}
 }

@@ -15,34 +15,14 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
+	"github.com/drawbridge-dev/drawbridge/internal/kong"
 )
 
-// BundledPlugins are the plugins bundled with open-source Kong 3.9
-// (kong/constants.lua, the "plugins" list of Kong 3.9.3).
-var BundledPlugins = []string{
-	"jwt", "acl", "correlation-id", "cors", "oauth2", "tcp-log", "udp-log", "file-log", "http-log",
-	"key-auth", "hmac-auth", "basic-auth", "ip-restriction", "request-transformer", "response-transformer",
-	"request-size-limiting", "rate-limiting", "response-ratelimiting", "syslog", "loggly", "datadog",
-	"ldap-auth", "statsd", "bot-detection", "aws-lambda", "request-termination", "prometheus", "proxy-cache",
-	"session", "acme", "grpc-gateway", "grpc-web", "pre-function", "post-function", "azure-functions",
-	"zipkin", "opentelemetry", "ai-proxy", "ai-prompt-decorator", "ai-prompt-template", "ai-prompt-guard",
-	"ai-request-transformer", "ai-response-transformer", "standard-webhooks", "redirect",
-}
-
-// unsafeByDefault are the bundled plugins app teams may not use unless the
-// platform team lists them: pre-function and post-function run arbitrary
-// Lua, file-log writes local files.
-var unsafeByDefault = map[string]bool{"pre-function": true, "post-function": true, "file-log": true}
-
 // DefaultAllowedPlugins is the allow-list when no GatewayConfiguration sets
-// one: every bundled plugin but the unsafe ones, plus the custom plugins.
+// one: every bundled plugin but the unsafe ones (internal/kong), plus the
+// custom plugins.
 func DefaultAllowedPlugins(custom []string) []string {
-	var out []string
-	for _, p := range BundledPlugins {
-		if !unsafeByDefault[p] {
-			out = append(out, p)
-		}
-	}
+	out := kong.DefaultAllowedPlugins()
 	for _, c := range custom {
 		if !slices.Contains(out, c) {
 			out = append(out, c)
@@ -175,7 +155,7 @@ func customPlugins(in Input, names Names) (cms []*corev1.ConfigMap, vols []corev
 	}
 	h := sha256.New()
 	for _, c := range custom {
-		if slices.Contains(BundledPlugins, c.Name) {
+		if kong.IsBundledPlugin(c.Name) {
 			return nil, nil, nil, nil, "", fmt.Errorf("plugins.custom %s: a plugin bundled with Kong has that name; choose another", c.Name)
 		}
 		src, ok := sources[c.Name]

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
+	"github.com/drawbridge-dev/drawbridge/internal/kong"
 )
 
 func TestMergePluginsAllowList(t *testing.T) {
@@ -70,7 +71,7 @@ func TestDefaultAllowedPlugins(t *testing.T) {
 			t.Errorf("default allow-list holds %s", unsafe)
 		}
 	}
-	if len(got) != len(BundledPlugins)-3+1 || got[len(got)-1] != "my-header" {
+	if len(got) != len(kong.BundledPlugins())-3+1 || got[len(got)-1] != "my-header" {
 		t.Fatalf("default list = %v", got)
 	}
 }

@@ -27,7 +27,7 @@ type Objects struct {
 	// GatewayConfigurations supply the plugin policy of the classes whose
 	// parametersRef names them.
 	GatewayConfigurations []v1alpha1.GatewayConfiguration
-	Snapshot       translate.Snapshot // everything but Gateway and class
+	Snapshot              translate.Snapshot // everything but Gateway and class
 	// Skipped lists documents of kinds translation does not read.
 	Skipped []string
 }

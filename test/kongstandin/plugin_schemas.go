@@ -123,7 +123,6 @@ var pluginDefs = map[string]*pluginDef{
 	},
 }
 
-
 func transformRecord(name string, lists []string, colon bool) *fspec {
 	r := &fspec{name: name, kind: kRecord, required: true}
 	for _, l := range lists {

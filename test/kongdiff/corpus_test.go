@@ -23,19 +23,39 @@ type facts struct {
 	methods, contentTypes   []string
 	headers, queries        [][2]string
 	grpc, stream, hasRoutes bool
+	// keyAuth says a key-auth plugin is configured; keys are the
+	// key-auth credential keys of the configuration's consumers.
+	keyAuth bool
+	keys    []string
 }
+
+// unknownKey is a key-auth key no configuration holds.
+const unknownKey = "kongdiff-unknown-key"
 
 var predicateRE = regexp.MustCompile(`([a-z_.]+) (==|=\^|\^=|~) "((?:[^"\\]|\\.)*)"`)
 
 // gatherFacts reads every route expression of a configuration.
 func gatherFacts(cfg []byte) facts {
+	type plugin struct {
+		Name string `json:"name"`
+	}
+	type keyCred struct {
+		Key string `json:"key"`
+	}
 	var c struct {
 		Services []struct {
-			Routes []struct {
+			Plugins []plugin `json:"plugins"`
+			Routes  []struct {
 				Expression string   `json:"expression"`
 				Protocols  []string `json:"protocols"`
+				Plugins    []plugin `json:"plugins"`
 			} `json:"routes"`
 		} `json:"services"`
+		Plugins   []plugin `json:"plugins"`
+		Consumers []struct {
+			KeyauthCredentials []keyCred `json:"keyauth_credentials"`
+		} `json:"consumers"`
+		KeyauthCredentials []keyCred `json:"keyauth_credentials"`
 	}
 	_ = json.Unmarshal(cfg, &c)
 	f := facts{targets: map[kind]map[int]bool{}}
@@ -55,11 +75,27 @@ func gatherFacts(cfg []byte) facts {
 		}
 		*list = append(*list, [2]string{k, v})
 	}
+	isKeyAuth := func(ps []plugin) {
+		for _, p := range ps {
+			f.keyAuth = f.keyAuth || p.Name == "key-auth"
+		}
+	}
+	isKeyAuth(c.Plugins)
+	for _, cons := range c.Consumers {
+		for _, k := range cons.KeyauthCredentials {
+			add(&f.keys, k.Key)
+		}
+	}
+	for _, k := range c.KeyauthCredentials {
+		add(&f.keys, k.Key)
+	}
 	for _, s := range c.Services {
+		isKeyAuth(s.Plugins)
 		for _, r := range s.Routes {
 			if strings.Contains(r.Expression, "kongdiff-probe") {
 				continue
 			}
+			isKeyAuth(r.Plugins)
 			f.hasRoutes = true
 			var ports []int
 			for _, m := range dstPortRE.FindAllStringSubmatch(r.Expression, -1) {
@@ -238,6 +274,23 @@ func httpCorpus(push func(request), f facts, k kind, port int, hosts, paths []st
 			p = "/" + p
 		}
 		push(h1("GET", h0, withQuery(p, query), f.headers))
+	}
+	// key-auth: a key from the configuration (or, without consumers, one
+	// no consumer holds) in the apikey header and query argument, on
+	// every path, so the 401 and the authenticated answers are compared.
+	if f.keyAuth {
+		keys := append(capList(f.keys, 1), unknownKey)
+		for _, p := range paths {
+			for _, key := range keys {
+				r := h1("GET", h0, withQuery(p, query), append(append([][2]string{}, f.headers...), [2]string{"apikey", key}))
+				r.note = "key-auth key in header"
+				if key == unknownKey {
+					r.note = "unknown key-auth key in header"
+				}
+				push(r)
+			}
+			push(h1("GET", h0, withQuery(p, strings.TrimPrefix(query+"&apikey="+keys[0], "&")), f.headers))
+		}
 	}
 	// Headers and query arguments: missing, other values, other case.
 	if len(f.headers) > 0 {

@@ -156,8 +156,8 @@ func listenersJSON(ls []Listener) []any {
 func (s *Server) rootBody() map[string]any {
 	c := s.cfg
 	avail := map[string]any{}
-	for name, d := range pluginDefs {
-		avail[name] = map[string]any{"version": KongVersion, "priority": d.priority}
+	for name := range enabledPlugins(c.Plugins) {
+		avail[name] = map[string]any{"version": KongVersion, "priority": pluginDefFor(name).priority}
 	}
 	enabledSet := map[string]bool{}
 	for _, p := range s.rt.Load().plugins {
@@ -168,10 +168,7 @@ func (s *Server) rootBody() map[string]any {
 		enabled = append(enabled, n)
 	}
 	sort.Strings(enabled)
-	loaded := map[string]bool{}
-	for n := range pluginDefs {
-		loaded[n] = true
-	}
+	loaded := enabledPlugins(c.Plugins)
 	portMaps := append([]string{}, c.PortMaps...)
 	return map[string]any{
 		"version":     KongVersion,
@@ -242,7 +239,7 @@ func (s *Server) postConfig(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, map[string]any{"message": msg})
 		return
 	}
-	d := loadDeclarative(doc)
+	d := loadDeclarative(doc, enabledPlugins(s.cfg.Plugins))
 	if !d.hasErrors() {
 		s.applyPolicy(d)
 	}

@@ -26,6 +26,23 @@ type entity struct {
 	// snis (not as a plain name), with its certificate.
 	nestedSNI  bool
 	parentCert *entity
+	// dupKey marks an entity whose endpoint key (name, username, key)
+	// repeats an earlier one's.
+	dupKey bool
+}
+
+// underDupKey says whether e is nested in an entity with a repeated
+// endpoint key: Kong files the child's errors in its parent's errs slot,
+// which the parent's uniqueness message then holds, so they are lost.
+func (e *entity) underDupKey() bool {
+	for _, v := range e.rec {
+		if m, ok := v.(map[string]any); ok {
+			if p, ok := m["ref"].(*entity); ok && p.dupKey {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (e *entity) addErr(field, msg string) { e.errs = append(e.errs, fieldErr{field, msg}) }
@@ -45,6 +62,11 @@ var entityTypes = []struct {
 	{"targets", "target", targetSpecs},
 	{"consumers", "consumer", consumerSpecs},
 	{"plugins", "plugin", pluginSpecs},
+	{"keyauth_credentials", "keyauth_credential", keyauthCredentialSpecs},
+	{"basicauth_credentials", "basicauth_credential", basicauthCredentialSpecs},
+	{"jwt_secrets", "jwt_secret", jwtSecretSpecs},
+	{"hmacauth_credentials", "hmacauth_credential", hmacauthCredentialSpecs},
+	{"acls", "acl", aclSpecs},
 }
 
 func specsFor(singular string) []*fspec {
@@ -72,15 +94,25 @@ var nestedChildren = map[string]map[string]string{
 	"route":       {"plugins": "route"},
 	"upstream":    {"targets": "upstream"},
 	"certificate": {"snis": "certificate"},
-	"consumer":    {"plugins": "consumer"},
+	"consumer": {"plugins": "consumer", "keyauth_credentials": "consumer", "basicauth_credentials": "consumer",
+		"jwt_secrets": "consumer", "hmacauth_credentials": "consumer", "acls": "consumer"},
+}
+
+// singularOf is the entity type of a nested array.
+func singularOf(plural string) string {
+	for _, t := range entityTypes {
+		if t.plural == plural {
+			return t.singular
+		}
+	}
+	return strings.TrimSuffix(plural, "s")
 }
 
 // outOfScopeEntityTypes are real Kong 3.9 declarative keys that Drawbridge
 // never emits, so the stand-in rejects them loudly instead of emulating them.
 var outOfScopeEntityTypes = map[string]bool{
 	"vaults": true, "keys": true, "key_sets": true, "consumer_groups": true, "filter_chains": true,
-	"parameters": true, "acls": true, "basicauth_credentials": true, "keyauth_credentials": true,
-	"hmacauth_credentials": true, "jwt_secrets": true, "oauth2_credentials": true, "workspaces": true,
+	"parameters": true, "oauth2_credentials": true, "workspaces": true,
 }
 
 // declaration is the result of loading: entities by type plus errors that
@@ -95,6 +127,8 @@ type declaration struct {
 	// position in the array that holds it, nested or not: plural -> 0-based
 	// position -> message (a later entity at the same position overwrites).
 	keyErrs map[string]map[int]string
+	// enabled are the plugins KONG_PLUGINS loads.
+	enabled map[string]bool
 	// topArrays are the entity types given as top-level arrays.
 	topArrays map[string]bool
 	// extraFlat are flattened_errors entries that belong to no entity of
@@ -138,8 +172,8 @@ func decodeJSON(b []byte, v any) error {
 func jsonNum(s string) json.Number { return json.Number(s) }
 
 // loadDeclarative validates a parsed declarative configuration.
-func loadDeclarative(doc map[string]any) *declaration {
-	d := &declaration{byType: map[string][]*entity{}, topErrors: map[string]any{}, keyErrs: map[string]map[int]string{}, topArrays: map[string]bool{}}
+func loadDeclarative(doc map[string]any, enabled map[string]bool) *declaration {
+	d := &declaration{enabled: enabled, byType: map[string][]*entity{}, topErrors: map[string]any{}, keyErrs: map[string]map[int]string{}, topArrays: map[string]bool{}}
 	fv, ok := doc["_format_version"]
 	switch {
 	case !ok || fv == nil:
@@ -157,7 +191,7 @@ func loadDeclarative(doc map[string]any) *declaration {
 	}
 	known := map[string]bool{"_format_version": true, "_transform": true, "_comment": true, "_ignore": true}
 	for _, t := range entityTypes {
-		known[t.plural] = true
+		known[t.plural] = credentialEnabled(t.singular, enabled)
 	}
 	for k := range doc {
 		switch {
@@ -170,7 +204,7 @@ func loadDeclarative(doc map[string]any) *declaration {
 	}
 	for _, t := range entityTypes {
 		raw, ok := doc[t.plural]
-		if !ok || raw == nil {
+		if !ok || raw == nil || !known[t.plural] {
 			continue
 		}
 		arr, ok := raw.([]any)
@@ -211,7 +245,7 @@ func (d *declaration) addEntity(typ string, raw any, tree []any, parent map[stri
 	input := map[string]any{}
 	var nested []string
 	for k, v := range obj {
-		if _, isChild := nestedChildren[typ][k]; isChild && !(typ == "certificate" && k == "snis") {
+		if _, isChild := nestedChildren[typ][k]; isChild && !(typ == "certificate" && k == "snis") && credentialEnabled(singularOf(k), d.enabled) {
 			nested = append(nested, k)
 			continue
 		}
@@ -233,7 +267,10 @@ func (d *declaration) addEntity(typ string, raw any, tree []any, parent map[stri
 	e.rec = rec
 	e.errs = append(e.errs, errs...)
 	if len(errs) == 0 {
-		entityChecks(e)
+		entityChecks(e, d.enabled)
+		if _, ok := credentialTypes[typ]; ok {
+			checkCredential(e)
+		}
 	}
 	if id := getString(rec, "id"); id != "" && checkUUID(id) == "" {
 		e.id = strings.ToLower(id)
@@ -264,7 +301,7 @@ func (d *declaration) addEntity(typ string, raw any, tree []any, parent map[stri
 		}
 		fk := nestedChildren[typ][k]
 		for i, c := range arr {
-			childType := strings.TrimSuffix(k, "s")
+			childType := singularOf(k)
 			d.addEntity(childType, c, append(cloneTree(tree), k, i), map[string]any{fk: e.parentRef()})
 		}
 	}
@@ -348,6 +385,8 @@ func (d *declaration) generateIDs() {
 				key = refKey(e.rec["upstream"]) + ":" + getString(e.rec, "target")
 			case "plugin":
 				key = getString(e.rec, "name") + ":" + refKey(e.rec["route"]) + ":" + refKey(e.rec["service"]) + ":" + refKey(e.rec["consumer"])
+			case "keyauth_credential", "jwt_secret", "basicauth_credential", "hmacauth_credential", "acl":
+				key = fmt.Sprint(refKey(e.rec["consumer"]), ":", getString(e.rec, "key"), getString(e.rec, "username"), getString(e.rec, "group"), ":", i)
 			default:
 				if n := getString(e.rec, "name"); n != "" {
 					key = n
@@ -374,22 +413,29 @@ func (d *declaration) checkReferences() {
 		if t.singular == "consumer" {
 			uniq = "username"
 		}
+		if c, ok := credentialTypes[t.singular]; ok {
+			uniq = c.endpointKey
+		}
 		for _, e := range d.byType[t.singular] {
 			// Unique names are checked first: generated IDs derive from names,
 			// so the name is the meaningful collision to report.
-			if n := getString(e.rec, uniq); n != "" && t.singular != "plugin" && t.singular != "target" {
+			if n := getString(e.rec, uniq); uniq != "" && n != "" && t.singular != "plugin" && t.singular != "target" {
 				if seenName[n] {
 					pos, _ := e.tree[len(e.tree)-1].(int)
 					if d.keyErrs[t.plural] == nil {
 						d.keyErrs[t.plural] = map[int]string{}
 					}
 					d.keyErrs[t.plural][pos] = fmt.Sprintf("uniqueness violation: '%s' entity with %s set to '%s' already declared", t.plural, uniq, n)
+					e.dupKey = true
 					continue
 				}
 				seenName[n] = true
 				idx["name:"+n] = e
 			}
 			if _, dup := idx["id:"+e.id]; dup {
+				if e.underDupKey() {
+					continue
+				}
 				e.addErr("", fmt.Sprintf("uniqueness violation: '%s' entity with primary key set to '%s' already declared", t.plural, e.id))
 				continue
 			}
@@ -428,6 +474,8 @@ func (d *declaration) checkReferences() {
 		case "plugin":
 			resolve(e, "route", "route")
 			resolve(e, "service", "service")
+			resolve(e, "consumer", "consumer")
+		case "keyauth_credential", "jwt_secret", "basicauth_credential", "hmacauth_credential", "acl":
 			resolve(e, "consumer", "consumer")
 		case "service", "upstream":
 			resolve(e, "client_certificate", "certificate")

@@ -14,14 +14,14 @@ var protocolGroups = [][]string{{"http", "https"}, {"tcp", "tls", "udp"}, {"tls_
 
 var streamProtocols = map[string]bool{"tcp": true, "tls": true, "udp": true, "tls_passthrough": true}
 
-func entityChecks(e *entity) {
+func entityChecks(e *entity, enabled map[string]bool) {
 	switch e.typ {
 	case "route":
 		checkRoute(e)
 	case "service":
 		checkService(e)
 	case "plugin":
-		checkPlugin(e)
+		checkPlugin(e, enabled)
 	case "certificate":
 		checkCertificate(e)
 	case "consumer":
@@ -113,13 +113,13 @@ func checkService(e *entity) {
 	}
 }
 
-func checkPlugin(e *entity) {
+func checkPlugin(e *entity, enabled map[string]bool) {
 	name := getString(e.rec, "name")
-	def, ok := pluginDefs[name]
-	if !ok {
+	if !enabled[name] {
 		e.addErr("name", fmt.Sprintf("plugin '%s' not enabled; add it to the 'plugins' configuration property", name))
 		return
 	}
+	def := pluginDefFor(name)
 	cfgIn := map[string]any{}
 	switch c := e.rec["config"].(type) {
 	case nil:
@@ -127,6 +127,16 @@ func checkPlugin(e *entity) {
 		cfgIn = c
 	default:
 		e.addErr("config", "expected a record")
+		return
+	}
+	if def.opaque {
+		e.rec["config"] = cloneJSON(cfgIn)
+		if def.check != nil {
+			if msg := def.check(cfgIn); msg != "" {
+				e.addErr("config", msg)
+			}
+		}
+		checkPluginProtocols(e, def)
 		return
 	}
 	cfg, errs := validateRecord(def.config, cfgIn, "config")
@@ -137,13 +147,23 @@ func checkPlugin(e *entity) {
 		}
 	}
 	e.rec["config"] = cfg
+	checkPluginProtocols(e, def)
+}
+
+// checkPluginProtocols fills the schema's default protocols or checks the
+// given ones against those the schema accepts.
+func checkPluginProtocols(e *entity, def *pluginDef) {
+	allowed := def.allowed
+	if allowed == nil {
+		allowed = def.protocols
+	}
 	if e.rec["protocols"] == nil {
 		e.rec["protocols"] = cloneJSON(def.protocols)
-	} else {
-		for i, p := range getStrings(e.rec, "protocols") {
-			if !contains(def.protocols, p) {
-				e.addErr(fmt.Sprintf("protocols.%d", i+1), "expected one of: "+strings.Join(def.protocols, ", "))
-			}
+		return
+	}
+	for i, p := range getStrings(e.rec, "protocols") {
+		if !contains(allowed, p) {
+			e.addErr(fmt.Sprintf("protocols.%d", i+1), "expected one of: "+strings.Join(allowed, ", "))
 		}
 	}
 }

@@ -17,6 +17,13 @@ type pluginDef struct {
 	protocols []string
 	config    []*fspec
 	check     func(cfg map[string]any) string // whole-config custom_validator
+	// allowed are the protocols the schema accepts when they differ from
+	// the default (protocols): typedefs.protocols accepts stream ones too.
+	allowed []string
+	// opaque plugins have no config schema in the stand-in: any record is
+	// accepted and kept as given (defaults are applied by the runtime).
+	opaque bool
+	custom bool // not bundled with Kong (KONG_PLUGINS names it)
 }
 
 var httpProtocols = []string{"grpc", "grpcs", "http", "https"}
@@ -115,16 +122,6 @@ var pluginDefs = map[string]*pluginDef{
 		},
 	},
 }
-
-// bundledPluginNames are all plugins bundled with Kong 3.9 OSS. Only those in
-// pluginDefs are implemented; KONG_PLUGINS naming another is a startup error.
-var bundledPluginNames = func() map[string]bool {
-	m := map[string]bool{}
-	for n := range pluginDefs {
-		m[n] = true
-	}
-	return m
-}()
 
 func transformRecord(name string, lists []string, colon bool) *fspec {
 	r := &fspec{name: name, kind: kRecord, required: true}

@@ -57,7 +57,10 @@ func newPlugin(name string, cfg map[string]any) (plugin, error) {
 	case "pre-function":
 		return newPreFunction(cfg)
 	}
-	return nil, fmt.Errorf("plugin %q is outside the stand-in's scope (Drawbridge does not emit it)", name)
+	if p := newAccessPlugin(name, cfg); p != nil {
+		return p, nil
+	}
+	return notRunPlugin{name: name}, nil
 }
 
 type noHeaderFilter struct{}

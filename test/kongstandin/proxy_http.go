@@ -52,6 +52,12 @@ type proxyState struct {
 	corsSkipHeaders bool
 	plugins         []*pluginInstance
 
+	// The authenticated consumer and credential (kong.client.authenticate).
+	consumer     *consumerRec
+	credentialID string
+	// respHeaders are headers plugins set in access (kong.response.set_header).
+	respHeaders http.Header
+
 	// upstreamHost is ngx.var.upstream_host: the Host the router read when
 	// the route preserves the host, which access-phase Lua may change.
 	upstreamHost string
@@ -402,6 +408,11 @@ func (st *proxyState) protocolCheck() *exitResponse {
 func (st *proxyState) writeExit(w http.ResponseWriter, resp *exitResponse, runFilters bool) int {
 	st.send(resp)
 	h := resp.header
+	for k, v := range st.respHeaders {
+		if _, set := h[k]; !set {
+			h[k] = v
+		}
+	}
 	if runFilters {
 		for _, p := range st.plugins {
 			p.impl.headerFilter(st, resp.status, h)
@@ -454,6 +465,9 @@ func (s *Server) forward(w http.ResponseWriter, st *proxyState) int {
 		ErrorLog:      s.errLog,
 		ModifyResponse: func(resp *http.Response) error {
 			status = resp.StatusCode
+			for k, v := range st.respHeaders {
+				resp.Header[k] = v
+			}
 			for _, p := range st.plugins {
 				p.impl.headerFilter(st, resp.StatusCode, resp.Header)
 			}

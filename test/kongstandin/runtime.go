@@ -76,6 +76,9 @@ type runtime struct {
 	upstreams    map[string]*upstream
 	snis         map[string]*certPair
 	plugins      []*pluginInstance
+	consumers    map[string]*consumerRec  // by id
+	keyauth      map[string]credentialRec // key-auth credentials by key
+	aclGroups    map[string][]string      // consumer id -> ACL groups
 	loadedAt     time.Time
 	transports   transportCache
 }
@@ -191,6 +194,20 @@ func buildRuntime(d *declaration) (*runtime, error) {
 	for _, e := range d.byType["sni"] {
 		rt.snis[strings.ToLower(getString(e.rec, "name"))] = certs[refID(e.rec, "certificate")]
 	}
+	rt.consumers, rt.keyauth, rt.aclGroups = map[string]*consumerRec{}, map[string]credentialRec{}, map[string][]string{}
+	for _, e := range d.byType["consumer"] {
+		c := &consumerRec{id: e.id}
+		c.username, c.hasUsername = e.rec["username"].(string)
+		c.customID, c.hasCustom = e.rec["custom_id"].(string)
+		rt.consumers[e.id] = c
+	}
+	for _, e := range d.byType["keyauth_credential"] {
+		rt.keyauth[getString(e.rec, "key")] = credentialRec{id: e.id, consumerID: refID(e.rec, "consumer")}
+	}
+	for _, e := range d.byType["acl"] {
+		cid := refID(e.rec, "consumer")
+		rt.aclGroups[cid] = append(rt.aclGroups[cid], getString(e.rec, "group"))
+	}
 	for _, e := range d.byType["plugin"] {
 		if !getBool(e.rec, "enabled") {
 			continue
@@ -199,7 +216,7 @@ func buildRuntime(d *declaration) (*runtime, error) {
 		pi := &pluginInstance{
 			id: e.id, name: name, routeID: refID(e.rec, "route"), serviceID: refID(e.rec, "service"),
 			consumer: refID(e.rec, "consumer"), protocols: getStrings(e.rec, "protocols"),
-			cfg: getRecord(e.rec, "config"), def: pluginDefs[name],
+			cfg: getRecord(e.rec, "config"), def: pluginDefFor(name),
 		}
 		impl, err := newPlugin(name, pi.cfg)
 		if err != nil {

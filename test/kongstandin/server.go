@@ -24,6 +24,7 @@ import (
 // Server is one running stand-in.
 type Server struct {
 	cfg         *Config
+	rl          rlCounters // rate-limiting's local counters
 	errLog      *log.Logger
 	proxyLog    io.Writer
 	adminLog    io.Writer

@@ -198,6 +198,9 @@ func (s *Server) pipeStream(rt *runtime, client net.Conn, r *route, preface []by
 		fmt.Fprintf(s.streamLog, "%s [%s] TCP 0 no Route found with those values\n", client.RemoteAddr(), start.Format(time.RFC3339))
 		return
 	}
+	if !s.streamPreread(rt, client, r, preface != nil) {
+		return
+	}
 	svc := r.service
 	up, err := dialService(rt, svc, "tcp")
 	if err != nil {
@@ -318,4 +321,39 @@ func (s *Server) serveUDP(pc net.PacketConn, l Listener) {
 		}
 		_, _ = ss.up.Write(pkt)
 	}
+}
+
+// streamPreread runs the preread phase of the route's stream plugins and
+// reports whether the connection may proceed. ip-restriction refuses with
+// kong.response.error, which in the stream subsystem logs the message and
+// closes the connection without sending anything (kong/pdk/response.lua
+// send_stream: bodies go to the client only below 400). Any other plugin
+// on a stream route is not run by the stand-in: the connection is closed
+// and the error log says why.
+func (s *Server) streamPreread(rt *runtime, client net.Conn, r *route, passthrough bool) bool {
+	proto := "tcp"
+	if _, ok := client.(*tls.Conn); ok {
+		proto = "tls"
+	} else if passthrough {
+		proto = "tls_passthrough"
+	}
+	for _, p := range rt.pluginsFor(r, proto) {
+		if p.name == "pre-function" {
+			continue // as before: its Lua phases are HTTP ones
+		}
+		ipr, ok := p.impl.(*ipRestriction)
+		if !ok {
+			s.errLog.Printf("stream %s: stand-in: plugin '%s' on stream route %s is accepted in configurations but not run by the stand-in; closing", client.RemoteAddr(), p.name, r.name)
+			return false
+		}
+		host, _, err := net.SplitHostPort(client.RemoteAddr().String())
+		if err != nil {
+			continue
+		}
+		if a, err := netip.ParseAddr(host); err == nil && ipr.denied(a) {
+			fmt.Fprintf(s.streamLog, "%s [%s] TCP 403 IP address not allowed: %s\n", client.RemoteAddr(), time.Now().Format(time.RFC3339), a.Unmap())
+			return false
+		}
+	}
+	return true
 }

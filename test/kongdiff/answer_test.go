@@ -12,6 +12,13 @@ package kongdiff
 //   - upstream request headers drop Content-Length, Connection and
 //     Keep-Alive (hop-by-hop framing) and normalise the request id and Via
 //     the same way;
+//   - the rate-limiting counters (RateLimit-Remaining, RateLimit-Reset,
+//     X-RateLimit-Remaining-*, Retry-After) become "*": the corpus is sent
+//     to both data planes concurrently, so which request a counter sees
+//     first differs, while the limit headers and the statuses are compared;
+//   - X-Consumer-Id and X-Credential-Identifier sent upstream become "*":
+//     ids Kong generates for entities the configuration gives no id
+//     (X-Consumer-Username and X-Consumer-Custom-Id are compared);
 //   - JSON bodies are compared re-encoded with sorted keys (spacing);
 //   - the echo that answered is shown as the original target it replaced;
 //   - a served certificate is shown as the configuration certificate it is
@@ -34,7 +41,15 @@ var (
 	dropResponse  = map[string]bool{"Date": true, "Content-Length": true, "Connection": true, "Keep-Alive": true, "Transfer-Encoding": true}
 	starResponse  = map[string]bool{"X-Kong-Upstream-Latency": true, "X-Kong-Proxy-Latency": true, "X-Kong-Response-Latency": true, "X-Kong-Request-Id": true}
 	dropUpstream  = map[string]bool{"Content-Length": true, "Connection": true, "Keep-Alive": true}
+	starUpstream  = map[string]bool{"X-Consumer-Id": true, "X-Credential-Identifier": true}
 )
+
+// counterHeader says whether a response header carries a rate-limiting
+// counter (order-dependent) rather than a limit.
+func counterHeader(ck string) bool {
+	return ck == "Ratelimit-Remaining" || ck == "Ratelimit-Reset" || ck == "Retry-After" ||
+		strings.HasPrefix(ck, "X-Ratelimit-Remaining")
+}
 
 // certNames maps the leaf DER of each configuration certificate to a name.
 func certNames(cfg []byte) map[string]string {
@@ -94,7 +109,7 @@ func summarise(a raw, labels, certs map[string]string, echoCert []byte) string {
 		if rep.Query != "" {
 			parts = append(parts, "?"+rep.Query)
 		}
-		parts = append(parts, "host="+rep.Host, "headers{"+headerList(rep.Headers, dropUpstream, nil)+"}")
+		parts = append(parts, "host="+rep.Host, "headers{"+headerList(rep.Headers, dropUpstream, starUpstream)+"}")
 	} else if len(a.body) > 0 {
 		parts = append(parts, "body="+normaliseBody(a.body))
 	}
@@ -132,7 +147,7 @@ func headerList(h map[string][]string, drop, star map[string]bool) string {
 		}
 		v := strings.Join(vs, ",")
 		switch {
-		case star[ck] || ck == "X-Kong-Request-Id":
+		case star[ck] || ck == "X-Kong-Request-Id" || counterHeader(ck):
 			v = "*"
 		case ck == "Via" || ck == "Server":
 			v = kongVersionRE.ReplaceAllString(v, "kong/V")

@@ -277,19 +277,22 @@ func httpCorpus(push func(request), f facts, k kind, port int, hosts, paths []st
 	}
 	// key-auth: a key from the configuration (or, without consumers, one
 	// no consumer holds) in the apikey header and query argument, on
-	// every path, so the 401 and the authenticated answers are compared.
+	// every host and path, so the 401 and the authenticated answers are
+	// compared wherever a key-auth route may be.
 	if f.keyAuth {
 		keys := append(capList(f.keys, 1), unknownKey)
-		for _, p := range paths {
-			for _, key := range keys {
-				r := h1("GET", h0, withQuery(p, query), append(append([][2]string{}, f.headers...), [2]string{"apikey", key}))
-				r.note = "key-auth key in header"
-				if key == unknownKey {
-					r.note = "unknown key-auth key in header"
+		for _, h := range hosts {
+			for _, p := range paths {
+				for _, key := range keys {
+					r := h1("GET", h, withQuery(p, query), append(append([][2]string{}, f.headers...), [2]string{"apikey", key}))
+					r.note = "key-auth key in header"
+					if key == unknownKey {
+						r.note = "unknown key-auth key in header"
+					}
+					push(r)
 				}
-				push(r)
+				push(h1("GET", h, withQuery(p, strings.TrimPrefix(query+"&apikey="+keys[0], "&")), f.headers))
 			}
-			push(h1("GET", h0, withQuery(p, strings.TrimPrefix(query+"&apikey="+keys[0], "&")), f.headers))
 		}
 	}
 	// Headers and query arguments: missing, other values, other case.

@@ -199,6 +199,7 @@ func (s *Server) pipeStream(rt *runtime, client net.Conn, r *route, preface []by
 		return
 	}
 	if !s.streamPreread(rt, client, r, preface != nil) {
+		closeReading(client)
 		return
 	}
 	svc := r.service
@@ -237,6 +238,20 @@ func (s *Server) pipeStream(rt *runtime, client net.Conn, r *route, preface []by
 	go func() { defer wg.Done(); _, _ = io.Copy(client, upd); closeWrite(client) }()
 	wg.Wait()
 	fmt.Fprintf(s.streamLog, "%s [%s] TCP 200 route=%s %.3fs\n", client.RemoteAddr(), start.Format(time.RFC3339), r.name, time.Since(start).Seconds())
+}
+
+// refusedDrain bounds how long a refused connection's input is read before
+// it is closed.
+const refusedDrain = 200 * time.Millisecond
+
+// closeReading ends a refused connection the way nginx does after its
+// preread phase has read the client's first bytes: a FIN, then the rest of
+// what the client sent is read and dropped, so closing does not turn into a
+// reset because unread data was left in the socket.
+func closeReading(c net.Conn) {
+	closeWrite(c)
+	_ = c.SetReadDeadline(time.Now().Add(refusedDrain))
+	_, _ = io.Copy(io.Discard, io.LimitReader(c, 1<<16))
 }
 
 func closeWrite(c net.Conn) {

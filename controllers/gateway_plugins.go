@@ -10,7 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -155,39 +154,14 @@ func kongConsumerSecrets(c *v1alpha1.KongConsumer) []types.NamespacedName {
 // admitsRoutesFrom reports whether a listener of the Gateway or of one of
 // its ListenerSets admits routes from namespace ns (allowedRoutes).
 func admitsRoutesFrom(gw *gwv1.Gateway, sets []gwv1.ListenerSet, ns string, nsLabels map[string]string) bool {
-	withName := map[string]string{"kubernetes.io/metadata.name": ns}
-	for k, v := range nsLabels {
-		withName[k] = v
-	}
-	nsLabels = withName
-	admits := func(owner string, ar *gwv1.AllowedRoutes) bool {
-		from := gwv1.NamespacesFromSame
-		var selector *metav1.LabelSelector
-		if ar != nil && ar.Namespaces != nil {
-			if ar.Namespaces.From != nil {
-				from = *ar.Namespaces.From
-			}
-			selector = ar.Namespaces.Selector
-		}
-		switch from {
-		case gwv1.NamespacesFromAll:
-			return true
-		case gwv1.NamespacesFromSelector:
-			sel, err := metav1.LabelSelectorAsSelector(selector)
-			return err == nil && selector != nil && sel.Matches(labels.Set(nsLabels))
-		case gwv1.NamespacesFromSame:
-			return owner == ns
-		}
-		return false
-	}
 	for _, l := range gw.Spec.Listeners {
-		if admits(gw.Namespace, l.AllowedRoutes) {
+		if gatewayapi.AllowedRoutesAdmitsNamespace(l.AllowedRoutes, gw.Namespace, ns, nsLabels) {
 			return true
 		}
 	}
 	for _, set := range sets {
 		for _, l := range set.Spec.Listeners {
-			if admits(set.Namespace, l.AllowedRoutes) {
+			if gatewayapi.AllowedRoutesAdmitsNamespace(l.AllowedRoutes, set.Namespace, ns, nsLabels) {
 				return true
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -282,38 +281,15 @@ func listenerAllowsKind(l *listenerInfo, kind gwv1.RouteGroupKind) bool {
 }
 
 func (t *translator) listenerAllowsNamespace(l *listenerInfo, ns string) bool {
-	from := gwv1.NamespacesFromSame
-	var selector *metav1.LabelSelector
-	if ar := l.spec.AllowedRoutes; ar != nil && ar.Namespaces != nil {
-		if ar.Namespaces.From != nil {
-			from = *ar.Namespaces.From
-		}
-		selector = ar.Namespaces.Selector
+	owner := t.gw.Namespace
+	if l.set != nil {
+		owner = l.set.Key.Namespace
 	}
-	switch from {
-	case gwv1.NamespacesFromAll:
-		return true
-	case gwv1.NamespacesFromSame:
-		// Relative to the object that holds the listener.
-		if l.set != nil {
-			return ns == l.set.Key.Namespace
-		}
-		return ns == t.gw.Namespace
-	case gwv1.NamespacesFromSelector:
-		if selector == nil {
-			return false
-		}
-		sel, err := metav1.LabelSelectorAsSelector(selector)
-		if err != nil {
-			return false
-		}
-		nsLabels := labels.Set{"kubernetes.io/metadata.name": ns}
-		if obj, ok := t.namespaces[ns]; ok {
-			nsLabels = labels.Merge(nsLabels, obj.Labels)
-		}
-		return sel.Matches(nsLabels)
+	var nsLabels map[string]string
+	if obj, ok := t.namespaces[ns]; ok {
+		nsLabels = obj.Labels
 	}
-	return false
+	return gatewayapi.AllowedRoutesAdmitsNamespace(l.spec.AllowedRoutes, owner, ns, nsLabels)
 }
 
 // effectiveHostnames intersects the route's hostnames with the listener's.

@@ -105,7 +105,10 @@ func (r *GatewayReconciler) syncDataPlane(ctx context.Context, s *gatewayScope) 
 
 func (r *GatewayReconciler) push(ctx context.Context, s *gatewayScope, pusher *dataplane.Pusher, replicas []dataplane.Replica, body []byte) dataplane.Result {
 	start := time.Now()
-	res := pusher.Push(ctx, replicas, body)
+	// Kong may quote a refused value in its verdict; values that came from
+	// Secrets are taken out before the verdict reaches status or events.
+	values := r.Configs.SecretValuesOf(client.ObjectKeyFromObject(s.gateway), body)
+	res := pusher.Push(dataplane.WithSecretValues(ctx, values), replicas, body)
 	r.Metrics.ObservePush(s.gateway.Namespace, s.gateway.Name, res, time.Since(start))
 	s.sync = &res
 	return res

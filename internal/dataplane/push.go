@@ -381,6 +381,7 @@ func (p *Pusher) pushOne(ctx context.Context, rep Replica, body []byte, sum stri
 		}
 		var ce *ConfigError
 		if errors.As(err, &ce) {
+			ce.redact(secretValuesFrom(ctx))
 			out.Rejection = ce
 		}
 		out.Err = fmt.Errorf("replica %s: %w", rep.Name, err)

@@ -1,6 +1,9 @@
 package dataplane
 
 import (
+	"context"
+	"encoding/json"
+	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -116,4 +119,109 @@ func redactPlugin(plugin map[string]any, fields []SecretField) {
 			m = next
 		}
 	}
+}
+
+// minRedactedLen is the shortest secret value that is searched for in
+// Kong's error texts: shorter ones would blank out ordinary words of the
+// message, and a secret that short protects nothing.
+const minRedactedLen = 4
+
+// SecretValues returns the secret values a configuration carries: the ones
+// Redact would hide (credential secrets, certificate keys and the plugin
+// fields that came from Secrets), for taking them out of Kong's error texts.
+func SecretValues(configJSON []byte, fields []SecretField) []string {
+	var doc map[string]any
+	if err := json.Unmarshal(configJSON, &doc); err != nil {
+		return nil
+	}
+	redactTree(doc, "", fields)
+	var orig map[string]any
+	_ = json.Unmarshal(configJSON, &orig)
+	seen := map[string]bool{}
+	var out []string
+	collectReplaced(orig, doc, seen, &out)
+	// Longest first, so a value that contains another is replaced whole.
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+// SecretValuesOf is SecretValues for a Gateway's stored secret fields.
+func (s *Store) SecretValuesOf(gw types.NamespacedName, configJSON []byte) []string {
+	return SecretValues(configJSON, s.secretFieldsOf(gw))
+}
+
+// collectReplaced walks the original and the redacted trees side by side and
+// collects the original strings that redaction replaced.
+func collectReplaced(orig, red any, seen map[string]bool, out *[]string) {
+	switch o := orig.(type) {
+	case map[string]any:
+		r, _ := red.(map[string]any)
+		for k, v := range o {
+			collectReplaced(v, r[k], seen, out)
+		}
+	case []any:
+		r, _ := red.([]any)
+		for i, v := range o {
+			if i < len(r) {
+				collectReplaced(v, r[i], seen, out)
+			}
+		}
+	case string:
+		if red == Redacted && o != Redacted && len(o) >= minRedactedLen && !seen[o] {
+			seen[o] = true
+			*out = append(*out, o)
+		}
+	}
+}
+
+// RedactText replaces every secret value in a text with Redacted.
+func RedactText(text string, values []string) string {
+	for _, v := range values {
+		text = strings.ReplaceAll(text, v, Redacted)
+	}
+	return text
+}
+
+// redact takes secret values out of Kong's verdict before it becomes an
+// error text, a status condition or an event: Kong quotes a refused value
+// in some messages ("invalid value: ..."), and a value from a Secret must
+// never reach them.
+func (e *ConfigError) redact(values []string) {
+	if len(values) == 0 {
+		return
+	}
+	e.Message = RedactText(e.Message, values)
+	if len(e.Fields) > 0 {
+		f := string(e.Fields)
+		for _, v := range values {
+			if enc, err := json.Marshal(v); err == nil {
+				f = strings.ReplaceAll(f, strings.Trim(string(enc), `"`), Redacted)
+			}
+		}
+		e.Fields = json.RawMessage(f)
+	}
+	for i := range e.Entities {
+		for j := range e.Entities[i].Errors {
+			e.Entities[i].Errors[j].Message = RedactText(e.Entities[i].Errors[j].Message, values)
+		}
+	}
+	for i := range e.Objects {
+		for j := range e.Objects[i].Messages {
+			e.Objects[i].Messages[j] = RedactText(e.Objects[i].Messages[j], values)
+		}
+	}
+}
+
+type secretValuesKey struct{}
+
+// WithSecretValues gives Push the secret values of the configuration it
+// sends, so that Kong's errors about it are redacted before anything
+// records them (see SecretValues).
+func WithSecretValues(ctx context.Context, values []string) context.Context {
+	return context.WithValue(ctx, secretValuesKey{}, values)
+}
+
+func secretValuesFrom(ctx context.Context) []string {
+	v, _ := ctx.Value(secretValuesKey{}).([]string)
+	return v
 }

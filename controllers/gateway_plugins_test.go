@@ -109,12 +109,25 @@ func TestAdmitsRoutesFrom(t *testing.T) {
 	}
 }
 
-func TestWithoutRejectedLeavesOutPluginsAndConsumers(t *testing.T) {
+// A plugin Kong rejected stays in the snapshot, marked with Kong's verdict,
+// so translation can say so on the routes that use it and fail closed;
+// a rejected consumer is left out.
+func TestWithoutRejectedMarksPluginsAndLeavesOutConsumers(t *testing.T) {
 	snap := &translate.Snapshot{}
 	snap.KongPlugins = append(snap.KongPlugins, kongPlugin("apps", "bad"), kongPlugin("apps", "good"))
-	out := withoutRejected(snap, nil, map[objectRef]rejection{{kindKongPlugin, "apps", "bad"}: {Version: "1", Message: "schema violation"}})
-	if len(out.KongPlugins) != 1 || out.KongPlugins[0].Name != "good" || len(snap.KongPlugins) != 2 {
-		t.Fatalf("got %+v", out.KongPlugins)
+	snap.KongConsumers = append(snap.KongConsumers,
+		v1alpha1.KongConsumer{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "eve"}},
+		v1alpha1.KongConsumer{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "alice"}})
+	out := withoutRejected(snap, nil, map[objectRef]rejection{
+		{kindKongPlugin, "apps", "bad"}:   {Version: "1", Message: "schema violation"},
+		{kindKongConsumer, "apps", "eve"}: {Version: "1", Message: "duplicate key"},
+	})
+	if len(out.KongPlugins) != 2 || out.RejectedKongPlugins[translate.KongPluginKey{Namespace: "apps", Name: "bad"}] != "schema violation" ||
+		len(out.RejectedKongPlugins) != 1 {
+		t.Fatalf("plugins %d, rejected %v", len(out.KongPlugins), out.RejectedKongPlugins)
+	}
+	if len(out.KongConsumers) != 1 || out.KongConsumers[0].Name != "alice" || len(snap.KongConsumers) != 2 {
+		t.Fatalf("consumers %+v", out.KongConsumers)
 	}
 }
 

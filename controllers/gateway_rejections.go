@@ -128,15 +128,21 @@ func withoutRejected(full *translate.Snapshot, routes []client.Object, excluded 
 			out.Secrets = append(out.Secrets, s)
 		}
 	}
-	// A rejected KongPlugin or KongConsumer is left out on its own: the
-	// routes that use it stay (translation reports the missing plugin on
-	// them), and other routes and teams are untouched.
-	out.KongPlugins = nil
+	// A rejected KongPlugin stays in the snapshot marked with Kong's
+	// verdict: translation applies it nowhere, routes that name it in a
+	// filter answer 500 and say why, and an access-control plugin attached
+	// with targetRefs fails closed. Other routes and teams are untouched.
+	out.RejectedKongPlugins = nil
 	for _, p := range full.KongPlugins {
-		if _, ok := excluded[objectRef{kindKongPlugin, p.Namespace, p.Name}]; !ok {
-			out.KongPlugins = append(out.KongPlugins, p)
+		if rej, ok := excluded[objectRef{kindKongPlugin, p.Namespace, p.Name}]; ok {
+			if out.RejectedKongPlugins == nil {
+				out.RejectedKongPlugins = map[translate.KongPluginKey]string{}
+			}
+			out.RejectedKongPlugins[translate.KongPluginKey{Namespace: p.Namespace, Name: p.Name}] = rej.Message
 		}
 	}
+	// A rejected KongConsumer is left out: its credentials then open
+	// nothing.
 	out.KongConsumers = nil
 	for _, c := range full.KongConsumers {
 		if _, ok := excluded[objectRef{kindKongConsumer, c.Namespace, c.Name}]; !ok {

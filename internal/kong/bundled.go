@@ -71,3 +71,15 @@ func DefaultAllowedPlugins() []string {
 	}
 	return out
 }
+
+// failsClosed are the bundled plugins that decide who may pass: when the
+// KongPlugin that should apply one is invalid, the requests it would have
+// judged are refused rather than let through unchecked.
+var failsClosed = map[string]bool{
+	"key-auth": true, "basic-auth": true, "jwt": true, "hmac-auth": true, "oauth2": true, "ldap-auth": true,
+	"acl": true, "ip-restriction": true, "bot-detection": true, "request-termination": true,
+}
+
+// FailsClosed says whether an invalid plugin of this name must refuse the
+// requests it would have judged (authentication and access control).
+func FailsClosed(name string) bool { return failsClosed[name] }

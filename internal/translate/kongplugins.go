@@ -218,6 +218,9 @@ func (t *translator) indexPlugins() {
 		}
 		idx.byKey[st.key] = st
 		st.config, st.invalid = t.pluginConfig(kp)
+		if msg, rejected := t.snap.RejectedKongPlugins[st.key]; rejected && st.invalid == "" {
+			st.invalid = "Kong rejected its configuration: " + msg
+		}
 		if st.invalid == "" && !idx.allowed[kp.Spec.Plugin] {
 			st.invalid = fmt.Sprintf("plugin %q is not on the allow-list of Gateway %s/%s; the platform team sets it in the GatewayConfiguration's spec.plugins.allowed", kp.Spec.Plugin, t.gw.Namespace, t.gw.Name)
 		}
@@ -226,7 +229,10 @@ func (t *translator) indexPlugins() {
 	sort.Slice(states, func(i, j int) bool { return states[i].older(states[j]) })
 	place := func(st *kongPluginState, target string, m map[string]*kongPluginState) {
 		name := st.obj.Spec.Plugin
-		if st.invalid != "" {
+		// An invalid plugin applies nowhere; an invalid access-control
+		// plugin still takes its place, so that what it should protect
+		// fails closed (withUserPlugins) instead of opening up.
+		if st.invalid != "" && !kong.FailsClosed(name) {
 			return
 		}
 		if w, ok := m[name]; ok && w != st {
@@ -445,6 +451,14 @@ func (t *translator) withUserPlugins(own []kong.Plugin, chosen map[string]chosen
 	for _, p := range own {
 		ownNames[p.Name] = true
 	}
+	for _, n := range names {
+		if c := chosen[n]; c.st.invalid != "" {
+			// Only an access-control plugin is chosen while invalid: the
+			// route refuses every request until the KongPlugin is fixed.
+			c.st.relevant = true
+			return []kong.Plugin{failClosedPlugin(c.st, streamProtos)}, nil
+		}
+	}
 	out := append([]kong.Plugin(nil), own...)
 	var add []*kongPluginState
 	for _, n := range names {
@@ -484,6 +498,19 @@ func (t *translator) withUserPlugins(own []kong.Plugin, chosen map[string]chosen
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// failClosedPlugin is what a Kong route runs instead of an invalid
+// access-control KongPlugin: request-termination answering 500 on HTTP
+// routes, and on stream routes (where request-termination does not run)
+// ip-restriction closing every connection.
+func failClosedPlugin(st *kongPluginState, streamProtos []string) kong.Plugin {
+	msg := fmt.Sprintf("%s (plugin %s) is invalid, so the requests it protects are refused: %s", pluginRef(st.key), st.obj.Spec.Plugin, st.invalid)
+	if streamProtos != nil {
+		return kong.Plugin{Name: "ip-restriction", Protocols: streamProtos, Tags: st.tags,
+			Config: map[string]any{"deny": []string{"0.0.0.0/0", "::/0"}}}
+	}
+	return terminationPlugin(msg, st.tags)
 }
 
 // extRef is one ExtensionRef filter of a rule.

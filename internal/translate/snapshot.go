@@ -48,6 +48,10 @@ type Snapshot struct {
 	KongConsumers []v1alpha1.KongConsumer
 	// Plugins is the platform's plugin policy for this Gateway.
 	Plugins PluginPolicy
+	// RejectedKongPlugins are KongPlugins Kong refused, with Kong's message:
+	// they are applied nowhere, routes that name them in a filter answer
+	// 500, and access-control ones attached with targetRefs fail closed.
+	RejectedKongPlugins map[KongPluginKey]string
 }
 
 // Result is the outcome of translating a Snapshot.

@@ -348,7 +348,7 @@ spec:
 		eventuallyEcho(c, base+"/", "fine.example.com", nil, "echo-")
 
 		By("pre-function is not on the default allow-list: refused on the KongPlugin and the route")
-		Eventually(func() *metav1.Condition { return pluginAccepted(ctx, ns, "run-lua", "web") }).WithTimeout(30*time.Second).
+		Eventually(func() *metav1.Condition { return pluginAccepted(ctx, ns, "run-lua", "web") }).WithTimeout(30 * time.Second).
 			Should(And(Not(BeNil()), HaveField("Status", metav1.ConditionFalse), HaveField("Reason", "Invalid")))
 		Eventually(func(g Gomega) {
 			var r gwv1.HTTPRoute
@@ -363,7 +363,7 @@ spec:
 		Expect(code).NotTo(Equal(http.StatusOK), "the refused plugin's rule must not serve as if it ran")
 
 		By("Kong's schema refuses the rate-limiting config; the verdict reaches the KongPlugin")
-		Eventually(func() *metav1.Condition { return pluginAccepted(ctx, ns, "broken-limit", "web") }).WithTimeout(60*time.Second).
+		Eventually(func() *metav1.Condition { return pluginAccepted(ctx, ns, "broken-limit", "web") }).WithTimeout(60 * time.Second).
 			Should(And(Not(BeNil()), HaveField("Status", metav1.ConditionFalse), HaveField("Message", ContainSubstring("minute"))))
 		eventuallyEcho(c, base+"/", "fine.example.com", nil, "echo-")
 	}, NodeTimeout(4*time.Minute))

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -405,25 +407,36 @@ func consumerConditions(res translate.KongConsumerResult, programmed bool, gw ty
 	return []gatewayapi.Condition{accepted, prog}
 }
 
-// writeConsumerStatuses writes Accepted and Programmed on the consumers
-// this Gateway judged.
-func (r *GatewayReconciler) writeConsumerStatuses(ctx context.Context, gw *gwv1.Gateway, consumers []v1alpha1.KongConsumer, results []translate.KongConsumerResult, programmed bool) error {
+// maxConsumerGateways is the most status.gateways entries the
+// KongConsumer CRD accepts.
+const maxConsumerGateways = 32
+
+// writeConsumerStatuses records this Gateway's verdict in status.gateways of
+// the consumers it judged, removes its entry from those it no longer sees
+// (or from all, when results is nil because the Gateway is gone), and sums
+// the entries up in status.conditions.
+func (r *GatewayReconciler) writeConsumerStatuses(ctx context.Context, gw *gwv1.Gateway, results []translate.KongConsumerResult, programmed bool) error {
+	gwKey := client.ObjectKeyFromObject(gw)
 	byKey := map[types.NamespacedName]translate.KongConsumerResult{}
 	for _, res := range results {
 		byKey[types.NamespacedName{Namespace: res.Consumer.Namespace, Name: res.Consumer.Name}] = res
 	}
+	var all v1alpha1.KongConsumerList
+	if err := r.Client.List(ctx, &all); err != nil {
+		return fmt.Errorf("list KongConsumers: %w", err)
+	}
 	var errs []error
-	for i := range consumers {
-		c := consumers[i].DeepCopy()
-		res, ok := byKey[client.ObjectKeyFromObject(c)]
-		if !ok {
+	for i := range all.Items {
+		c := all.Items[i].DeepCopy()
+		original := c.DeepCopy()
+		res, judged := byKey[client.ObjectKeyFromObject(c)]
+		if judged {
+			setConsumerGateway(&c.Status, c.Generation, gwKey, consumerConditions(res, programmed, gwKey))
+		} else if !removeConsumerGateway(&c.Status, gwKey) {
 			continue
 		}
-		original := c.DeepCopy()
-		for _, cond := range consumerConditions(res, programmed, client.ObjectKeyFromObject(gw)) {
-			gatewayapi.Set(&c.Status.Conditions, c.Generation, cond)
-		}
-		if equalConditions(c.Status.Conditions, original.Status.Conditions) {
+		summariseConsumer(&c.Status, c.Generation)
+		if equality.Semantic.DeepEqual(c.Status, original.Status) {
 			continue
 		}
 		if err := r.Client.Status().Patch(ctx, c, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})); err != nil {
@@ -432,13 +445,84 @@ func (r *GatewayReconciler) writeConsumerStatuses(ctx context.Context, gw *gwv1.
 			}
 			continue
 		}
-		if res.Accepted.Status == metav1.ConditionFalse {
-			if prev := meta.FindStatusCondition(original.Status.Conditions, ConsumerConditionAccepted); prev == nil || prev.Message != res.Accepted.Message {
-				r.Recorder.Eventf(c, gw, corev1.EventTypeWarning, ConsumerReasonInvalid, "Translate", "%s", res.Accepted.Message)
+		if judged && res.Accepted.Status == metav1.ConditionFalse && consumerVerdictChanged(original.Status, gwKey, res.Accepted.Message) {
+			reason := res.Accepted.Reason
+			if reason == "" {
+				reason = ConsumerReasonInvalid
 			}
+			r.Recorder.Eventf(c, gw, corev1.EventTypeWarning, reason, "Translate", "%s", res.Accepted.Message)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// setConsumerGateway puts one Gateway's conditions in status.gateways.
+func setConsumerGateway(st *v1alpha1.KongConsumerStatus, generation int64, gw types.NamespacedName, conds []gatewayapi.Condition) {
+	i := slices.IndexFunc(st.Gateways, func(g v1alpha1.ConsumerGatewayStatus) bool { return g.Namespace == gw.Namespace && g.Name == gw.Name })
+	if i < 0 {
+		if len(st.Gateways) >= maxConsumerGateways {
+			return
+		}
+		st.Gateways = append(st.Gateways, v1alpha1.ConsumerGatewayStatus{Namespace: gw.Namespace, Name: gw.Name})
+		i = len(st.Gateways) - 1
+	}
+	for _, c := range conds {
+		gatewayapi.Set(&st.Gateways[i].Conditions, generation, c)
+	}
+	sort.Slice(st.Gateways, func(a, b int) bool {
+		x, y := st.Gateways[a], st.Gateways[b]
+		return x.Namespace+"/"+x.Name < y.Namespace+"/"+y.Name
+	})
+}
+
+// removeConsumerGateway drops a Gateway's entry; false when it had none.
+func removeConsumerGateway(st *v1alpha1.KongConsumerStatus, gw types.NamespacedName) bool {
+	n := len(st.Gateways)
+	st.Gateways = slices.DeleteFunc(st.Gateways, func(g v1alpha1.ConsumerGatewayStatus) bool { return g.Namespace == gw.Namespace && g.Name == gw.Name })
+	return len(st.Gateways) != n
+}
+
+// summariseConsumer writes status.conditions from the Gateways' entries:
+// Accepted is the first refusal (the message names the Gateway) or True,
+// Programmed is True only when every Gateway holds the consumer. With no
+// Gateway left there is nothing to say.
+func summariseConsumer(st *v1alpha1.KongConsumerStatus, generation int64) {
+	if len(st.Gateways) == 0 {
+		st.Conditions = nil
+		return
+	}
+	for _, condType := range []string{ConsumerConditionAccepted, ConsumerConditionProgrammed} {
+		var worst *metav1.Condition
+		var where string
+		for _, g := range st.Gateways {
+			c := meta.FindStatusCondition(g.Conditions, condType)
+			if c != nil && c.Status != metav1.ConditionTrue {
+				worst, where = c, g.Namespace+"/"+g.Name
+				break
+			}
+		}
+		if worst != nil {
+			gatewayapi.Set(&st.Conditions, generation, gatewayapi.False(condType, worst.Reason, fmt.Sprintf("Gateway %s: %s", where, worst.Message)))
+			continue
+		}
+		reason, msg := ConsumerReasonAccepted, fmt.Sprintf("Accepted by %d Gateway(s)", len(st.Gateways))
+		if condType == ConsumerConditionProgrammed {
+			reason, msg = ConsumerReasonProgrammed, fmt.Sprintf("The replicas of %d Gateway(s) hold the consumer", len(st.Gateways))
+		}
+		gatewayapi.Set(&st.Conditions, generation, gatewayapi.True(condType, reason, msg))
+	}
+}
+
+// consumerVerdictChanged says whether a Gateway's Accepted message for a
+// consumer differs from the one recorded, so an event is sent once.
+func consumerVerdictChanged(st v1alpha1.KongConsumerStatus, gw types.NamespacedName, msg string) bool {
+	for _, g := range st.Gateways {
+		if g.Namespace == gw.Namespace && g.Name == gw.Name {
+			c := meta.FindStatusCondition(g.Conditions, ConsumerConditionAccepted)
+			return c == nil || c.Message != msg
+		}
+	}
+	return true
 }
 
 // writePluginAndConsumerStatuses runs at the end of a reconcile, once it is
@@ -450,14 +534,14 @@ func (r *GatewayReconciler) writePluginAndConsumerStatuses(ctx context.Context, 
 	programmed := s.sync != nil && s.sync.Total > 0 && s.sync.AllInSync()
 	return errors.Join(
 		r.writePluginStatuses(ctx, s.gateway, s.translation.full.KongPlugins, pluginResults(s)),
-		r.writeConsumerStatuses(ctx, s.gateway, s.translation.full.KongConsumers, consumerResults(s), programmed),
+		r.writeConsumerStatuses(ctx, s.gateway, consumerResults(s), programmed),
 	)
 }
 
 // clearPluginStatuses removes this Gateway's entries from every KongPlugin
 // when the Gateway goes away.
 func (r *GatewayReconciler) clearPluginStatuses(ctx context.Context, gw *gwv1.Gateway) error {
-	return r.writePluginStatuses(ctx, gw, nil, nil)
+	return errors.Join(r.writePluginStatuses(ctx, gw, nil, nil), r.writeConsumerStatuses(ctx, gw, nil, false))
 }
 
 // customPluginSources reads the ConfigMaps of the custom plugins from the

@@ -1,8 +1,10 @@
 package controllers
 
 import (
+	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -133,4 +135,44 @@ func TestWithoutRejectedMarksPluginsAndLeavesOutConsumers(t *testing.T) {
 
 func kongPlugin(ns, name string) v1alpha1.KongPlugin {
 	return v1alpha1.KongPlugin{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Generation: 1}, Spec: v1alpha1.KongPluginSpec{Plugin: "rate-limiting"}}
+}
+
+// Each Gateway keeps its own verdict on a consumer; the conditions sum them
+// up, so two Gateways with different verdicts never overwrite each other.
+func TestConsumerStatusPerGateway(t *testing.T) {
+	var st v1alpha1.KongConsumerStatus
+	a, b := types.NamespacedName{Namespace: "infra", Name: "a"}, types.NamespacedName{Namespace: "infra", Name: "b"}
+	ok := translate.KongConsumerResult{Accepted: metav1.Condition{Status: metav1.ConditionTrue, Reason: "Accepted"}}
+	clash := translate.KongConsumerResult{Accepted: metav1.Condition{Status: metav1.ConditionFalse, Reason: "Conflicted", Message: "username alice is taken"}}
+
+	setConsumerGateway(&st, 1, b, consumerConditions(clash, true, b))
+	setConsumerGateway(&st, 1, a, consumerConditions(ok, true, a))
+	summariseConsumer(&st, 1)
+	if len(st.Gateways) != 2 || st.Gateways[0].Name != "a" {
+		t.Fatalf("gateways %+v", st.Gateways)
+	}
+	acc := meta.FindStatusCondition(st.Conditions, ConsumerConditionAccepted)
+	if acc == nil || acc.Status != metav1.ConditionFalse || acc.Reason != "Conflicted" || !strings.Contains(acc.Message, "Gateway infra/b: username alice is taken") {
+		t.Fatalf("Accepted %+v", acc)
+	}
+	// Gateway a reconciling again does not hide b's verdict.
+	setConsumerGateway(&st, 1, a, consumerConditions(ok, true, a))
+	summariseConsumer(&st, 1)
+	if c := meta.FindStatusCondition(st.Conditions, ConsumerConditionAccepted); c.Status != metav1.ConditionFalse {
+		t.Fatalf("b's refusal was overwritten: %+v", c)
+	}
+	// b stops seeing the consumer: only a's verdict is left.
+	if !removeConsumerGateway(&st, b) || removeConsumerGateway(&st, b) {
+		t.Fatal("remove")
+	}
+	summariseConsumer(&st, 1)
+	acc, prog := meta.FindStatusCondition(st.Conditions, ConsumerConditionAccepted), meta.FindStatusCondition(st.Conditions, ConsumerConditionProgrammed)
+	if acc.Status != metav1.ConditionTrue || prog == nil || prog.Status != metav1.ConditionTrue {
+		t.Fatalf("after b left: %+v %+v", acc, prog)
+	}
+	removeConsumerGateway(&st, a)
+	summariseConsumer(&st, 1)
+	if st.Conditions != nil {
+		t.Fatalf("no Gateway sees the consumer, yet %+v", st.Conditions)
+	}
 }

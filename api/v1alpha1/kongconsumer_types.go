@@ -47,10 +47,31 @@ type KongCredential struct {
 }
 
 // KongConsumerStatus reports whether the consumer and its credentials are
-// usable.
+// usable, on each Gateway that can see it and in sum.
 type KongConsumerStatus struct {
-	// Conditions: Accepted (the consumer and every credential resolve) and
-	// Programmed (the Gateways that admit it hold it).
+	// Conditions sum up the Gateways: Accepted is False when any Gateway
+	// refuses the consumer (the message names it), Programmed is True when
+	// every Gateway's replicas hold it.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=8
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// Gateways has one entry per Gateway that admits the consumer's
+	// namespace, with that Gateway's Accepted and Programmed: a username
+	// can clash on one Gateway and not on another.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	Gateways []ConsumerGatewayStatus `json:"gateways,omitempty"`
+}
+
+// ConsumerGatewayStatus is one Gateway's verdict on a consumer.
+type ConsumerGatewayStatus struct {
+	// Namespace and Name of the Gateway.
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Conditions are Accepted and Programmed on this Gateway.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

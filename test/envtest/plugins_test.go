@@ -149,6 +149,10 @@ var _ = Describe("The manager's RBAC", func() {
 			return sar.Status.Allowed
 		}
 		g := v1alpha1.GroupVersion.Group
+		// The apiserver's RBAC authorizer learns of new roles and bindings
+		// through its informers, a moment after they are created; every
+		// binding above is in place once the first grant is visible.
+		Eventually(func() bool { return allowed(g, "kongplugins", "", "get") }).Should(BeTrue(), "the roles are never seen by the authorizer")
 		for _, verb := range []string{"get", "list", "watch"} {
 			Expect(allowed(g, "kongplugins", "", verb)).To(BeTrue(), "kongplugins %s", verb)
 			Expect(allowed(g, "kongconsumers", "", verb)).To(BeTrue(), "kongconsumers %s", verb)

@@ -43,7 +43,7 @@ func TestKongDiff(t *testing.T) {
 	}
 	kongLay, standinLay := lays[0], lays[1]
 	start := time.Now()
-	rk := startRealKong(t, install, kongLay.env())
+	rk := startRealKong(t, install, withDrawbridgePlugins(t, install, kongLay.env()))
 	kong := newPlane("kong", kongLay)
 	if err := waitHTTP(kong.admin+"/status", 20*time.Second); err != nil {
 		t.Fatalf("real Kong admin API: %v\n%s", err, rk.errorLogTail())
@@ -53,7 +53,7 @@ func TestKongDiff(t *testing.T) {
 			t.Logf("real Kong's error log, errors only:\n%s", rk.errorLines())
 		}
 	})
-	startStandin(t, standinLay.env())
+	startStandin(t, withDrawbridgePlugins(t, install, standinLay.env()))
 	standin := newPlane("standin", standinLay)
 	t.Logf("real Kong (%s) and the stand-in are up after %s; %d configurations, Gateway ports %v", install.dir, time.Since(start).Round(time.Millisecond), len(cases), ports)
 

@@ -10,6 +10,9 @@ import (
 	"net"
 	"sort"
 	"strings"
+	"testing"
+
+	"github.com/drawbridge-dev/drawbridge/internal/kong/luaplugins"
 )
 
 // kind is how a listener serves a Gateway port.
@@ -97,6 +100,20 @@ func (l *layout) env() map[string]string {
 		"KONG_ANONYMOUS_REPORTS":      "off",
 		"KONG_LOG_LEVEL":              "notice",
 	}
+}
+
+// withDrawbridgePlugins loads Drawbridge's own Lua plugins as a provisioned
+// data plane does: their names in KONG_PLUGINS, their tree (written to a
+// temporary directory) first on Kong's Lua path.
+func withDrawbridgePlugins(t *testing.T, install *kongInstall, env map[string]string) map[string]string {
+	t.Helper()
+	root := t.TempDir()
+	if err := luaplugins.WriteTree(root); err != nil {
+		t.Fatal(err)
+	}
+	env["KONG_PLUGINS"] = strings.Join(append([]string{"bundled"}, luaplugins.Names()...), ",")
+	env["KONG_LUA_PACKAGE_PATH"] = root + "/?.lua;" + root + "/?/init.lua;" + install.env["KONG_LUA_PACKAGE_PATH"]
+	return env
 }
 
 // freePorts returns n distinct loopback ports that were free for both TCP

@@ -264,11 +264,19 @@ function _M.preflight(p, origin, req_method, req_headers)
   return h
 end
 
--- Response header names a browser never exposes to scripts (Fetch
--- "forbidden response-header name") or that CORS itself sets.
+-- Response header names not worth exposing: those a browser never
+-- exposes to scripts (Fetch "forbidden response-header name") and the
+-- hop-by-hop ones, which describe the connection rather than the response.
 local NOT_EXPOSED = {
   ["set-cookie"] = true,
   ["set-cookie2"] = true,
+  ["connection"] = true,
+  ["keep-alive"] = true,
+  ["transfer-encoding"] = true,
+  ["upgrade"] = true,
+  ["te"] = true,
+  ["trailer"] = true,
+  ["proxy-authenticate"] = true,
 }
 
 -- expose_headers is the Access-Control-Expose-Headers value of an actual

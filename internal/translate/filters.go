@@ -53,6 +53,10 @@ type ruleFilters struct {
 	corsConfig map[string]any
 	// extRefs are the ExtensionRef filters, resolved by the translator.
 	extRefs []extRef
+	// perBackend, indexed like the rule's backendRefs, holds each
+	// backendRef's header modifiers when they differ between backendRefs
+	// (nil otherwise: identical ones are merged into request/response).
+	perBackend []backendHeaders
 }
 
 // templateRE finds request-transformer template syntax. Kong evaluates
@@ -83,15 +87,8 @@ func compileHTTPFilters(rule gwv1.HTTPRouteRule, ruleIdx int) (ruleFilters, *uns
 			message: fmt.Sprintf("rules[%d]: RequestRedirect and URLRewrite cannot be combined in one rule", ruleIdx)}
 	}
 	for _, ops := range []headerOps{f.request, f.response} {
-		for _, h := range append(append([]gwv1.HTTPHeader{}, ops.set...), ops.add...) {
-			if !headerTokenRE.MatchString(string(h.Name)) {
-				return f, unsupportedf("rules[%d]: header name %q is not a valid HTTP header name", ruleIdx, h.Name)
-			}
-		}
-		for _, name := range ops.remove {
-			if !headerTokenRE.MatchString(name) {
-				return f, unsupportedf("rules[%d]: header name %q is not a valid HTTP header name", ruleIdx, name)
-			}
+		if u := checkHeaderNames(ops, fmt.Sprintf("rules[%d]", ruleIdx)); u != nil {
+			return f, u
 		}
 	}
 	for _, ops := range []headerOps{f.request} {
@@ -183,9 +180,18 @@ func (f *ruleFilters) add(filter gwv1.HTTPRouteFilter, where string, backend boo
 	return nil
 }
 
-// addBackendFilters folds backendRef filters into the rule. Kong applies
-// plugins per route, not per upstream target, so this is only faithful when
-// every backendRef of the rule carries the same filters.
+// backendHeaders are the header modifiers of one backendRef when the
+// rule's backendRefs differ (drawbridge-backend-select applies them).
+type backendHeaders struct {
+	request  headerOps
+	response headerOps
+}
+
+// addBackendFilters handles backendRef filters. When every backendRef of
+// the rule carries the same filters they are folded into the rule: Kong
+// applies plugins per route, which is then faithful and costs nothing.
+// Otherwise each backendRef keeps its own header modifiers in perBackend,
+// for drawbridge-backend-select; other filter types cannot differ.
 func (f *ruleFilters) addBackendFilters(refs []gwv1.HTTPBackendRef, ruleIdx int) *unsupported {
 	var first []gwv1.HTTPRouteFilter
 	any := false
@@ -199,14 +205,60 @@ func (f *ruleFilters) addBackendFilters(refs []gwv1.HTTPBackendRef, ruleIdx int)
 	if !any {
 		return nil
 	}
-	for i, r := range refs {
+	same := true
+	for _, r := range refs {
 		if !reflect.DeepEqual(r.Filters, first) {
-			return unsupportedf("rules[%d].backendRefs[%d]: backendRefs of one rule have different filters; Kong applies filters per route, so per-backend filters must be identical across the rule's backendRefs", ruleIdx, i)
+			same = false
+			break
 		}
 	}
-	for i, filter := range first {
-		if u := f.add(filter, fmt.Sprintf("rules[%d].backendRefs[*].filters[%d]", ruleIdx, i), true); u != nil {
-			return u
+	if same {
+		for i, filter := range first {
+			if u := f.add(filter, fmt.Sprintf("rules[%d].backendRefs[*].filters[%d]", ruleIdx, i), true); u != nil {
+				return u
+			}
+		}
+		return nil
+	}
+	f.perBackend = make([]backendHeaders, len(refs))
+	for ri, r := range refs {
+		for fi, filter := range r.Filters {
+			where := fmt.Sprintf("rules[%d].backendRefs[%d].filters[%d]", ruleIdx, ri, fi)
+			b := &f.perBackend[ri]
+			switch filter.Type {
+			case gwv1.HTTPRouteFilterRequestHeaderModifier:
+				if filter.RequestHeaderModifier == nil {
+					return unsupportedf("%s: type RequestHeaderModifier needs requestHeaderModifier", where)
+				}
+				b.request.merge(filter.RequestHeaderModifier)
+			case gwv1.HTTPRouteFilterResponseHeaderModifier:
+				if filter.ResponseHeaderModifier == nil {
+					return unsupportedf("%s: type ResponseHeaderModifier needs responseHeaderModifier", where)
+				}
+				b.response.merge(filter.ResponseHeaderModifier)
+			default:
+				return unsupportedf("%s: %s is not supported on a backendRef when the rule's backendRefs have different filters; only RequestHeaderModifier and ResponseHeaderModifier can differ between backendRefs", where, filter.Type)
+			}
+		}
+		for _, ops := range []headerOps{f.perBackend[ri].request, f.perBackend[ri].response} {
+			if u := checkHeaderNames(ops, fmt.Sprintf("rules[%d].backendRefs[%d]", ruleIdx, ri)); u != nil {
+				return u
+			}
+		}
+	}
+	return nil
+}
+
+// checkHeaderNames refuses header names that are not HTTP tokens.
+func checkHeaderNames(ops headerOps, where string) *unsupported {
+	for _, h := range append(append([]gwv1.HTTPHeader{}, ops.set...), ops.add...) {
+		if !headerTokenRE.MatchString(string(h.Name)) {
+			return unsupportedf("%s: header name %q is not a valid HTTP header name", where, h.Name)
+		}
+	}
+	for _, name := range ops.remove {
+		if !headerTokenRE.MatchString(name) {
+			return unsupportedf("%s: header name %q is not a valid HTTP header name", where, name)
 		}
 	}
 	return nil

@@ -696,6 +696,9 @@ func checkExtClash(f ruleFilters, ext []*kongPluginState, terminates bool, ri in
 	if f.redirect != nil {
 		own[kong.PluginRedirect] = "a RequestRedirect filter"
 	}
+	if f.perBackend != nil {
+		own[kong.PluginDrawbridgeBackendSelect] = "backendRefs with different filters"
+	}
 	if terminates {
 		own[kong.PluginRequestTermination] = "answering the rule's requests with 500 (its backends cannot be used)"
 	}

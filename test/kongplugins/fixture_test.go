@@ -133,3 +133,26 @@ func startKongWith(t testing.TB, opts realkong.Options, manifests func(k *realko
 	}
 	return k
 }
+
+// routePluginNames lists the plugins Kong has configured, by name.
+func routePluginNames(t testing.TB, k *realkong.Kong) []string {
+	t.Helper()
+	resp, err := http.Get(k.Admin + "/plugins?size=1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page struct {
+		Data []struct {
+			Name string `json:"name"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		t.Fatalf("GET /plugins: %v", err)
+	}
+	var out []string
+	for _, p := range page.Data {
+		out = append(out, p.Name)
+	}
+	return out
+}

@@ -111,22 +111,28 @@ func renderCase(t *testing.T, inPath string) []byte {
 	return out.Bytes()
 }
 
-// stubBuiltinPlugins replaces the Lua of Drawbridge's own plugins, and its
-// hash, with fixed text in a rendering, so the goldens pin where the
-// plugins go without changing with every edit of the Lua;
-// TestBuiltinPluginsShipEveryFile checks the content.
+// stubBuiltinPlugins replaces the files of Drawbridge's own plugins (the
+// ConfigMap's data and the volume's items) and their hash with fixed text
+// in a rendering, so the goldens pin where the plugins go without changing
+// whenever a plugin gains a file or a line; TestBuiltinPluginsShipEveryFile
+// checks the real content.
 func stubBuiltinPlugins(objs Objects) {
+	const stub = "(every file of internal/kong/luaplugins)"
 	for _, cm := range objs.PluginConfigMaps {
-		if cm.Labels[LabelCustomPlugin] != builtinPluginsLabel {
-			continue
-		}
-		for k := range cm.Data {
-			cm.Data[k] = "(the file, from internal/kong/luaplugins)"
+		if cm.Labels[LabelCustomPlugin] == builtinPluginsLabel {
+			cm.Data = map[string]string{stub: stub}
 		}
 	}
-	if objs.Deployment != nil {
-		if _, ok := objs.Deployment.Spec.Template.Annotations[AnnotationBuiltinPlugins]; ok {
-			objs.Deployment.Spec.Template.Annotations[AnnotationBuiltinPlugins] = "(luaplugins.Hash())"
+	if objs.Deployment == nil {
+		return
+	}
+	tpl := &objs.Deployment.Spec.Template
+	if _, ok := tpl.Annotations[AnnotationBuiltinPlugins]; ok {
+		tpl.Annotations[AnnotationBuiltinPlugins] = "(luaplugins.Hash())"
+	}
+	for i := range tpl.Spec.Volumes {
+		if cm := tpl.Spec.Volumes[i].ConfigMap; cm != nil && tpl.Spec.Volumes[i].Name == "drawbridge-plugins" {
+			cm.Items = []corev1.KeyToPath{{Key: stub, Path: "kong/plugins/<plugin>/<file>"}}
 		}
 	}
 }

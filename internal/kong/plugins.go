@@ -33,6 +33,7 @@ var pluginSchemas = map[string]pluginSchema{
 	PluginRequestTermination:  checkRequestTermination,
 	PluginCORS:                checkCORS,
 	PluginPreFunction:         checkPreFunction,
+	PluginDrawbridgeRetry:     checkDrawbridgeRetry,
 }
 
 var httpPluginProtocols = map[string]bool{"http": true, "https": true, "grpc": true, "grpcs": true}

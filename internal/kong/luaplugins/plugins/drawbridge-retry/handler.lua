@@ -40,7 +40,6 @@ local pairs = pairs
 local ipairs = ipairs
 local setmetatable = setmetatable
 local random = math.random
-local capture = ngx.location.capture
 
 local Retry = {
   -- Runs before most plugins so that, in the response phase, plugins
@@ -156,7 +155,9 @@ local function attempt(ctx, bd, method, timeouts, deadline)
   -- shared ctx as if the whole request had failed; keep what it changes.
   local saved_unexpected, saved_exited = ctx.KONG_UNEXPECTED, ctx.KONG_EXITED
   ctx.buffered_proxying = true
-  local res = capture("/kong_buffered_http", {
+  -- Looked up here: Kong also loads plugins into its stream subsystem,
+  -- whose ngx has no `location`.
+  local res = ngx.location.capture("/kong_buffered_http", {
     method = HTTP_METHODS[method],
     always_forward_body = true,
     share_all_vars = true,

@@ -101,7 +101,10 @@ func (b *retryBackend) serve(w http.ResponseWriter, r *http.Request) {
 				resetConnection(w)
 			} else {
 				code, _ := strconv.Atoi(steps[n])
+				w.Header().Set("X-Failed-Attempt", strconv.Itoa(n+1))
+				w.Header().Set("Content-Type", "text/plain")
 				w.WriteHeader(code)
+				_, _ = io.WriteString(w, "failed attempt")
 			}
 			return
 		}
@@ -270,7 +273,7 @@ func startRetryFixture(t *testing.T, manifests string) *retryFixture {
 	// Stream listeners too: Kong then loads the plugin into its stream
 	// subsystem as well, as on a data plane with TCP or UDP listeners.
 	k := realkong.Start(t, realkong.Options{Stream: true, Env: map[string]string{
-		"KONG_PROXY_LISTEN": "127.0.0.1:" + port,
+		"KONG_PROXY_LISTEN": "127.0.0.1:" + port + " http2",
 		"KONG_PORT_MAPS":    "80:" + port,
 	}})
 	k.HTTP = "127.0.0.1:" + port
@@ -640,6 +643,40 @@ func TestRetryBehaviour(t *testing.T) {
 			if h.bodyID != hex.EncodeToString(sum[:]) {
 				t.Fatalf("attempt %d got another body", i+1)
 			}
+		}
+	})
+
+	t.Run("final answer only", func(t *testing.T) {
+		// Headers and body of the failed attempts do not leak into the
+		// answer; HEAD is retried too.
+		for _, method := range []string{http.MethodGet, http.MethodHead} {
+			path, id := simulate("/retry/resets", "script", "500,500")
+			a := f.do(t, method, path, nil)
+			if a.status != http.StatusOK || len(single.hits(id)) != 3 {
+				t.Fatalf("%s: status %d after %d requests", method, a.status, len(single.hits(id)))
+			}
+			if v := a.header.Get("X-Failed-Attempt"); v != "" {
+				t.Fatalf("%s: the answer carries a failed attempt's header X-Failed-Attempt: %s", method, v)
+			}
+			if ct := a.header.Get("Content-Type"); ct != "application/json" {
+				t.Fatalf("%s: Content-Type %q, want the echo's application/json", method, ct)
+			}
+			if method == http.MethodGet && !bytes.Contains(a.body, []byte(`"backend":"single"`)) {
+				t.Fatalf("body %q", a.body)
+			}
+		}
+	})
+
+	t.Run("h2c client", func(t *testing.T) {
+		// Kong 3.9 lets buffered proxying (ngx.location.capture) serve
+		// HTTP/2 requests (its ngx_lua patch 09); the retries go the same way.
+		var p http.Protocols
+		p.SetUnencryptedHTTP2(true)
+		h2 := &retryFixture{kong: f.kong, client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Protocols: &p}}}
+		path, id := simulate("/retry/resets", "script", "500")
+		a := h2.do(t, http.MethodGet, path, nil)
+		if a.status != http.StatusOK || len(single.hits(id)) != 2 {
+			t.Fatalf("status %d after %d requests", a.status, len(single.hits(id)))
 		}
 	})
 

@@ -198,7 +198,11 @@ function Retry:response(conf)
   local state = ctx.drawbridge_retry
   local deadline, timeouts
   if state then
-    deadline, timeouts = state.deadline, state.timeouts
+    deadline, timeouts = state.deadline, {}
+    for _, k in ipairs(TIMEOUTS) do
+      -- a plugin that ran after this one may have set its own
+      timeouts[k] = rawget(bd, k) or state.timeouts[k]
+    end
     setmetatable(bd, nil)
   else
     timeouts = {}

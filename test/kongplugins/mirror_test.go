@@ -1112,3 +1112,42 @@ spec:
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// TestMirrorExternalName: a mirror Service of type ExternalName gives the
+// plugin a host name, which it resolves with Kong's DNS client in the
+// copy's timer (here "localhost", answered from /etc/hosts).
+func TestMirrorExternalName(t *testing.T) {
+	lab := startMirrorLab(t, nil)
+	port := lab.v2.port()
+	lab.apply(t, fmt.Sprintf(`apiVersion: v1
+kind: Service
+metadata:
+  name: external-mirror
+  namespace: gateway-conformance-infra
+spec:
+  type: ExternalName
+  externalName: localhost
+  ports:
+  - name: http
+    port: %[1]s
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: external-mirror
+  namespace: gateway-conformance-infra
+spec:
+  parentRefs:
+  - name: same-namespace
+  rules:
+  - matches:
+    - path: {type: PathPrefix, value: /ext}
+    filters:
+    - type: RequestMirror
+      requestMirror:
+        backendRef: {name: external-mirror, port: %[1]s}
+    backendRefs:
+    - {name: infra-backend-v1, port: 8080}
+`, port))
+	lab.runMirrorCases(t, []mirrorCase{{path: "/ext", mirrors: []*mirrorBackend{lab.v2}}})
+}

@@ -1151,3 +1151,51 @@ spec:
 `, port))
 	lab.runMirrorCases(t, []mirrorCase{{path: "/ext", mirrors: []*mirrorBackend{lab.v2}}})
 }
+
+// TestMirrorWithPerBackendFilters: a rule whose backendRefs carry their own
+// header filters (drawbridge-backend-select, PRIORITY 799) and a mirror
+// (800): the copy carries the rule's filter but not the filter of the
+// backendRef that served the request, which belongs to that backend only.
+func TestMirrorWithPerBackendFilters(t *testing.T) {
+	lab := startMirrorLab(t, nil)
+	lab.apply(t, `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: mirror-backend-filters
+  namespace: gateway-conformance-infra
+spec:
+  parentRefs:
+  - name: same-namespace
+  rules:
+  - matches:
+    - path: {type: PathPrefix, value: /pb}
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier:
+        set: [{name: X-Rule, value: rule}]
+    - type: RequestMirror
+      requestMirror:
+        backendRef: {name: infra-backend-v2, port: 8080}
+    backendRefs:
+    - name: infra-backend-v1
+      port: 8080
+      filters:
+      - {type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: X-Backend, value: v1}]}}
+    - name: infra-backend-v1
+      port: 8080
+      weight: 0
+      filters:
+      - {type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: X-Backend, value: never}]}}
+`)
+	path := withRequestID("/pb")
+	if err := lab.roundTrip(path, mirrorCase{expectHeaders: map[string]string{"X-Rule": "rule", "X-Backend": "v1"}}); err != nil {
+		t.Fatalf("%v\n%s", err, lab.k.ErrorLogTail())
+	}
+	if !lab.v2.waitLog(mirrorLogRegexp(path), 10*time.Second) {
+		t.Fatalf("no copy\n%s", lab.k.ErrorLogTail())
+	}
+	cp := lab.v2.find(path)[0]
+	if cp.header.Get("X-Rule") != "rule" || cp.header.Get("X-Backend") != "" {
+		t.Fatalf("copy X-Rule %q X-Backend %q, want rule and none", cp.header.Get("X-Rule"), cp.header.Get("X-Backend"))
+	}
+}

@@ -2,7 +2,7 @@ package kongstandin
 
 // drawbridge-mirror, Drawbridge's own RequestMirror plugin
 // (internal/kong/luaplugins/plugins/drawbridge-mirror/handler.lua), as the
-// stand-in runs it: after request-transformer (PRIORITY 790), each sampled
+// stand-in runs it: after request-transformer (PRIORITY 800), each sampled
 // request is copied (method, upstream path and query, headers after the
 // plugins, body up to max_body_bytes) to one random endpoint of each
 // mirror, from a goroutine, and the answer is thrown away. The client's
@@ -23,7 +23,7 @@ import (
 )
 
 // mirrorPriority is the handler's PRIORITY.
-const mirrorPriority = 790
+const mirrorPriority = 800
 
 type mirrorTargetRT struct {
 	endpoints              []string

@@ -11,8 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-
-	"github.com/drawbridge-dev/drawbridge/internal/kong"
 )
 
 // plugin is the subset of Kong's plugin phases the stand-in runs.
@@ -58,10 +56,11 @@ func newPlugin(name string, cfg map[string]any) (plugin, error) {
 		return newCORS(cfg)
 	case "pre-function":
 		return newPreFunction(cfg)
-	case kong.PluginMirror:
-		return newMirror(cfg), nil
 	}
 	if p := newAccessPlugin(name, cfg); p != nil {
+		return p, nil
+	}
+	if p := newDrawbridgePlugin(name, cfg); p != nil {
 		return p, nil
 	}
 	return notRunPlugin{name: name}, nil

@@ -171,10 +171,12 @@ end
 
 local Mirror = {
   -- After request-transformer (801), which carries the rule's header
-  -- modifiers and URLRewrite, so the copy is the request as the backend
-  -- gets it; before redirect (779) and request-termination (2), so a rule
-  -- that answers by itself still mirrors.
-  PRIORITY = 790,
+  -- modifiers and URLRewrite, so the copy is the request as the rule sends
+  -- it; before drawbridge-backend-select (799), whose header modifiers
+  -- belong to one backendRef, not to the mirror; before redirect (779) and
+  -- request-termination (2), so a rule that answers by itself still
+  -- mirrors. response-transformer shares 800 but has no access handler.
+  PRIORITY = 800,
   VERSION = "1.0.0",
 }
 

@@ -57,6 +57,11 @@ type ruleFilters struct {
 	// backendRef's header modifiers when they differ between backendRefs
 	// (nil otherwise: identical ones are merged into request/response).
 	perBackend []backendHeaders
+	// mirrors are the RequestMirror filters in rule order; mirrorTargets
+	// are those whose backendRef resolved (resolveMirrors), which become
+	// the drawbridge-mirror plugin.
+	mirrors       []mirrorFilter
+	mirrorTargets []mirrorTarget
 }
 
 // templateRE finds request-transformer template syntax. Kong evaluates
@@ -168,7 +173,11 @@ func (f *ruleFilters) add(filter gwv1.HTTPRouteFilter, where string, backend boo
 		}
 		f.cors = filter.CORS
 	case gwv1.HTTPRouteFilterRequestMirror:
-		return unsupportedf("%s: RequestMirror is not supported: Kong open source cannot mirror requests", where)
+		m, u := compileMirror(filter.RequestMirror, where)
+		if u != nil {
+			return u
+		}
+		f.mirrors = append(f.mirrors, m)
 	case gwv1.HTTPRouteFilterExtensionRef:
 		if filter.ExtensionRef == nil {
 			return unsupportedf("%s: type ExtensionRef needs extensionRef", where)
@@ -359,6 +368,9 @@ func (f ruleFilters) plugins(ps pluginScope) ([]kong.Plugin, error) {
 	}
 	if f.corsConfig != nil {
 		plugin(kong.PluginDrawbridgeCORS, maps.Clone(f.corsConfig))
+	}
+	if cfg := mirrorConfig(f.mirrorTargets); cfg != nil {
+		plugin(kong.PluginMirror, cfg)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil

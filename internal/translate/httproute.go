@@ -83,6 +83,7 @@ func (t *translator) planHTTPRoute(meta *routeMeta, r *gwv1.HTTPRoute) ([]httpRu
 			firstUnsupported = u
 			continue
 		}
+		problems = append(problems, t.resolveMirrors(meta, &p.filters)...)
 		var probs []refProblem
 		var u *unsupported
 		p.ext, probs, p.broken, u = t.resolveExtRefs(meta, p.filters.extRefs)

@@ -20,6 +20,7 @@ import (
 var drawbridgePriorities = map[string]int{
 	"drawbridge-cors":           2000,
 	"drawbridge-backend-select": 799,
+	"drawbridge-mirror":         mirrorPriority,
 }
 
 func newDrawbridgePlugin(name string, cfg map[string]any) plugin {
@@ -28,6 +29,8 @@ func newDrawbridgePlugin(name string, cfg map[string]any) plugin {
 		return newDrawbridgeCORS(cfg)
 	case "drawbridge-backend-select":
 		return newBackendSelect(cfg)
+	case "drawbridge-mirror":
+		return newMirror(cfg)
 	}
 	return nil
 }

@@ -1,0 +1,48 @@
+-- Unit tests of kong.plugins.drawbridge-h2c.path (run by TestLuaUnitTests).
+local path = require("kong.plugins.drawbridge-h2c.path")
+local escape = require("kong.tools.uri").escape
+
+local function eq(got, want, what)
+  if got ~= want then
+    error(string.format("%s: got %s, want %s", what, tostring(got), tostring(want)), 2)
+  end
+end
+
+-- split_request_uri
+do
+  local p, q = path.split_request_uri("/a/b?x=1&y=2?z")
+  eq(p, "/a/b", "path"); eq(q, "x=1&y=2?z", "query")
+  p, q = path.split_request_uri("/a")
+  eq(p, "/a", "path without query"); eq(q, nil, "no query")
+  p, q = path.split_request_uri("/a?")
+  eq(p, "/a", "path with empty query"); eq(q, "", "empty query")
+end
+
+-- percent_decode keeps "+" and malformed escapes, decodes both cases
+eq(path.percent_decode("/a+b%20c%2fd%2F%zz%4"), "/a+b c/d/%zz%4", "percent_decode")
+eq(path.percent_decode("/%41%62%00"), "/Ab\0", "percent_decode control")
+
+-- new_path: nothing changed -> nil (the client's request line goes as is)
+eq(path.new_path("/a/b%20c?x=1&y=%2F", escape("/a/b%20c"), "x=1&y=%2F", escape), nil, "unchanged")
+eq(path.new_path("/", "/", nil, escape), nil, "root")
+eq(path.new_path("/a?", "/a", "", escape), nil, "empty query, unchanged")
+eq(path.new_path("/a?", "/a", nil, escape), nil, "empty query as nil")
+-- a raw character Kong escapes is not a rewrite
+eq(path.new_path("/a|b", escape("/a|b"), nil, escape), nil, "kong-escaped raw path")
+eq(path.new_path("/a%2Fb", escape("/a%2Fb"), nil, escape), nil, "encoded slash kept verbatim")
+
+-- path rewritten -> decoded new path
+eq(path.new_path("/old/x?q=1", "/new/p%20q", "q=1", escape), "/new/p q", "path rewrite")
+eq(path.new_path("/prefix/rest", "/rest", nil, escape), "/rest", "prefix strip")
+-- query changed (set_query) -> the path is set again so nginx rebuilds
+eq(path.new_path("/a?q=1", "/a", "q=2", escape), "/a", "query rewrite")
+eq(path.new_path("/a", "/a", "added=1", escape), "/a", "query added")
+-- no upstream_uri (nothing routed) -> nil
+eq(path.new_path("/a", nil, nil, escape), nil, "no upstream_uri")
+
+-- is_origin_path
+eq(path.is_origin_path("/x"), true, "origin path")
+eq(path.is_origin_path("x"), false, "relative")
+eq(path.is_origin_path(nil), false, "nil")
+
+print("drawbridge-h2c path: ok")

@@ -20,6 +20,8 @@ type httpRulePlan struct {
 	filters   ruleFilters
 	backends  ruleBackends
 	timeoutMs int // 0: Kong defaults
+	// h2c: the rule's backends speak HTTP/2 cleartext (h2c.go).
+	h2c bool
 	// ext are the KongPlugins of the rule's ExtensionRef filters; broken
 	// says why one of them makes the rule answer 500.
 	ext    []*kongPluginState
@@ -75,12 +77,19 @@ func (t *translator) planHTTPRoute(meta *routeMeta, r *gwv1.HTTPRoute) ([]httpRu
 		}
 		p := httpRulePlan{idx: ri, name: ruleName(rule.Name), backends: t.resolveBackends(meta, ri, refs, httpBackends)}
 		problems = append(problems, p.backends.problems...)
+		var mixed []refProblem
+		p.backends, p.h2c, mixed = splitH2C(p.backends, ri)
+		problems = append(problems, mixed...)
 		if firstUnsupported != nil {
 			continue
 		}
 		if u := t.checkHTTPRule(rule, ri, &p); u != nil {
 			firstUnsupported = u
 			continue
+		}
+		if p.filters.redirect != nil {
+			// A redirect answers without proxying: no need for h2c.
+			p.h2c = false
 		}
 		var probs []refProblem
 		var u *unsupported
@@ -234,6 +243,8 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 					if terminate != "" {
 						plugins = append(plugins, terminationPlugin(terminate, tags))
 						sort.SliceStable(plugins, func(i, j int) bool { return plugins[i].Name < plugins[j].Name })
+					} else if p.h2c {
+						plugins = append(plugins, h2cPlugin(tags))
 					}
 					var u *unsupported
 					route.Plugins, u = t.withUserPlugins(plugins, t.policyPlugins(meta.key, p.name, s.listener, p.ext), nil, fmt.Sprintf("rules[%d]", p.idx))
@@ -259,7 +270,11 @@ func (t *translator) commit(meta *routeMeta, plans []httpRulePlan, built []*serv
 		if p.name != "" {
 			extra = append(extra, "drawbridge-rule-name:"+safeTag(p.name))
 		}
-		sb := t.ruleService(meta, p.idx, p.backends, httpBackends, extra)
+		proto := httpBackends
+		if p.h2c {
+			proto = h2cBackends
+		}
+		sb := t.ruleService(meta, p.idx, p.backends, proto, extra)
 		sb.svc.ConnectTimeout, sb.svc.ReadTimeout, sb.svc.WriteTimeout = built[i].svc.ConnectTimeout, built[i].svc.ReadTimeout, built[i].svc.WriteTimeout
 		sb.routes = built[i].routes
 	}

@@ -11,13 +11,15 @@
 -- "grpc" service.
 --
 -- What the grpc module does not honour is $upstream_uri: it sends the
--- client's request line unless the request's own URI was changed. This
+-- client's request target unless the request's own URI was changed. This
 -- plugin runs after every other access handler (lowest priority) and,
--- when a plugin rewrote the path or the query, moves the rewrite onto the
--- request so the backend receives it. It does nothing on other locations.
+-- when $upstream_uri or $args differ from the client's target (Kong
+-- normalised the path, or a plugin rewrote the path or the query), moves
+-- them onto the request so the backend receives what an HTTP/1.1 backend
+-- would (path.lua says where the two can differ). It does nothing on
+-- other locations.
 
 local path = require("kong.plugins.drawbridge-h2c.path")
-local escape = require("kong.tools.uri").escape
 
 local ngx = ngx
 local var = ngx.var
@@ -32,7 +34,7 @@ function H2C:access(conf) -- luacheck: ignore 212
   if var.kong_proxy_mode ~= "grpc" then
     return
   end
-  local p = path.new_path(var.request_uri, var.upstream_uri, var.args, escape)
+  local p = path.new_path(var.request_uri, var.upstream_uri, var.args)
   if p and path.is_origin_path(p) then
     -- jump=false: stay in this location; binary=true: a decoded path may
     -- hold bytes (%00-%1F) that nginx escapes again when sending it.

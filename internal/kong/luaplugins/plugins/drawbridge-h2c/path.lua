@@ -3,12 +3,19 @@
 -- decoded path to rebuild it from.
 --
 -- Why: on the @grpc location nginx ignores $upstream_uri. It sends the
--- client's request line verbatim (r->unparsed_uri) until the URI is
+-- client's request target verbatim (r->unparsed_uri) until the URI is
 -- changed, and then re-escapes r->uri itself and appends r->args
 -- (ngx_http_grpc_module.c, ngx_http_grpc_create_request). Kong's router
--- sets $upstream_uri to its own escaping of the client's path, and a path
--- rewrite (request-transformer replace.uri, kong.service.request.set_path)
--- only changes $upstream_uri. Both are compared here.
+-- sets $upstream_uri to its escaping of the normalised path ("/./a" and
+-- "/%7E" become "/a" and "/~"), which is what an HTTP/1.1 upstream
+-- receives, and a rewrite (request-transformer replace.uri,
+-- kong.service.request.set_path) only changes $upstream_uri.
+--
+-- When $upstream_uri and $args equal the client's target, the target goes
+-- upstream verbatim, exactly as to an HTTP/1.1 upstream. Otherwise the
+-- request's URI becomes the decoded $upstream_uri and nginx escapes it
+-- again: the same bytes, except that percent-encoded characters nginx does
+-- not escape (reserved ones such as %2F, %3B, %3D) arrive decoded.
 
 local _M = {}
 
@@ -33,22 +40,19 @@ function _M.percent_decode(s)
 end
 
 -- new_path returns the decoded path to set on the request (for
--- ngx.req.set_uri), or nil when the request line can go upstream as the
+-- ngx.req.set_uri), or nil when the request target can go upstream as the
 -- client sent it.
 --   request_uri:  $request_uri, the client's raw target
 --   upstream_uri: $upstream_uri, the path Kong would proxy (no query yet)
 --   args:         $args, the query Kong would proxy (nil when empty)
---   escape:       Kong's escaping of a raw path (kong.tools.uri.escape)
-function _M.new_path(request_uri, upstream_uri, args, escape)
-  local raw_path, raw_query = _M.split_request_uri(request_uri)
+function _M.new_path(request_uri, upstream_uri, args)
   if upstream_uri == nil or upstream_uri == "" then
     return nil
   end
-  local path_changed = upstream_uri ~= escape(raw_path)
-  -- nginx reports an empty query as "" or nil depending on the version
-  -- and on whether "?" was sent; both mean "nothing to send".
-  local query_changed = (args or "") ~= (raw_query or "")
-  if not path_changed and not query_changed then
+  local raw_path, raw_query = _M.split_request_uri(request_uri)
+  -- nginx reports an empty query as "" or nil depending on whether "?"
+  -- was sent; both mean "nothing to send".
+  if upstream_uri == raw_path and (args or "") == (raw_query or "") then
     return nil
   end
   return _M.percent_decode(upstream_uri)

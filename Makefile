@@ -3,7 +3,9 @@
 # through the Go module proxy and cached under bin/.
 SHELL := /usr/bin/env bash -o pipefail
 .SHELLFLAGS := -ec
-export GOTOOLCHAIN := local
+# Gateway API v1.7 needs Go 1.27: the go command fetches this toolchain from
+# the Go module proxy once (about 76 MB) and uses it for every module here.
+export GOTOOLCHAIN := go1.27.3
 
 KUBE_VERSION ?= v1.36.3
 BIN := $(CURDIR)/bin
@@ -124,7 +126,7 @@ kong: ## Build open-source Kong $(KONG_VERSION) from the pinned sources (hack/ko
 	@KONG_INSTALL_DIR=$(KONG_DIR) hack/build-kong.sh
 
 .PHONY: lab-binaries
-lab-binaries: build lab-deps ## Build the programs the lab runs: lab, kong-launcher, kong-standin, dns-standin, echo-basic (conformance v1.6.3).
+lab-binaries: build lab-deps ## Build the programs the lab runs: lab, kong-launcher, kong-standin, dns-standin, echo-basic (gateway-api-conformance-images v0.1.0).
 	@KONG_VERSION=$(KONG_VERSION) hack/build-lab-binaries.sh $(BIN)
 
 .PHONY: docker-build

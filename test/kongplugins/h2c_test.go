@@ -62,6 +62,7 @@ type h2cBackend struct {
 	h2cOnly bool
 	served  atomic.Int64 // requests answered normally
 	refused atomic.Int64 // HTTP/1.x requests an h2c-only backend refused
+	conns   atomic.Int64 // TCP connections accepted
 	gates   sync.Map     // stream id -> chan struct{}
 }
 
@@ -83,7 +84,12 @@ func startH2CBackend(t *testing.T, name string, h2cOnly bool) *h2cBackend {
 	if h2cOnly {
 		p.SetUnencryptedHTTP2(true)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(b.serve), Protocols: p, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: http.HandlerFunc(b.serve), Protocols: p, ReadHeaderTimeout: 5 * time.Second,
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				b.conns.Add(1)
+			}
+		}}
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return b
@@ -638,6 +644,21 @@ func TestH2CBackendProtocol(t *testing.T) {
 			if want := "HTTP/" + map[string]string{"HTTP/1.1": "1.1", "h2c": "2.0"}[name]; resp.Proto != want {
 				t.Errorf("%s: client got %s, want %s", name, resp.Proto, want)
 			}
+		}
+	})
+
+	// Kong keeps upstream connections alive for the grpc module too: one
+	// HTTP/2 connection carries sequential requests.
+	t.Run("upstream connection reused", func(t *testing.T) {
+		before := e.h2c.conns.Load()
+		for range 20 {
+			resp, body := e.do(t, clients["HTTP/1.1"], http.MethodGet, base+"/reuse", "reuse.example", nil, nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d: %.200s", resp.StatusCode, body)
+			}
+		}
+		if n := e.h2c.conns.Load() - before; n > 1 {
+			t.Errorf("20 sequential requests opened %d connections to the h2c backend", n)
 		}
 	})
 

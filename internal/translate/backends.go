@@ -43,11 +43,11 @@ type refProblem struct {
 
 // resolvedBackend is one usable backendRef with its ready endpoints.
 type resolvedBackend struct {
+	ref         int // index in the rule's backendRefs
 	service     *corev1.Service
 	port        int32
 	weight      int32
 	endpoints   []string // host:port, sorted, unique
-	index       int      // position in the rule's backendRefs
 	appProtocol string   // the Service port's appProtocol, "" when unset
 }
 
@@ -80,7 +80,7 @@ func (t *translator) resolveBackends(meta *routeMeta, ruleIdx int, refs []gwv1.B
 			out.problems = append(out.problems, *problem)
 			continue
 		}
-		b.index = i
+		b.ref = i
 		out.resolved = append(out.resolved, b)
 	}
 	return out

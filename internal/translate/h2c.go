@@ -70,7 +70,7 @@ func splitH2C(b ruleBackends, ruleIdx int) (ruleBackends, bool, []refProblem) {
 		}
 		problems = append(problems, refProblem{gwv1.RouteReasonUnsupportedProtocol, fmt.Sprintf(
 			"rules[%d].backendRefs[%d]: Service %s/%s port %d speaks %s, but rules[%d].backendRefs[%d] speaks %s; Kong proxies one rule with one protocol, so put h2c and HTTP/1.1 backends in separate rules",
-			ruleIdx, r.index, r.service.Namespace, r.service.Name, r.port, wireName(!h2c), ruleIdx, lead.index, wireName(h2c))})
+			ruleIdx, r.ref, r.service.Namespace, r.service.Name, r.port, wireName(!h2c), ruleIdx, lead.ref, wireName(h2c))})
 	}
 	b.resolved = kept
 	b.problems = append(b.problems, problems...)

@@ -249,7 +249,7 @@ func h2cEndpointPort(addr string) string {
 // (backend-protocol-h2c, no hostnames) and its Service port (8081 ->
 // 3001, appProtocol kubernetes.io/h2c), plus routes for the other cases,
 // each on its own hostname.
-func h2cManifests(h2c, web, dead *h2cBackend, cert, key string) string {
+func h2cManifests(h2c, web, dead, h2c2 *h2cBackend, cert, key string) string {
 	return fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
 metadata:
@@ -287,6 +287,32 @@ ports:
   port: %[2]s
 - name: second-port
   port: %[1]s
+endpoints:
+- addresses: [127.0.0.1]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: infra-backend-v2
+  namespace: gateway-conformance-infra
+spec:
+  ports:
+  - name: second-port
+    appProtocol: kubernetes.io/h2c
+    port: 8081
+    targetPort: 3001
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: infra-backend-v2-1
+  namespace: gateway-conformance-infra
+  labels:
+    kubernetes.io/service-name: infra-backend-v2
+addressType: IPv4
+ports:
+- name: second-port
+  port: %[6]s
 endpoints:
 - addresses: [127.0.0.1]
 ---
@@ -444,6 +470,31 @@ spec:
     - {name: infra-backend-v1, port: 8081}
     - {name: infra-backend-v1, port: 8080}
 ---
+# per-backend header filters (drawbridge-backend-select) on h2c backendRefs
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: per-backend
+  namespace: gateway-conformance-infra
+spec:
+  parentRefs:
+  - name: same-namespace
+  hostnames: [per-backend.example]
+  rules:
+  - backendRefs:
+    - name: infra-backend-v1
+      port: 8081
+      filters:
+      - type: RequestHeaderModifier
+        requestHeaderModifier:
+          set: [{name: X-Ref, value: v1}]
+    - name: infra-backend-v2
+      port: 8081
+      filters:
+      - type: RequestHeaderModifier
+        requestHeaderModifier:
+          set: [{name: X-Ref, value: v2}]
+---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata:
@@ -496,7 +547,7 @@ spec:
   - backendRefs:
     - {name: infra-backend-v1, port: 8081}
 `, h2cEndpointPort(h2c.addr), h2cEndpointPort(web.addr), h2cEndpointPort(dead.addr),
-		h2cIndent(cert, "    "), h2cIndent(key, "    "))
+		h2cIndent(cert, "    "), h2cIndent(key, "    "), h2cEndpointPort(h2c2.addr))
 }
 
 // h2cTranslate runs the real translator on the manifests.
@@ -521,10 +572,10 @@ func h2cTranslate(t *testing.T, manifests string) *translate.Result {
 // (plain HTTP with http2, so h2c prior knowledge and HTTP/1.1 share the
 // port; HTTPS with http2) and the Gateway ports mapped onto them.
 type h2cEnv struct {
-	kong           *realkong.Kong
-	http, https    string
-	h2c, web, dead *h2cBackend
-	result         *translate.Result
+	kong                 *realkong.Kong
+	http, https          string
+	h2c, h2c2, web, dead *h2cBackend
+	result               *translate.Result
 }
 
 func startH2CEnv(t *testing.T) *h2cEnv {
@@ -534,6 +585,7 @@ func startH2CEnv(t *testing.T) *h2cEnv {
 	}
 	e := &h2cEnv{
 		h2c:  startH2CBackend(t, "infra-backend-v1", true),
+		h2c2: startH2CBackend(t, "infra-backend-v2", true),
 		web:  startH2CBackend(t, "infra-backend-v1-http", false),
 		dead: &h2cBackend{},
 	}
@@ -551,7 +603,7 @@ func startH2CEnv(t *testing.T) *h2cEnv {
 		"KONG_PORT_MAPS":    fmt.Sprintf("80:%s, 443:%s", ports[0], ports[1]),
 	}})
 	cert, key := h2cSelfSigned(t, "tls.example")
-	e.result = h2cTranslate(t, h2cManifests(e.h2c, e.web, e.dead, cert, key))
+	e.result = h2cTranslate(t, h2cManifests(e.h2c, e.web, e.dead, e.h2c2, cert, key))
 	if err := e.kong.PostConfig(e.result.JSON); err != nil {
 		t.Fatalf("%v\n%s", err, e.kong.ErrorLogTail())
 	}
@@ -600,11 +652,11 @@ func decodeH2CEcho(t *testing.T, resp *http.Response, body []byte) h2cEcho {
 func TestH2CRouteStatus(t *testing.T) {
 	b := &h2cBackend{addr: "127.0.0.1:1"}
 	cert, key := h2cSelfSigned(t, "tls.example")
-	res := h2cTranslate(t, h2cManifests(b, b, b, cert, key))
+	res := h2cTranslate(t, h2cManifests(b, b, b, b, cert, key))
 	seen := 0
 	for _, r := range res.Routes {
 		switch r.Route.Name {
-		case "backend-protocol-h2c", "filters", "timeout", "plain", "dead", "tls":
+		case "backend-protocol-h2c", "filters", "timeout", "plain", "dead", "tls", "per-backend":
 			seen++
 			if r.Accepted.Status != "True" || r.ResolvedRefs.Status != "True" {
 				t.Errorf("%s: Accepted %s/%s, ResolvedRefs %s/%s: %s", r.Route, r.Accepted.Status, r.Accepted.Reason, r.ResolvedRefs.Status, r.ResolvedRefs.Reason, r.ResolvedRefs.Message)
@@ -617,8 +669,8 @@ func TestH2CRouteStatus(t *testing.T) {
 			}
 		}
 	}
-	if seen != 7 {
-		t.Errorf("saw %d of 7 HTTPRoutes in the results", seen)
+	if seen != 8 {
+		t.Errorf("saw %d of 8 HTTPRoutes in the results", seen)
 	}
 }
 
@@ -864,6 +916,29 @@ func TestH2CBackendProtocol(t *testing.T) {
 		}
 	})
 
+	// drawbridge-backend-select picks the backendRef (its own upstream)
+	// and applies its filters; the request still goes over HTTP/2.
+	t.Run("per-backend filters on h2c backendRefs", func(t *testing.T) {
+		seen := map[string]int{}
+		for _, name := range h2cClientNames() {
+			for range 10 {
+				resp, body := e.do(t, clients[name], http.MethodGet, base+"/pb", "per-backend.example", nil, nil)
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("%s: status %d: %.200s", name, resp.StatusCode, body)
+				}
+				echo := decodeH2CEcho(t, resp, body)
+				ref := echo.Headers["X-Ref"]
+				if echo.Proto != "HTTP/2.0" || len(ref) != 1 || echo.Pod != "infra-backend-"+ref[0]+"-pod" {
+					t.Errorf("%s: backend %s saw proto %s X-Ref %q", name, echo.Pod, echo.Proto, ref)
+				}
+				seen[echo.Pod]++
+			}
+		}
+		if seen["infra-backend-v1-pod"] != 10 || seen["infra-backend-v2-pod"] != 10 {
+			t.Errorf("weights 1:1 over 20 requests: %v", seen)
+		}
+	})
+
 	t.Run("HTTPS listener", func(t *testing.T) {
 		tlsClients := h2cTLSClients("tls.example")
 		for _, name := range h2cClientNames() {
@@ -940,8 +1015,8 @@ func TestH2CBackendProtocol(t *testing.T) {
 		}
 	})
 
-	if n := e.h2c.refused.Load(); n != 0 {
-		t.Errorf("the h2c backend refused %d HTTP/1.x requests: Kong must only speak HTTP/2 to it", n)
+	if n := e.h2c.refused.Load() + e.h2c2.refused.Load(); n != 0 {
+		t.Errorf("the h2c backends refused %d HTTP/1.x requests: Kong must only speak HTTP/2 to them", n)
 	}
 	// The dead backend and the timeout cases log errors; nothing else may.
 	for _, l := range strings.Split(e.kong.ErrorLog(), "\n") {

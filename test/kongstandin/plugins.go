@@ -56,8 +56,6 @@ func newPlugin(name string, cfg map[string]any) (plugin, error) {
 		return newCORS(cfg)
 	case "pre-function":
 		return newPreFunction(cfg)
-	case "drawbridge-h2c":
-		return h2cPlugin{}, nil
 	}
 	if p := newAccessPlugin(name, cfg); p != nil {
 		return p, nil

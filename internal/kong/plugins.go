@@ -35,6 +35,7 @@ var pluginSchemas = map[string]pluginSchema{
 	PluginPreFunction:             checkPreFunction,
 	PluginDrawbridgeCORS:          checkDrawbridgeCORS,
 	PluginDrawbridgeBackendSelect: checkDrawbridgeBackendSelect,
+	PluginDrawbridgeRetry:         checkDrawbridgeRetry,
 }
 
 var httpPluginProtocols = map[string]bool{"http": true, "https": true, "grpc": true, "grpcs": true}

@@ -20,6 +20,7 @@ type httpRulePlan struct {
 	filters   ruleFilters
 	backends  ruleBackends
 	timeoutMs int // 0: Kong defaults
+	retry     *retryPlan
 	// h2c: the rule's backends speak HTTP/2 cleartext (h2c.go).
 	h2c bool
 	// ext are the KongPlugins of the rule's ExtensionRef filters; broken
@@ -132,9 +133,6 @@ func (t *translator) checkHTTPRule(rule *gwv1.HTTPRouteRule, ri int, p *httpRule
 			}
 		}
 	}
-	if rule.Retry != nil {
-		return unsupportedf("rules[%d]: retry is not supported: Kong retries only failed connections, not by response code", ri)
-	}
 	if rule.SessionPersistence != nil {
 		return unsupportedf("rules[%d]: sessionPersistence is not supported by Drawbridge", ri)
 	}
@@ -157,6 +155,11 @@ func (t *translator) checkHTTPRule(rule *gwv1.HTTPRouteRule, ri int, p *httpRule
 		}
 		p.timeoutMs = ms
 	}
+	retry, u := compileRetry(rule, ri)
+	if u != nil {
+		return u
+	}
+	p.retry = retry
 	return nil
 }
 
@@ -197,6 +200,9 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 		sb := &serviceBuild{}
 		if p.timeoutMs > 0 {
 			setTimeouts(&sb.svc, p.timeoutMs)
+		}
+		if p.retry != nil {
+			sb.svc.Retries = kong.Int(p.retry.attempts)
 		}
 		terminate := ""
 		switch {
@@ -240,11 +246,15 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 							tie: tieKey{kindOrder: 0, created: meta.created, namespace: meta.key.Namespace, name: meta.key.Name, rule: p.idx, match: mi}})
 						continue
 					}
-					if terminate != "" {
+					switch {
+					case terminate != "":
 						plugins = append(plugins, terminationPlugin(terminate, tags))
-					} else {
+					default:
 						if sel, ok := backendSelectPlugin(meta, p, tags); ok {
 							plugins = append(plugins, sel)
+						}
+						if p.filters.redirect == nil && p.retry.usesPlugin() {
+							plugins = append(plugins, p.retry.plugin(tags))
 						}
 						if p.h2c {
 							plugins = append(plugins, h2cPlugin(tags))
@@ -282,6 +292,7 @@ func (t *translator) commit(meta *routeMeta, plans []httpRulePlan, built []*serv
 		sb := t.ruleService(meta, p.idx, p.backends, proto, extra)
 		t.backendUpstreams(meta, p, extra)
 		sb.svc.ConnectTimeout, sb.svc.ReadTimeout, sb.svc.WriteTimeout = built[i].svc.ConnectTimeout, built[i].svc.ReadTimeout, built[i].svc.WriteTimeout
+		sb.svc.Retries = built[i].svc.Retries
 		sb.routes = built[i].routes
 	}
 	t.pending = append(t.pending, pending...)

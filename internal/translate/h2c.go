@@ -77,6 +77,16 @@ func splitH2C(b ruleBackends, ruleIdx int) (ruleBackends, bool, []refProblem) {
 	return b, h2c, problems
 }
 
+// h2cRetryUnsupported refuses retry.codes on an h2c rule. drawbridge-retry
+// needs Kong's buffered proxying, whose location (/kong_buffered_http in
+// nginx_kong.lua) always proxy_passes over HTTP/1.x: with a grpc service
+// nginx fails with `invalid URL prefix in "grpc://kong_upstream/..."` and
+// Kong answers 500 to every request (seen on real Kong 3.9.3). Retries on
+// connection errors (attempts alone) are Kong's balancer's and work.
+func h2cRetryUnsupported(ruleIdx int) *unsupported {
+	return unsupportedf("rules[%d]: retry.codes cannot be used with backends that speak h2c (appProtocol %s): retrying on status codes replays the request through Kong's buffered proxy path, which speaks HTTP/1.1 only; retry.attempts without codes (connection errors) works", ruleIdx, h2cAppProtocol)
+}
+
 // h2cPlugin is the drawbridge-h2c instance of one route.
 func h2cPlugin(tags []string) kong.Plugin {
 	return kong.Plugin{Name: pluginH2C, Config: map[string]any{}, Tags: tags}

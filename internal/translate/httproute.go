@@ -92,6 +92,10 @@ func (t *translator) planHTTPRoute(meta *routeMeta, r *gwv1.HTTPRoute) ([]httpRu
 			// A redirect answers without proxying: no need for h2c.
 			p.h2c = false
 		}
+		if p.h2c && p.retry.usesPlugin() {
+			firstUnsupported = h2cRetryUnsupported(ri)
+			continue
+		}
 		var probs []refProblem
 		var u *unsupported
 		p.ext, probs, p.broken, u = t.resolveExtRefs(meta, p.filters.extRefs)

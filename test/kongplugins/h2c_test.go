@@ -316,6 +316,47 @@ ports:
 endpoints:
 - addresses: [127.0.0.1]
 ---
+# two endpoints, one refusing connections: Kong's balancer retries
+apiVersion: v1
+kind: Service
+metadata:
+  name: flaky
+  namespace: gateway-conformance-infra
+spec:
+  ports:
+  - name: h2c
+    appProtocol: kubernetes.io/h2c
+    port: 8081
+    targetPort: 3001
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: flaky-1
+  namespace: gateway-conformance-infra
+  labels:
+    kubernetes.io/service-name: flaky
+addressType: IPv4
+ports:
+- name: h2c
+  port: %[3]s
+endpoints:
+- addresses: [127.0.0.1]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: flaky-2
+  namespace: gateway-conformance-infra
+  labels:
+    kubernetes.io/service-name: flaky
+addressType: IPv4
+ports:
+- name: h2c
+  port: %[1]s
+endpoints:
+- addresses: [127.0.0.1]
+---
 apiVersion: v1
 kind: Service
 metadata:
@@ -524,6 +565,35 @@ spec:
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata:
+  name: retry-attempts
+  namespace: gateway-conformance-infra
+spec:
+  parentRefs:
+  - name: same-namespace
+  hostnames: [retry.example]
+  rules:
+  - retry: {attempts: 2}
+    backendRefs:
+    - {name: flaky, port: 8081}
+---
+# refused: retry.codes need Kong's HTTP/1.1-only buffered proxy path
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: retry-codes
+  namespace: gateway-conformance-infra
+spec:
+  parentRefs:
+  - name: same-namespace
+  hostnames: [retry-codes.example]
+  rules:
+  - retry: {codes: [500], attempts: 2}
+    backendRefs:
+    - {name: infra-backend-v1, port: 8081}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
   name: tls
   namespace: gateway-conformance-infra
 spec:
@@ -656,10 +726,15 @@ func TestH2CRouteStatus(t *testing.T) {
 	seen := 0
 	for _, r := range res.Routes {
 		switch r.Route.Name {
-		case "backend-protocol-h2c", "filters", "timeout", "plain", "dead", "tls", "per-backend":
+		case "backend-protocol-h2c", "filters", "timeout", "plain", "dead", "tls", "per-backend", "retry-attempts":
 			seen++
 			if r.Accepted.Status != "True" || r.ResolvedRefs.Status != "True" {
 				t.Errorf("%s: Accepted %s/%s, ResolvedRefs %s/%s: %s", r.Route, r.Accepted.Status, r.Accepted.Reason, r.ResolvedRefs.Status, r.ResolvedRefs.Reason, r.ResolvedRefs.Message)
+			}
+		case "retry-codes":
+			seen++
+			if r.Accepted.Status != "False" || r.Accepted.Reason != "UnsupportedValue" || !strings.Contains(r.Accepted.Message, "retry.codes") {
+				t.Errorf("retry-codes: Accepted %s/%s: %s", r.Accepted.Status, r.Accepted.Reason, r.Accepted.Message)
 			}
 		case "mixed":
 			seen++
@@ -669,8 +744,8 @@ func TestH2CRouteStatus(t *testing.T) {
 			}
 		}
 	}
-	if seen != 8 {
-		t.Errorf("saw %d of 8 HTTPRoutes in the results", seen)
+	if seen != 10 {
+		t.Errorf("saw %d of 10 HTTPRoutes in the results", seen)
 	}
 }
 
@@ -898,6 +973,25 @@ func TestH2CBackendProtocol(t *testing.T) {
 		}
 	})
 
+	// retry.attempts without codes is Kong's balancer retrying connection
+	// errors, which works for grpc services as for http ones.
+	t.Run("connection errors retried to another endpoint", func(t *testing.T) {
+		refusedBefore := strings.Count(e.kong.ErrorLog(), "(111: Connection refused)")
+		defer func() {
+			if strings.Count(e.kong.ErrorLog(), "(111: Connection refused)") == refusedBefore {
+				t.Errorf("no request tried the refusing endpoint: the case proves nothing")
+			}
+		}()
+		for _, name := range h2cClientNames() {
+			for i := range 6 {
+				resp, body := e.do(t, clients[name], http.MethodGet, base+"/r", "retry.example", nil, nil)
+				if resp.StatusCode != http.StatusOK || decodeH2CEcho(t, resp, body).Proto != "HTTP/2.0" {
+					t.Fatalf("%s request %d: status %d: %.200s", name, i, resp.StatusCode, body)
+				}
+			}
+		}
+	})
+
 	t.Run("mixed rule sends everything to its h2c backend", func(t *testing.T) {
 		h2Before, webBefore := e.h2c.served.Load(), e.web.served.Load()
 		for _, name := range h2cClientNames() {
@@ -1050,5 +1144,74 @@ func TestH2CLatency(t *testing.T) {
 			backend := map[string]string{"": "h2c backend", "plain.example": "HTTP/1.1 backend"}[host]
 			t.Logf("%s client -> %s: p50 %v p99 %v (n=%d)", name, backend, ds[n/2].Round(time.Microsecond), ds[n*99/100].Round(time.Microsecond), n)
 		}
+	}
+}
+
+// TestH2CRetryCodesImpossible keeps the evidence for refusing retry.codes
+// on h2c rules: drawbridge-retry makes Kong proxy through its buffered
+// location (/kong_buffered_http), whose proxy_pass speaks HTTP/1.x only, so
+// on a grpc service nginx cannot even build the request. The config is the
+// translator's for a rule with codes on an HTTP/1.1 Service, with the
+// service switched to grpc as an h2c rule would have it.
+func TestH2CRetryCodesImpossible(t *testing.T) {
+	h2c := startH2CBackend(t, "infra-backend-v1", true)
+	ports := realkong.FreePorts(t, 1)
+	k := realkong.Start(t, realkong.Options{Env: map[string]string{
+		"KONG_PROXY_LISTEN": "127.0.0.1:" + ports[0] + " http2",
+		"KONG_PORT_MAPS":    "80:" + ports[0],
+	}})
+	res := h2cTranslate(t, fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: drawbridge}
+spec: {controllerName: drawbridge.dev/gateway-controller}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s, namespace: default}
+spec:
+  ports: [{name: h2c, port: 8081, targetPort: 3001}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: s-1, namespace: default, labels: {kubernetes.io/service-name: s}}
+addressType: IPv4
+ports: [{name: h2c, port: %s}]
+endpoints: [{addresses: [127.0.0.1]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: drawbridge
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - retry: {codes: [500], attempts: 2}
+    backendRefs: [{name: s, port: 8081}]
+`, h2cEndpointPort(h2c.addr)))
+	cfg := string(res.JSON)
+	if !strings.Contains(cfg, `"name":"drawbridge-retry"`) || strings.Count(cfg, `"protocol":"http"`) != 1 {
+		t.Fatalf("unexpected translation: %s", cfg)
+	}
+	cfg = strings.Replace(cfg, `"protocol":"http"`, `"protocol":"grpc"`, 1)
+	if err := k.PostConfig([]byte(cfg)); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range h2cClientNames() {
+		resp, body := (&h2cEnv{kong: k}).do(t, h2cClients()[name], http.MethodGet, "http://127.0.0.1:"+ports[0]+"/x", "", nil, nil)
+		if resp.StatusCode != http.StatusInternalServerError {
+			t.Errorf("%s: status %d, want 500: %.200s", name, resp.StatusCode, body)
+		}
+	}
+	if !strings.Contains(k.ErrorLog(), `invalid URL prefix in "grpc://kong_upstream/x"`) {
+		t.Errorf("Kong's error log does not say why:\n%s", k.ErrorLogTail())
+	}
+	if h2c.served.Load()+h2c.refused.Load() != 0 {
+		t.Errorf("the backend was reached")
 	}
 }

@@ -199,7 +199,10 @@ func (v *validator) route(path string, r *Route, serviceProtocol string, names m
 		v.add(path, r.Name, "strip_path and preserve_host do not apply to stream routes")
 	}
 	switch {
-	case group == "http" && serviceProtocol != "http" && serviceProtocol != "https":
+	// An http route may use a grpc service: Kong then proxies it through
+	// nginx's grpc module, over HTTP/2 (kong/runloop/handler.lua,
+	// access.before), which is how Drawbridge reaches h2c backends.
+	case group == "http" && serviceProtocol != "http" && serviceProtocol != "https" && serviceProtocol != "grpc" && serviceProtocol != "grpcs":
 		v.add(path+".protocols", r.Name, "http route on a %s service", serviceProtocol)
 	case group == "grpc" && serviceProtocol != "grpc" && serviceProtocol != "grpcs":
 		v.add(path+".protocols", r.Name, "grpc route on a %s service", serviceProtocol)

@@ -31,6 +31,17 @@ func TestValidateAcceptsValidConfig(t *testing.T) {
 	}
 }
 
+// An http route on a grpc service is how Drawbridge reaches h2c backends
+// of HTTPRoutes: Kong 3.9.3 accepts it and proxies through nginx's grpc
+// module (test/kongplugins TestH2C* run it on real Kong).
+func TestValidateAcceptsHTTPRouteOnGRPCService(t *testing.T) {
+	c := validConfig()
+	c.Services[0].Protocol = "grpc"
+	if err := Validate(c); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestValidateRejects(t *testing.T) {
 	cases := []struct {
 		name   string

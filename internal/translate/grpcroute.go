@@ -259,7 +259,7 @@ func (t *translator) translateGRPCRoutes() {
 						}
 					}
 					sb.routes = append(sb.routes, route)
-					t.pending = append(t.pending, &pendingRoute{route: route, prec: m.prec.withHost(s.host),
+					t.pending = append(t.pending, &pendingRoute{route: route, prec: m.prec.withHost(s.origin),
 						tie: tieKey{kindOrder: 1, created: meta.created, namespace: meta.key.Namespace, name: meta.key.Name, rule: p.idx, match: mi}})
 				}
 			}

@@ -27,12 +27,15 @@ const (
 type pluginSchema func(cfg map[string]any) []string
 
 var pluginSchemas = map[string]pluginSchema{
-	PluginRequestTransformer:  checkRequestTransformer,
-	PluginResponseTransformer: checkResponseTransformer,
-	PluginRedirect:            checkRedirect,
-	PluginRequestTermination:  checkRequestTermination,
-	PluginCORS:                checkCORS,
-	PluginPreFunction:         checkPreFunction,
+	PluginRequestTransformer:      checkRequestTransformer,
+	PluginResponseTransformer:     checkResponseTransformer,
+	PluginRedirect:                checkRedirect,
+	PluginRequestTermination:      checkRequestTermination,
+	PluginCORS:                    checkCORS,
+	PluginPreFunction:             checkPreFunction,
+	PluginDrawbridgeCORS:          checkDrawbridgeCORS,
+	PluginDrawbridgeBackendSelect: checkDrawbridgeBackendSelect,
+	PluginDrawbridgeRetry:         checkDrawbridgeRetry,
 }
 
 var httpPluginProtocols = map[string]bool{"http": true, "https": true, "grpc": true, "grpcs": true}

@@ -274,6 +274,10 @@ func (v *validator) certificate(path string, c *Certificate, ids, snis map[strin
 // checkHostname checks a host as Kong's typedefs.host/wildcard_host do: DNS
 // labels, with at most one "*" as the leftmost or rightmost label when
 // wildcards are allowed. IPs are accepted where a service host may be one.
+// Kong checks a label's characters, not its length (kong/tools/ip.lua
+// check_hostname), and Drawbridge's entity names keep a Kubernetes name,
+// which may be one label of up to 253 characters, as one label; so no
+// 63-character limit applies here either.
 func checkHostname(h string, wildcard bool) error {
 	if h == "" {
 		return fmt.Errorf("host is required")
@@ -295,7 +299,7 @@ func checkHostname(h string, wildcard bool) error {
 		if l == "*" && wildcard && (i == 0 || i == len(labels)-1) && len(labels) > 1 && strings.Count(h, "*") == 1 {
 			continue
 		}
-		if len(l) > 63 || !hostLabel.MatchString(l) {
+		if !hostLabel.MatchString(l) {
 			return fmt.Errorf("invalid hostname %q", h)
 		}
 	}

@@ -42,6 +42,19 @@ func TestValidateAcceptsHTTPRouteOnGRPCService(t *testing.T) {
 	}
 }
 
+// TestValidateAcceptsLongLabels: Kubernetes names may be a single label of
+// up to 253 characters, and the entity names built from them keep it whole.
+// Kong accepts such hosts and upstream names (real Kong:
+// test/kongplugins TestGatewayNameMaximumLength).
+func TestValidateAcceptsLongLabels(t *testing.T) {
+	c := validConfig()
+	long := "svc.gateway-conformance-infra." + strings.Repeat("a", 150) + ".0"
+	c.Services[0].Host, c.Upstreams[0].Name = long, long
+	if err := Validate(c); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestValidateRejects(t *testing.T) {
 	cases := []struct {
 		name   string

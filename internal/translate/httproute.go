@@ -247,7 +247,7 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 						// runs none of them and answers 500.
 						route.Plugins = []kong.Plugin{terminationPlugin(terminate, tags)}
 						sb.routes = append(sb.routes, route)
-						pending = append(pending, &pendingRoute{route: route, prec: m.prec.withHost(s.host),
+						pending = append(pending, &pendingRoute{route: route, prec: m.prec.withHost(s.origin),
 							tie: tieKey{kindOrder: 0, created: meta.created, namespace: meta.key.Namespace, name: meta.key.Name, rule: p.idx, match: mi}})
 						continue
 					}
@@ -272,7 +272,7 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 						return nil, nil, u
 					}
 					sb.routes = append(sb.routes, route)
-					pending = append(pending, &pendingRoute{route: route, prec: m.prec.withHost(s.host),
+					pending = append(pending, &pendingRoute{route: route, prec: m.prec.withHost(s.origin),
 						tie: tieKey{kindOrder: 0, created: meta.created, namespace: meta.key.Namespace, name: meta.key.Name, rule: p.idx, match: mi}})
 				}
 			}

@@ -50,7 +50,7 @@ func TestHTTPRouteBackendURLRewrite(t *testing.T) {
 	k := v17StartKong(t, false)
 	v1 := v17StartEcho(t, "infra-backend-v1-pod")
 	v2 := v17StartEcho(t, "infra-backend-v2-pod")
-	res := v17Translate(t, v17GatewayClass, v17SameNamespace("same-namespace", k.httpPort, "Same"),
+	res := translateResult(t, v17GatewayClass, v17SameNamespace("same-namespace", k.httpPort, "Same"),
 		v17Service("infra-backend-v1", v1, ""), v17Service("infra-backend-v2", v2, ""), backendRewriteRoutes)
 	v17RequireAccepted(t, res)
 	k.post(t, res)

@@ -162,7 +162,7 @@ func TestGRPCRouteRequestHeaderModifier(t *testing.T) {
 	k := v17StartKong(t, false)
 	v1 := v17StartEcho(t, "grpc-infra-backend-v1-pod")
 	v2 := v17StartEcho(t, "grpc-infra-backend-v2-pod")
-	res := v17Translate(t, v17GatewayClass, v17SameNamespace("same-namespace", k.httpPort, "Same"),
+	res := translateResult(t, v17GatewayClass, v17SameNamespace("same-namespace", k.httpPort, "Same"),
 		v17Service("grpc-infra-backend-v1", v1, ""), v17Service("grpc-infra-backend-v2", v2, ""), grpcHeaderRoutes)
 	v17RequireAccepted(t, res)
 	k.post(t, res)
@@ -195,7 +195,7 @@ spec:
       port: 8080
       filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: X-Backend-Set, value: from-route}], add: [{name: X-Backend-Add, value: added}], remove: [X-Backend-Remove]}}]
 `
-	res := v17Translate(t, v17GatewayClass, v17SameNamespace("same-namespace", k.httpPort, "Same"),
+	res := translateResult(t, v17GatewayClass, v17SameNamespace("same-namespace", k.httpPort, "Same"),
 		v17Service("grpc-infra-backend-v1", v1, ""), v17Service("grpc-infra-backend-v2", v2, ""), route)
 	v17RequireAccepted(t, res)
 	k.post(t, res)

@@ -38,7 +38,6 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/internal/testutil/realkong"
 	"github.com/drawbridge-dev/drawbridge/internal/translate"
-	"github.com/drawbridge-dev/drawbridge/internal/translatecli"
 )
 
 // h2cEcho is what the test backends answer: what they received.
@@ -620,24 +619,6 @@ spec:
 		h2cIndent(cert, "    "), h2cIndent(key, "    "), h2cEndpointPort(h2c2.addr))
 }
 
-// h2cTranslate runs the real translator on the manifests.
-func h2cTranslate(t *testing.T, manifests string) *translate.Result {
-	t.Helper()
-	objs := &translatecli.Objects{}
-	if err := objs.Decode("h2c.yaml", strings.NewReader(manifests)); err != nil {
-		t.Fatal(err)
-	}
-	snaps, skipped := objs.Snapshots()
-	if len(snaps) != 1 {
-		t.Fatalf("want one Gateway snapshot, got %d (skipped %v)", len(snaps), skipped)
-	}
-	res, err := translate.Translate(snaps[0].Snapshot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
-
 // h2cEnv starts real Kong with the listeners a provisioned data plane has
 // (plain HTTP with http2, so h2c prior knowledge and HTTP/1.1 share the
 // port; HTTPS with http2) and the Gateway ports mapped onto them.
@@ -673,7 +654,7 @@ func startH2CEnv(t *testing.T) *h2cEnv {
 		"KONG_PORT_MAPS":    fmt.Sprintf("80:%s, 443:%s", ports[0], ports[1]),
 	}})
 	cert, key := h2cSelfSigned(t, "tls.example")
-	e.result = h2cTranslate(t, h2cManifests(e.h2c, e.web, e.dead, e.h2c2, cert, key))
+	e.result = translateResult(t, h2cManifests(e.h2c, e.web, e.dead, e.h2c2, cert, key))
 	if err := e.kong.PostConfig(e.result.JSON); err != nil {
 		t.Fatalf("%v\n%s", err, e.kong.ErrorLogTail())
 	}
@@ -722,7 +703,7 @@ func decodeH2CEcho(t *testing.T, resp *http.Response, body []byte) h2cEcho {
 func TestH2CRouteStatus(t *testing.T) {
 	b := &h2cBackend{addr: "127.0.0.1:1"}
 	cert, key := h2cSelfSigned(t, "tls.example")
-	res := h2cTranslate(t, h2cManifests(b, b, b, b, cert, key))
+	res := translateResult(t, h2cManifests(b, b, b, b, cert, key))
 	seen := 0
 	for _, r := range res.Routes {
 		switch r.Route.Name {
@@ -1160,7 +1141,7 @@ func TestH2CRetryCodesImpossible(t *testing.T) {
 		"KONG_PROXY_LISTEN": "127.0.0.1:" + ports[0] + " http2",
 		"KONG_PORT_MAPS":    "80:" + ports[0],
 	}})
-	res := h2cTranslate(t, fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
+	res := translateResult(t, fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
 metadata: {name: drawbridge}
 spec: {controllerName: drawbridge.dev/gateway-controller}

@@ -117,7 +117,7 @@ func TestHTTPRouteHostnameIntersectionPrecedence(t *testing.T) {
 	v2 := v17StartEcho(t, "infra-backend-v2-pod")
 	for _, c := range hostPrecedenceHTTPCases {
 		t.Run(c.name, func(t *testing.T) {
-			res := v17Translate(t, v17GatewayClass, v17HostGateway("gw", "HTTP", k.httpPort, c.listener, "HTTPRoute", ""),
+			res := translateResult(t, v17GatewayClass, v17HostGateway("gw", "HTTP", k.httpPort, c.listener, "HTTPRoute", ""),
 				v17Service("infra-backend-v1", v1, ""), v17Service("infra-backend-v2", v2, ""),
 				v17HostRoute("HTTPRoute", "older", "gw", c.olderHost, v17Older, c.olderMatch, "infra-backend-v1", 8080),
 				v17HostRoute("HTTPRoute", "newer", "gw", c.newerHost, v17Newer, c.newerMatch, "infra-backend-v2", 8080))
@@ -150,7 +150,7 @@ func TestGRPCRouteHostnameIntersectionPrecedence(t *testing.T) {
 		{"longer wildcard route hostname beats older shorter wildcard", "*.example.com", "*.com", "*.example.com"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			res := v17Translate(t, v17GatewayClass, v17HostGateway("gw", "HTTP", k.httpPort, c.listener, "GRPCRoute", ""),
+			res := translateResult(t, v17GatewayClass, v17HostGateway("gw", "HTTP", k.httpPort, c.listener, "GRPCRoute", ""),
 				v17Service("grpc-infra-backend-v1", v1, ""), v17Service("grpc-infra-backend-v2", v2, ""),
 				v17HostRoute("GRPCRoute", "older", "gw", c.olderHost, v17Older, "", "grpc-infra-backend-v1", 8080),
 				v17HostRoute("GRPCRoute", "newer", "gw", c.newerHost, v17Newer, "", "grpc-infra-backend-v2", 8080))
@@ -185,7 +185,7 @@ func TestTLSRouteHostnameIntersectionPrecedence(t *testing.T) {
 		{"longer wildcard route hostname beats older shorter wildcard", "*.example.com", "*.com", "*.example.com"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			res := v17Translate(t, v17GatewayClass, v17HostGateway("gw", "TLS", k.tlsPort, c.listener, "TLSRoute", passthrough),
+			res := translateResult(t, v17GatewayClass, v17HostGateway("gw", "TLS", k.tlsPort, c.listener, "TLSRoute", passthrough),
 				v17Service("tls-backend", b1, "tls"), v17Service("tls-backend-2", b2, "tls"),
 				v17HostRoute("TLSRoute", "older", "gw", c.olderHost, v17Older, "", "tls-backend", 443),
 				v17HostRoute("TLSRoute", "newer", "gw", c.newerHost, v17Newer, "", "tls-backend-2", 443))

@@ -32,7 +32,6 @@ import (
 	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
 	"github.com/drawbridge-dev/drawbridge/internal/testutil/realkong"
 	"github.com/drawbridge-dev/drawbridge/internal/translate"
-	"github.com/drawbridge-dev/drawbridge/internal/translatecli"
 )
 
 // v17NS is the namespace of the conformance suite's infrastructure, which
@@ -226,24 +225,6 @@ kind: GatewayClass
 metadata: {name: drawbridge}
 spec: {controllerName: drawbridge.dev/gateway-controller}
 `
-
-// v17Translate translates manifests that hold exactly one Gateway.
-func v17Translate(t testing.TB, manifests ...string) *translate.Result {
-	t.Helper()
-	objs := &translatecli.Objects{}
-	if err := objs.Decode("fixture.yaml", strings.NewReader(strings.Join(manifests, "\n---\n"))); err != nil {
-		t.Fatal(err)
-	}
-	snaps, skipped := objs.Snapshots()
-	if len(snaps) != 1 {
-		t.Fatalf("want one Gateway snapshot, got %d (skipped %v)", len(snaps), skipped)
-	}
-	res, err := translate.Translate(snaps[0].Snapshot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
 
 // v17RouteResult is the result of one route's first parentRef.
 func v17RouteResult(t testing.TB, res *translate.Result, kind, name string) translate.RouteParentResult {

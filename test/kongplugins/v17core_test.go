@@ -66,7 +66,7 @@ func TestHTTPRouteRuleOrder(t *testing.T) {
 	k := v17StartKong(t, false)
 	v1 := v17StartEcho(t, "infra-backend-v1-pod")
 	v2 := v17StartEcho(t, "infra-backend-v2-pod")
-	res := v17Translate(t, v17GatewayClass, v17SameNamespace("same-namespace", k.httpPort, "Same"),
+	res := translateResult(t, v17GatewayClass, v17SameNamespace("same-namespace", k.httpPort, "Same"),
 		v17Service("infra-backend-v1", v1, ""), v17Service("infra-backend-v2", v2, ""), ruleOrderRoutes)
 	if r := v17RouteResult(t, res, "HTTPRoute", "rule-order"); r.Accepted.Status != "True" || r.ResolvedRefs.Status != "True" {
 		t.Fatalf("rule-order: %+v %+v", r.Accepted, r.ResolvedRefs)
@@ -213,7 +213,7 @@ spec:
   parentRefs: [{name: %[1]s}]
   rules: [{matches: [{method: {service: %[3]s}}], backendRefs: [{name: infra-backend-v1, port: 8080}]}]
 `, v17LongName, v17NS, v17EchoService)
-	res := v17Translate(t, v17GatewayClass, gw, v17Service("infra-backend-v1", v1, ""), routes)
+	res := translateResult(t, v17GatewayClass, gw, v17Service("infra-backend-v1", v1, ""), routes)
 	v17RequireAccepted(t, res)
 	longest := ""
 	for _, s := range res.Config.Services {

@@ -8,8 +8,9 @@ import (
 	"strings"
 )
 
-// Names of the plugins Drawbridge emits. They are all bundled with Kong 3.9
-// open source and enabled by default ("bundled").
+// Names of the plugins Drawbridge emits. They are bundled with Kong 3.9
+// open source and enabled by default ("bundled"), except Drawbridge's own
+// (drawbridge-*), which every data plane it provisions loads.
 const (
 	PluginRequestTransformer  = "request-transformer"
 	PluginResponseTransformer = "response-transformer"
@@ -20,6 +21,9 @@ const (
 	// the default) before every other plugin. Drawbridge emits only code it
 	// generates itself, for what no declarative plugin can express.
 	PluginPreFunction = "pre-function"
+	// PluginBackendTLS is Drawbridge's own plugin for BackendTLSPolicy
+	// (internal/kong/luaplugins/plugins/drawbridge-backend-tls).
+	PluginBackendTLS = "drawbridge-backend-tls"
 )
 
 // pluginSchema checks one plugin's config; the returned strings are problems
@@ -33,6 +37,7 @@ var pluginSchemas = map[string]pluginSchema{
 	PluginRequestTermination:  checkRequestTermination,
 	PluginCORS:                checkCORS,
 	PluginPreFunction:         checkPreFunction,
+	PluginBackendTLS:          checkBackendTLS,
 }
 
 var httpPluginProtocols = map[string]bool{"http": true, "https": true, "grpc": true, "grpcs": true}

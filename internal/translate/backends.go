@@ -21,16 +21,22 @@ type backendProtocol struct {
 	kongProtocol string
 	l4           corev1.Protocol
 	appProtocols map[string]bool // nil: any appProtocol is fine (L4)
+	// tlsProtocol is the Kong service protocol for backends a
+	// BackendTLSPolicy governs; "" where policies do not apply.
+	tlsProtocol string
 }
 
 var (
 	httpBackends = backendProtocol{kongProtocol: "http", l4: corev1.ProtocolTCP,
 		// Kong proxies WebSocket upgrades on http services; it cannot speak
 		// h2c or TLS to an upstream of an HTTP route.
-		appProtocols: map[string]bool{"": true, "http": true, "kubernetes.io/ws": true}}
+		appProtocols: map[string]bool{"": true, "http": true, "kubernetes.io/ws": true}, tlsProtocol: "https"}
 	grpcBackends = backendProtocol{kongProtocol: "grpc", l4: corev1.ProtocolTCP,
-		appProtocols: map[string]bool{"": true, "grpc": true, "kubernetes.io/h2c": true}}
+		appProtocols: map[string]bool{"": true, "grpc": true, "kubernetes.io/h2c": true}, tlsProtocol: "grpcs"}
 	tcpBackends = backendProtocol{kongProtocol: "tcp", l4: corev1.ProtocolTCP}
+	// tlsTerminateBackends are the backends of TLSRoutes on listeners that
+	// terminate TLS, where Kong may speak TLS again to the backend.
+	tlsTerminateBackends = backendProtocol{kongProtocol: "tcp", l4: corev1.ProtocolTCP, tlsProtocol: "tls"}
 	udpBackends = backendProtocol{kongProtocol: "udp", l4: corev1.ProtocolUDP}
 )
 
@@ -46,6 +52,10 @@ type resolvedBackend struct {
 	port      int32
 	weight    int32
 	endpoints []string // host:port, sorted, unique
+	// tls is the TLS a BackendTLSPolicy asks for (nil: plain); tlsRefused
+	// says why the policy that governs the backend cannot be applied.
+	tls        *backendTLS
+	tlsRefused string
 }
 
 // ruleBackends is the outcome of resolving a rule's backendRefs.
@@ -53,6 +63,12 @@ type ruleBackends struct {
 	resolved []resolvedBackend
 	problems []refProblem
 	total    int // number of backendRefs
+	// tls is the backend TLS all resolved backends need (nil: plain);
+	// tlsMixed says why they cannot share one; tlsRefused lists backends
+	// left out because their BackendTLSPolicy cannot be applied.
+	tls        *backendTLS
+	tlsMixed   string
+	tlsRefused []string
 }
 
 // usable reports whether traffic can be sent anywhere: at least one
@@ -78,6 +94,9 @@ func (t *translator) resolveBackends(meta *routeMeta, ruleIdx int, refs []gwv1.B
 			continue
 		}
 		out.resolved = append(out.resolved, b)
+	}
+	if proto.tlsProtocol != "" {
+		settleBackendTLS(&out)
 	}
 	return out
 }
@@ -130,12 +149,19 @@ func (t *translator) resolveBackend(meta *routeMeta, ref gwv1.BackendRef, proto 
 	if svcPort == nil {
 		return resolvedBackend{}, &refProblem{gwv1.RouteReasonBackendNotFound, fmt.Sprintf("Service %s has no port %d", key, *ref.Port)}
 	}
+	var policy *tlsPolicyState
+	if proto.tlsProtocol != "" {
+		policy = t.backendTLS.lookup(key, svcPort.Name)
+	}
 	if proto.appProtocols != nil {
 		app := ""
 		if svcPort.AppProtocol != nil {
 			app = *svcPort.AppProtocol
 		}
-		if !proto.appProtocols[app] {
+		// A port that speaks TLS is a backend only with a policy that
+		// tells how to verify it.
+		tlsApp := policy != nil && strings.EqualFold(app, "https")
+		if !proto.appProtocols[app] && !tlsApp {
 			return resolvedBackend{}, &refProblem{gwv1.RouteReasonUnsupportedProtocol,
 				fmt.Sprintf("Service %s port %d has appProtocol %q, which a %s cannot use (Kong proxies it as %s)", key, *ref.Port, app, meta.key.Kind, proto.kongProtocol)}
 		}
@@ -148,6 +174,13 @@ func (t *translator) resolveBackend(meta *routeMeta, ref gwv1.BackendRef, proto 
 		weight = 0 // the CRD forbids negative weights; never send traffic there
 	}
 	b := resolvedBackend{service: svc, port: int32(*ref.Port), weight: weight}
+	switch {
+	case policy == nil:
+	case policy.usable():
+		b.tls = policy.settings()
+	default:
+		b.tlsRefused = fmt.Sprintf("BackendTLSPolicy %s for Service %s port %d: %s", policy.key, key, *ref.Port, policy.accepted().Message)
+	}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		b.endpoints = []string{net.JoinHostPort(strings.TrimSuffix(svc.Spec.ExternalName, "."), fmt.Sprint(*ref.Port))}
 		return b, nil

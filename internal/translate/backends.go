@@ -37,7 +37,7 @@ var (
 	// tlsTerminateBackends are the backends of TLSRoutes on listeners that
 	// terminate TLS, where Kong may speak TLS again to the backend.
 	tlsTerminateBackends = backendProtocol{kongProtocol: "tcp", l4: corev1.ProtocolTCP, tlsProtocol: "tls"}
-	udpBackends = backendProtocol{kongProtocol: "udp", l4: corev1.ProtocolUDP}
+	udpBackends          = backendProtocol{kongProtocol: "udp", l4: corev1.ProtocolUDP}
 )
 
 // refProblem is why one backendRef could not be used.

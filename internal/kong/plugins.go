@@ -8,9 +8,8 @@ import (
 	"strings"
 )
 
-// Names of the plugins Drawbridge emits. They are bundled with Kong 3.9
-// open source and enabled by default ("bundled"), except Drawbridge's own
-// (drawbridge-*), which every data plane it provisions loads.
+// Names of the plugins Drawbridge emits. They are all bundled with Kong 3.9
+// open source and enabled by default ("bundled").
 const (
 	PluginRequestTransformer  = "request-transformer"
 	PluginResponseTransformer = "response-transformer"
@@ -21,9 +20,6 @@ const (
 	// the default) before every other plugin. Drawbridge emits only code it
 	// generates itself, for what no declarative plugin can express.
 	PluginPreFunction = "pre-function"
-	// PluginBackendTLS is Drawbridge's own plugin for BackendTLSPolicy
-	// (internal/kong/luaplugins/plugins/drawbridge-backend-tls).
-	PluginBackendTLS = "drawbridge-backend-tls"
 )
 
 // pluginSchema checks one plugin's config; the returned strings are problems
@@ -31,13 +27,15 @@ const (
 type pluginSchema func(cfg map[string]any) []string
 
 var pluginSchemas = map[string]pluginSchema{
-	PluginRequestTransformer:  checkRequestTransformer,
-	PluginResponseTransformer: checkResponseTransformer,
-	PluginRedirect:            checkRedirect,
-	PluginRequestTermination:  checkRequestTermination,
-	PluginCORS:                checkCORS,
-	PluginPreFunction:         checkPreFunction,
-	PluginBackendTLS:          checkBackendTLS,
+	PluginRequestTransformer:      checkRequestTransformer,
+	PluginResponseTransformer:     checkResponseTransformer,
+	PluginRedirect:                checkRedirect,
+	PluginRequestTermination:      checkRequestTermination,
+	PluginCORS:                    checkCORS,
+	PluginPreFunction:             checkPreFunction,
+	PluginDrawbridgeCORS:          checkDrawbridgeCORS,
+	PluginDrawbridgeBackendSelect: checkDrawbridgeBackendSelect,
+	PluginDrawbridgeBackendTLS:    checkDrawbridgeBackendTLS,
 }
 
 var httpPluginProtocols = map[string]bool{"http": true, "https": true, "grpc": true, "grpcs": true}

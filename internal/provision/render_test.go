@@ -96,6 +96,7 @@ func renderCase(t *testing.T, inPath string) []byte {
 	if err != nil {
 		return []byte("error: " + err.Error() + "\n")
 	}
+	stubBuiltinPlugins(objs)
 	var out bytes.Buffer
 	for i, obj := range objs.List() {
 		b, err := yaml.Marshal(obj)
@@ -108,4 +109,30 @@ func renderCase(t *testing.T, inPath string) []byte {
 		out.Write(b)
 	}
 	return out.Bytes()
+}
+
+// stubBuiltinPlugins replaces the files of Drawbridge's own plugins (the
+// ConfigMap's data and the volume's items) and their hash with fixed text
+// in a rendering, so the goldens pin where the plugins go without changing
+// whenever a plugin gains a file or a line; TestBuiltinPluginsShipEveryFile
+// checks the real content.
+func stubBuiltinPlugins(objs Objects) {
+	const stub = "(every file of internal/kong/luaplugins)"
+	for _, cm := range objs.PluginConfigMaps {
+		if cm.Labels[LabelCustomPlugin] == builtinPluginsLabel {
+			cm.Data = map[string]string{stub: stub}
+		}
+	}
+	if objs.Deployment == nil {
+		return
+	}
+	tpl := &objs.Deployment.Spec.Template
+	if _, ok := tpl.Annotations[AnnotationBuiltinPlugins]; ok {
+		tpl.Annotations[AnnotationBuiltinPlugins] = "(luaplugins.Hash())"
+	}
+	for i := range tpl.Spec.Volumes {
+		if cm := tpl.Spec.Volumes[i].ConfigMap; cm != nil && tpl.Spec.Volumes[i].Name == "drawbridge-plugins" {
+			cm.Items = []corev1.KeyToPath{{Key: stub, Path: "kong/plugins/<plugin>/<file>"}}
+		}
+	}
 }

@@ -316,7 +316,7 @@ func (t *translator) backendTLSPlugin(b *backendTLS, protocols []string, tags []
 	if t.clientCertID != "" {
 		cfg["client_certificate"] = t.clientCertID
 	}
-	return kong.Plugin{Name: kong.PluginBackendTLS, Config: cfg, Protocols: protocols, Tags: tags}
+	return kong.Plugin{Name: kong.PluginDrawbridgeBackendTLS, Config: cfg, Protocols: protocols, Tags: tags}
 }
 
 // backendClientCertificate resolves the Gateway's backend client

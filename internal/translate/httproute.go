@@ -239,8 +239,10 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 					}
 					if terminate != "" {
 						plugins = append(plugins, terminationPlugin(terminate, tags))
-						sort.SliceStable(plugins, func(i, j int) bool { return plugins[i].Name < plugins[j].Name })
+					} else if sel, ok := backendSelectPlugin(meta, p, tags); ok {
+						plugins = append(plugins, sel)
 					}
+					sort.SliceStable(plugins, func(i, j int) bool { return plugins[i].Name < plugins[j].Name })
 					var u *unsupported
 					route.Plugins, u = t.withUserPlugins(plugins, t.policyPlugins(meta.key, p.name, s.listener, p.ext), nil, fmt.Sprintf("rules[%d]", p.idx))
 					if u != nil {
@@ -266,6 +268,7 @@ func (t *translator) commit(meta *routeMeta, plans []httpRulePlan, built []*serv
 			extra = append(extra, "drawbridge-rule-name:"+safeTag(p.name))
 		}
 		sb := t.ruleService(meta, p.idx, p.backends, httpBackends, extra)
+		t.backendUpstreams(meta, p, extra)
 		sb.svc.ConnectTimeout, sb.svc.ReadTimeout, sb.svc.WriteTimeout = built[i].svc.ConnectTimeout, built[i].svc.ReadTimeout, built[i].svc.WriteTimeout
 		sb.routes = built[i].routes
 	}

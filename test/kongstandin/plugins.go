@@ -60,6 +60,9 @@ func newPlugin(name string, cfg map[string]any) (plugin, error) {
 	if p := newAccessPlugin(name, cfg); p != nil {
 		return p, nil
 	}
+	if p := newDrawbridgePlugin(name, cfg); p != nil {
+		return p, nil
+	}
 	return notRunPlugin{name: name}, nil
 }
 

@@ -52,6 +52,13 @@ type proxyState struct {
 	corsSkipHeaders bool
 	plugins         []*pluginInstance
 
+	// drawbridgePreflight: drawbridge-cors answered a preflight.
+	drawbridgePreflight bool
+	// upstreamName is the upstream drawbridge-backend-select chose
+	// (kong.service.set_upstream); "" keeps the service's host.
+	upstreamName      string
+	drawbridgeBackend *dbBackend
+
 	// The authenticated consumer and credential (kong.client.authenticate).
 	consumer     *consumerRec
 	credentialID string
@@ -445,6 +452,9 @@ func (s *Server) forward(w http.ResponseWriter, st *proxyState) int {
 	r := st.req
 	svc := st.route.service
 	up := st.rt.upstreams[svc.host]
+	if st.upstreamName != "" {
+		up = st.rt.upstreams[st.upstreamName]
+	}
 	upgrade := strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 	isGRPC := svc.protocol == "grpc" || svc.protocol == "grpcs"
 	// Buffer small bodies so a failed connect can be retried (Kong buffers

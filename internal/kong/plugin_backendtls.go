@@ -8,9 +8,17 @@ import (
 	"github.com/google/uuid"
 )
 
-// checkBackendTLS follows the schema of drawbridge-backend-tls
+// PluginDrawbridgeBackendTLS is Drawbridge's own plugin for
+// BackendTLSPolicy (internal/kong/luaplugins/plugins/drawbridge-backend-tls):
+// it verifies the backend's certificate against the policy's CA
+// certificates and subjectAltNames, sends the policy's hostname as the TLS
+// server name while the Host header stays the client's, and presents the
+// Gateway's backend client certificate.
+const PluginDrawbridgeBackendTLS = "drawbridge-backend-tls"
+
+// checkDrawbridgeBackendTLS follows the schema of drawbridge-backend-tls
 // (internal/kong/luaplugins/plugins/drawbridge-backend-tls/schema.lua).
-func checkBackendTLS(cfg map[string]any) []string {
+func checkDrawbridgeBackendTLS(cfg map[string]any) []string {
 	var out []string
 	if sni, ok := cfg["sni"].(string); !ok || sni == "" {
 		out = append(out, "sni: required, a non-empty string")

@@ -76,10 +76,16 @@ func (w *world) httpsListener(secret string) {
 // tlsTerminateListener adds a TLS listener for hostname that terminates
 // with the Secret's certificate.
 func (w *world) tlsTerminateListener(hostname, secret string) {
+	w.tlsTerminateListenerNamed("tls-terminate", hostname, secret)
+}
+
+// tlsTerminateListenerNamed adds another terminating TLS listener on the
+// same port.
+func (w *world) tlsTerminateListenerNamed(name, hostname, secret string) {
 	mode := gwv1.TLSModeTerminate
 	h := gwv1.Hostname(hostname)
 	w.snap.Gateway.Spec.Listeners = append(w.snap.Gateway.Spec.Listeners,
-		gwv1.Listener{Name: "tls-terminate", Port: gwv1.PortNumber(w.tlsPort), Protocol: gwv1.TLSProtocolType, Hostname: &h,
+		gwv1.Listener{Name: gwv1.SectionName(name), Port: gwv1.PortNumber(w.tlsPort), Protocol: gwv1.TLSProtocolType, Hostname: &h,
 			TLS: &gwv1.ListenerTLSConfig{Mode: &mode, CertificateRefs: []gwv1.SecretObjectReference{{Name: gwv1.ObjectName(secret)}}}})
 }
 

@@ -428,10 +428,40 @@ func TestBackendTLSPolicyTLSRouteTerminate(t *testing.T) {
 	w.service("btls-terminate-tls-backend", svcPort{"btls", 8443, backend, ""})
 	w.policy("btls-tlsroute-terminate-test", "btls-terminate-tls-backend", "btls", "abc.example.com", []caRef{configMap("tls-checks-ca-certificate")}, nil, time.Now())
 	w.tlsRoute("backendtlspolicy-tlsroute-terminate", "tls.example.com", "btls-terminate-tls-backend", 8443)
+	// Not in the suite: subjectAltNames on a stream, matching and not.
+	w.tlsTerminateListenerNamed("tls-san", "san.example.com", "tls-terminate-checks-certificate")
+	w.tlsTerminateListenerNamed("tls-san-mismatch", "san-mismatch.example.com", "tls-terminate-checks-certificate")
+	w.service("btls-san", svcPort{"btls", 8443, backend, ""})
+	w.service("btls-san-mismatch", svcPort{"btls", 8443, backend, ""})
+	sans := func(h string) []gwv1.SubjectAltName {
+		return []gwv1.SubjectAltName{{Type: gwv1.HostnameSubjectAltNameType, Hostname: gwv1.Hostname(h)}}
+	}
+	w.policy("btls-san", "btls-san", "btls", "not-in-the-certificate.example.com", []caRef{configMap("tls-checks-ca-certificate")}, sans("abc.example.com"), time.Now())
+	w.policy("btls-san-mismatch", "btls-san-mismatch", "btls", "abc.example.com", []caRef{configMap("tls-checks-ca-certificate")}, sans("def.example.com"), time.Now())
+	w.tlsRoute("san", "san.example.com", "btls-san", 8443)
+	w.tlsRoute("san-mismatch", "san-mismatch.example.com", "btls-san-mismatch", 8443)
 	w.apply()
 	w.wantPolicy("btls-tlsroute-terminate-test", acceptedTrue, resolvedRefsTrue)
 	roots := x509.NewCertPool()
 	roots.AddCert(pki.ca.cert)
+	t.Run("subjectAltNames on a TLSRoute backend", func(t *testing.T) {
+		// Kong serves the listener certificate of tls.example.com for these
+		// names too; the client does not check it (nothing here is about
+		// the client's side).
+		a := streamCall(w.addr(w.tlsPort), &tls.Config{ServerName: "san.example.com", RootCAs: roots, InsecureSkipVerify: true})
+		if a.err != nil || a.rep.SNI != "not-in-the-certificate.example.com" {
+			t.Errorf("matching SAN: %+v, want the backend's report with server name not-in-the-certificate.example.com", a)
+		}
+		a = streamCall(w.addr(w.tlsPort), &tls.Config{ServerName: "san-mismatch.example.com", RootCAs: roots, InsecureSkipVerify: true})
+		if a.err == nil {
+			t.Errorf("mismatching SAN: the backend answered %+v, want the connection closed", a.rep)
+		}
+		// The refusal is the handshake's (the verify callback failed it),
+		// not a missing route.
+		if log := w.k.ErrorLog(); !strings.Contains(log, "certificate verify failed) while SSL handshaking to upstream") {
+			t.Errorf("Kong's error log does not show the SAN refusal:\n%s", w.k.ErrorLogTail())
+		}
+	})
 	t.Run("TLS request matching terminated TLSRoute with BackendTLSPolicy should reach backend with re-encrypted TLS", func(t *testing.T) {
 		consistently(t, "TLS to tls.example.com", func() answer {
 			return streamCall(w.addr(w.tlsPort), &tls.Config{ServerName: "tls.example.com", RootCAs: roots, MinVersion: tls.VersionTLS12})

@@ -35,6 +35,7 @@ var pluginSchemas = map[string]pluginSchema{
 	PluginPreFunction:             checkPreFunction,
 	PluginDrawbridgeCORS:          checkDrawbridgeCORS,
 	PluginDrawbridgeBackendSelect: checkDrawbridgeBackendSelect,
+	PluginDrawbridgeRetry:         checkDrawbridgeRetry,
 	PluginDrawbridgeBackendTLS:    checkDrawbridgeBackendTLS,
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
 	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
+	"github.com/drawbridge-dev/drawbridge/internal/kong/luaplugins"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.out.yaml from the current output")
@@ -129,6 +130,14 @@ func stubBuiltinPlugins(objs Objects) {
 	tpl := &objs.Deployment.Spec.Template
 	if _, ok := tpl.Annotations[AnnotationBuiltinPlugins]; ok {
 		tpl.Annotations[AnnotationBuiltinPlugins] = "(luaplugins.Hash())"
+	}
+	names := strings.Join(luaplugins.Names(), ",")
+	for i := range tpl.Spec.Containers {
+		for j, e := range tpl.Spec.Containers[i].Env {
+			if e.Name == "KONG_PLUGINS" && names != "" {
+				tpl.Spec.Containers[i].Env[j].Value = strings.Replace(e.Value, names, "(luaplugins.Names())", 1)
+			}
+		}
 	}
 	for i := range tpl.Spec.Volumes {
 		if cm := tpl.Spec.Volumes[i].ConfigMap; cm != nil && tpl.Spec.Volumes[i].Name == "drawbridge-plugins" {

@@ -174,11 +174,13 @@ func (w *world) policy(name, service, section, hostname string, cas []caRef, san
 	return &w.snap.BackendTLSPolicies[len(w.snap.BackendTLSPolicies)-1]
 }
 
-// rule is one HTTPRoute rule: an Exact path match to one Service port.
+// rule is one HTTPRoute rule: an Exact path match to one Service port,
+// optionally retried on the listed status codes.
 type rule struct {
 	path    string
 	service string
 	port    int32
+	retry   []int
 }
 
 // httpRoute adds an HTTPRoute on a listener of the Gateway.
@@ -193,10 +195,18 @@ func (w *world) httpRoute(name, section string, hostnames []string, rules ...rul
 	for _, ru := range rules {
 		port := gwv1.PortNumber(ru.port)
 		path := ru.path
-		r.Spec.Rules = append(r.Spec.Rules, gwv1.HTTPRouteRule{
+		hr := gwv1.HTTPRouteRule{
 			Matches:     []gwv1.HTTPRouteMatch{{Path: &gwv1.HTTPPathMatch{Type: &exact, Value: &path}}},
 			BackendRefs: []gwv1.HTTPBackendRef{{BackendRef: gwv1.BackendRef{BackendObjectReference: gwv1.BackendObjectReference{Name: gwv1.ObjectName(ru.service), Port: &port}}}},
-		})
+		}
+		if len(ru.retry) > 0 {
+			attempts := 2
+			hr.Retry = &gwv1.HTTPRouteRetry{Attempts: &attempts}
+			for _, c := range ru.retry {
+				hr.Retry.Codes = append(hr.Retry.Codes, gwv1.HTTPRouteRetryStatusCode(c))
+			}
+		}
+		r.Spec.Rules = append(r.Spec.Rules, hr)
 	}
 	w.snap.HTTPRoutes = append(w.snap.HTTPRoutes, r)
 }

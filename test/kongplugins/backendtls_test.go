@@ -166,12 +166,12 @@ func TestBackendTLSPolicy(t *testing.T) {
 	w.policy("cert-mismatch", "backendtlspolicy-cert-mismatch-test", "btls", "abc.example.com", []caRef{configMap("mismatch-ca-certificate")}, nil, now)
 	w.policy("reconcile-test", "backendtlspolicy-reconcile-test", "btls", "abc.example.com", ca, nil, now)
 	w.httpRoute("backendtlspolicy", "http", []string{"abc.example.com"},
-		rule{"/backendtlspolicy", "backendtlspolicy-test", 443},
-		rule{"/backendtlspolicy-host-mismatch", "backendtlspolicy-host-mismatch-test", 443},
-		rule{"/backendtlspolicy-cert-mismatch", "backendtlspolicy-cert-mismatch-test", 443},
-		rule{"/backendtlspolicy-reconcile-test", "backendtlspolicy-reconcile-test", 443})
+		rule{path: "/backendtlspolicy", service: "backendtlspolicy-test", port: 443},
+		rule{path: "/backendtlspolicy-host-mismatch", service: "backendtlspolicy-host-mismatch-test", port: 443},
+		rule{path: "/backendtlspolicy-cert-mismatch", service: "backendtlspolicy-cert-mismatch-test", port: 443},
+		rule{path: "/backendtlspolicy-reconcile-test", service: "backendtlspolicy-reconcile-test", port: 443})
 	w.httpRoute("backendtlspolicy-reencrypt", "https", []string{"https-listener.org"},
-		rule{"/backendtlspolicy", "backendtlspolicy-test", 443})
+		rule{path: "/backendtlspolicy", service: "backendtlspolicy-test", port: 443})
 	w.apply()
 
 	t.Run("Re-encrypt HTTPS request sent to Service with valid BackendTLSPolicy should succeed", func(t *testing.T) {
@@ -253,10 +253,10 @@ func TestBackendTLSPolicyConflictResolution(t *testing.T) {
 	w.policy("not-conflicted-with-section-name", "backendtlspolicy-not-conflicted-test", "https-1", "other.example.com", ca, nil, now)
 	w.policy("not-conflicted-without-section-name", "backendtlspolicy-not-conflicted-test", "", "abc.example.com", ca, nil, now)
 	w.httpRoute("backendtlspolicy-conflict-resolution", "http", []string{"abc.example.com"},
-		rule{"/backendtlspolicy-conflicted-without-section-name", "backendtlspolicy-conflicted-without-section-name-test", 443},
-		rule{"/backendtlspolicy-conflicted-with-section-name", "backendtlspolicy-conflicted-with-section-name-test", 443},
-		rule{"/backendtlspolicy-not-conflicted-with-section-name", "backendtlspolicy-not-conflicted-test", 443},
-		rule{"/backendtlspolicy-not-conflicted-without-section-name", "backendtlspolicy-not-conflicted-test", 8443})
+		rule{path: "/backendtlspolicy-conflicted-without-section-name", service: "backendtlspolicy-conflicted-without-section-name-test", port: 443},
+		rule{path: "/backendtlspolicy-conflicted-with-section-name", service: "backendtlspolicy-conflicted-with-section-name-test", port: 443},
+		rule{path: "/backendtlspolicy-not-conflicted-with-section-name", service: "backendtlspolicy-not-conflicted-test", port: 443},
+		rule{path: "/backendtlspolicy-not-conflicted-without-section-name", service: "backendtlspolicy-not-conflicted-test", port: 8443})
 	w.apply()
 	conflicted := "Accepted=False/Conflicted"
 	for _, c := range []struct {
@@ -297,10 +297,10 @@ func TestBackendTLSPolicyInvalidCACertificateRef(t *testing.T) {
 	w.policy("malformed-ca-certificate-ref", "backendtlspolicy-malformed-ca-certificate-ref-test", "", "abc.example.com", []caRef{configMap("malformed-ca-certificate")}, nil, now)
 	w.policy("invalid-kind", "backendtlspolicy-invalid-kind-test", "", "abc.example.com", []caRef{{"invalid.io", "InvalidKind", "invalid-kind"}}, nil, now)
 	w.httpRoute("backendtlspolicy-invalid-ca-certificate-ref", "http", []string{"abc.example.com"},
-		rule{"/backendtlspolicy-nonexistent-ca-certificate-ref", "backendtlspolicy-nonexistent-ca-certificate-ref-test", 443},
-		rule{"/backendtlspolicy-malformed-ca-certificate-ref", "backendtlspolicy-malformed-ca-certificate-ref-test", 443})
+		rule{path: "/backendtlspolicy-nonexistent-ca-certificate-ref", service: "backendtlspolicy-nonexistent-ca-certificate-ref-test", port: 443},
+		rule{path: "/backendtlspolicy-malformed-ca-certificate-ref", service: "backendtlspolicy-malformed-ca-certificate-ref-test", port: 443})
 	w.httpRoute("backendtlspolicy-invalid-kind-test", "http", []string{"abc.example.com"},
-		rule{"/backendtlspolicy-invalid-kind", "backendtlspolicy-invalid-kind-test", 443})
+		rule{path: "/backendtlspolicy-invalid-kind", service: "backendtlspolicy-invalid-kind-test", port: 443})
 	w.apply()
 	for _, c := range []struct{ name, resolvedRefs string }{
 		{"nonexistent-ca-certificate-ref", "ResolvedRefs=False/InvalidCACertificateRef"},
@@ -350,7 +350,7 @@ func TestBackendTLSPolicySANValidation(t *testing.T) {
 		svc := "backendtlspolicy-" + c.name + "-test"
 		w.service(svc, svcPort{"btls", 443, backend, "HTTPS"})
 		w.policy(c.name, svc, "btls", c.hostname, []caRef{configMap("tls-checks-ca-certificate")}, c.sans, time.Now())
-		rules = append(rules, rule{"/backendtlspolicy-" + c.name, svc, 443})
+		rules = append(rules, rule{path: "/backendtlspolicy-" + c.name, service: svc, port: 443})
 	}
 	w.httpRoute("backendtlspolicy-san-test", "http", []string{"abc.example.com"}, rules...)
 	w.apply()
@@ -496,7 +496,7 @@ func TestGatewayTLSBackendClientCertificate(t *testing.T) {
 	w.service("tls-backend-with-client-cert-validation", svcPort{"https", 443, backend, ""})
 	w.policy("gateway-tls-backend-client-certificate-test", "tls-backend-with-client-cert-validation", "", "abc.example.com",
 		[]caRef{configMap("tls-checks-ca-certificate")}, nil, time.Now())
-	w.httpRoute("gateway-tls-backend-client-certificate", "http", []string{"abc.example.com"}, rule{"/", "tls-backend-with-client-cert-validation", 443})
+	w.httpRoute("gateway-tls-backend-client-certificate", "http", []string{"abc.example.com"}, rule{path: "/", service: "tls-backend-with-client-cert-validation", port: 443})
 	w.apply()
 	w.wantPolicy("gateway-tls-backend-client-certificate-test", acceptedTrue, resolvedRefsTrue)
 	if c := w.res.BackendClientCertificate; c == nil || c.Status != metav1.ConditionTrue || c.Reason != string(gwv1.GatewayReasonResolvedRefs) {
@@ -597,4 +597,47 @@ func streamCall(addr string, cfg *tls.Config) answer {
 		a.err = err
 	}
 	return a
+}
+
+// TestBackendTLSWithRetries checks that backend TLS holds when
+// drawbridge-retry sends the request through Kong's buffered proxy
+// location, a subrequest whose upstream TLS settings start empty: the
+// backend is verified on every attempt, a backend that fails verification
+// is never reached, and the server name and Host stay right.
+func TestBackendTLSWithRetries(t *testing.T) {
+	w := newWorld(t)
+	pki := newConformancePKI(t)
+	w.httpListener()
+	caPEM, mismatchPEM := pki.ca.PEM, pki.mismatchCA.PEM
+	w.caConfigMap("tls-checks-ca-certificate", &caPEM)
+	w.caConfigMap("mismatch-ca-certificate", &mismatchPEM)
+	backend := startTLSEcho(t, "tls-backend", pki.backend.TLS, nil)
+	w.service("good", svcPort{"btls", 443, backend, ""})
+	w.service("cert-mismatch", svcPort{"btls", 443, backend, ""})
+	w.service("san-mismatch", svcPort{"btls", 443, backend, ""})
+	now := time.Now()
+	ca := []caRef{configMap("tls-checks-ca-certificate")}
+	w.policy("good", "good", "btls", "other.example.com", ca, nil, now)
+	w.policy("cert-mismatch", "cert-mismatch", "btls", "abc.example.com", []caRef{configMap("mismatch-ca-certificate")}, nil, now)
+	w.policy("san-mismatch", "san-mismatch", "btls", "abc.example.com", ca,
+		[]gwv1.SubjectAltName{{Type: gwv1.HostnameSubjectAltNameType, Hostname: "def.example.com"}}, now)
+	w.httpRoute("retried", "http", []string{"abc.example.com"},
+		rule{path: "/good", service: "good", port: 443, retry: []int{500}},
+		rule{path: "/cert-mismatch", service: "cert-mismatch", port: 443, retry: []int{500}},
+		rule{path: "/san-mismatch", service: "san-mismatch", port: 443, retry: []int{500}})
+	w.apply()
+	for _, p := range w.res.Config.Services {
+		names := []string{}
+		for _, pl := range p.Routes[0].Plugins {
+			names = append(names, pl.Name)
+		}
+		t.Logf("service %s (%s): route plugins %v", p.Name, p.Protocol, names)
+	}
+	// Alternate so a connection verified for one policy is idle in the
+	// pool when the next asks.
+	for round := 0; round < 2; round++ {
+		consistently(t, "good", w.get("/good", "abc.example.com"), wantBackend("/good", "other.example.com", "abc.example.com"))
+		consistently(t, "cert-mismatch", w.get("/cert-mismatch", "abc.example.com"), wantFailure)
+		consistently(t, "san-mismatch", w.get("/san-mismatch", "abc.example.com"), wantFailure)
+	}
 }

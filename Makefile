@@ -79,6 +79,11 @@ CONFORMANCE_LAB ?= conformance
 # can give (from the top of its pool 172.18.255.0/24, far from the low
 # addresses it hands to other Gateways, and skipped by them besides) and one
 # it refuses (outside the pool, in the 192.0.2.0/24 documentation range).
+# v1.7 waits for every object it deletes to be gone, 30 s by default. A
+# namespace is gone only when its Kong pods are: each drains for 15 s in
+# its preStop hook (`kong quit --wait=15`) before it stops, and on 2 busy
+# cores the namespace sweep that follows took the last run past 30 s.
+CONFORMANCE_TIMEOUTS ?= DeleteTimeout:90
 CONFORMANCE_USABLE_ADDRESS ?= 172.18.255.240
 CONFORMANCE_UNUSABLE_ADDRESS ?= 192.0.2.10
 
@@ -91,6 +96,7 @@ conformance: lab-binaries kube-binaries kong ## Run the upstream Gateway API con
 		$(BIN)/conformance.test -test.v -test.timeout 80m -gateway-class=drawbridge \
 		-conformance-profiles=$(CONFORMANCE_PROFILES) -report-output=$(CONFORMANCE_REPORT) \
 		-usable-address=$(CONFORMANCE_USABLE_ADDRESS) -unusable-address=$(CONFORMANCE_UNUSABLE_ADDRESS) \
+		-timeout-config-overrides=$(CONFORMANCE_TIMEOUTS) \
 		-drawbridge-version=$(CONFORMANCE_VERSION) -data-plane="$(DATA_PLANE)" $(CONFORMANCE_ARGS) 2>&1 | tee $(BIN)/$(CONFORMANCE_LAB).log | grep -E '^(--- |    --- (PASS|FAIL)|ok|PASS|FAIL|lab:)' || true
 	@grep -q '^--- PASS: TestConformance' $(BIN)/$(CONFORMANCE_LAB).log || { echo "conformance: failed (full log: bin/$(CONFORMANCE_LAB).log)"; exit 1; }
 	@cat $(dir $(CONFORMANCE_REPORT))SUMMARY.md

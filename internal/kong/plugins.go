@@ -20,6 +20,10 @@ const (
 	// the default) before every other plugin. Drawbridge emits only code it
 	// generates itself, for what no declarative plugin can express.
 	PluginPreFunction = "pre-function"
+	// PluginMirror is Drawbridge's own RequestMirror plugin
+	// (internal/kong/luaplugins/plugins/drawbridge-mirror), loaded by every
+	// data plane the operator provisions.
+	PluginMirror = "drawbridge-mirror"
 )
 
 // pluginSchema checks one plugin's config; the returned strings are problems
@@ -36,6 +40,7 @@ var pluginSchemas = map[string]pluginSchema{
 	PluginDrawbridgeCORS:          checkDrawbridgeCORS,
 	PluginDrawbridgeBackendSelect: checkDrawbridgeBackendSelect,
 	PluginDrawbridgeRetry:         checkDrawbridgeRetry,
+	PluginMirror:                  checkMirror,
 	PluginDrawbridgeBackendTLS:    checkDrawbridgeBackendTLS,
 }
 

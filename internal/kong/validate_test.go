@@ -16,6 +16,8 @@ func validConfig() *Config {
 				Plugins: []Plugin{
 					{Name: PluginRequestTransformer, Config: map[string]any{"add": map[string]any{"headers": []string{"x-a:b"}}, "replace": map[string]any{"uri": "/x"}}},
 					{Name: PluginRequestTermination, Config: map[string]any{"status_code": 500, "message": "no backend"}},
+					{Name: PluginMirror, Config: map[string]any{"mirrors": []any{map[string]any{
+						"name": "default/m:80", "endpoints": []string{"10.0.0.2:80", "[fd00::2]:80", "m.example.com:80"}, "numerator": 25, "denominator": 50}}}},
 				},
 			}},
 		}},
@@ -25,6 +27,30 @@ func validConfig() *Config {
 
 func TestValidateAcceptsValidConfig(t *testing.T) {
 	if err := Validate(validConfig()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An http route on a grpc service is how Drawbridge reaches h2c backends
+// of HTTPRoutes: Kong 3.9.3 accepts it and proxies through nginx's grpc
+// module (test/kongplugins TestH2C* run it on real Kong).
+func TestValidateAcceptsHTTPRouteOnGRPCService(t *testing.T) {
+	c := validConfig()
+	c.Services[0].Protocol = "grpc"
+	if err := Validate(c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestValidateAcceptsLongLabels: Kubernetes names may be a single label of
+// up to 253 characters, and the entity names built from them keep it whole.
+// Kong accepts such hosts and upstream names (real Kong:
+// test/kongplugins TestGatewayNameMaximumLength).
+func TestValidateAcceptsLongLabels(t *testing.T) {
+	c := validConfig()
+	long := "svc.gateway-conformance-infra." + strings.Repeat("a", 150) + ".0"
+	c.Services[0].Host, c.Upstreams[0].Name = long, long
+	if err := Validate(c); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -104,6 +130,17 @@ func TestValidateRejects(t *testing.T) {
 			c.Services[0].Routes[0].Protocols = []string{"grpc"}
 			c.Services[0].Routes[0].Plugins = []Plugin{{Name: PluginCORS, Config: map[string]any{}}}
 		}, "does not support route protocol grpc"},
+		{"mirror without mirrors", func(c *Config) {
+			c.Services[0].Routes[0].Plugins[0] = Plugin{Name: PluginMirror, Config: map[string]any{"mirrors": []any{}}}
+		}, "mirrors must be a non-empty array"},
+		{"mirror endpoint", func(c *Config) {
+			c.Services[0].Routes[0].Plugins[0] = Plugin{Name: PluginMirror, Config: map[string]any{"mirrors": []any{
+				map[string]any{"name": "a/b:80", "endpoints": []string{"10.0.0.1"}, "numerator": 1, "denominator": 2}}}}
+		}, "is not host:port"},
+		{"mirror share", func(c *Config) {
+			c.Services[0].Routes[0].Plugins[0] = Plugin{Name: PluginMirror, Config: map[string]any{"mirrors": []any{
+				map[string]any{"name": "a/b:80", "endpoints": []string{}, "numerator": 3, "denominator": 2}}}}
+		}, "numerator must be less than or equal to denominator"},
 		{"bad certificate", func(c *Config) {
 			c.Certificates = []Certificate{{ID: "x", Cert: "nope", Key: "nope", SNIs: []SNI{{Name: "*.a.com"}}}}
 		}, "PEM"},

@@ -28,9 +28,10 @@ type backendProtocol struct {
 
 var (
 	httpBackends = backendProtocol{kongProtocol: "http", l4: corev1.ProtocolTCP,
-		// Kong proxies WebSocket upgrades on http services; it cannot speak
-		// h2c or TLS to an upstream of an HTTP route.
-		appProtocols: map[string]bool{"": true, "http": true, "kubernetes.io/ws": true}, tlsProtocol: "https"}
+		// Kong proxies WebSocket upgrades on http services; h2c backends
+		// are proxied through a grpc service (h2c.go). TLS to the backend
+		// takes a BackendTLSPolicy (backendtls.go).
+		appProtocols: map[string]bool{"": true, "http": true, "kubernetes.io/ws": true, h2cAppProtocol: true}, tlsProtocol: "https"}
 	grpcBackends = backendProtocol{kongProtocol: "grpc", l4: corev1.ProtocolTCP,
 		appProtocols: map[string]bool{"": true, "grpc": true, "kubernetes.io/h2c": true}, tlsProtocol: "grpcs"}
 	tcpBackends = backendProtocol{kongProtocol: "tcp", l4: corev1.ProtocolTCP}
@@ -48,11 +49,12 @@ type refProblem struct {
 
 // resolvedBackend is one usable backendRef with its ready endpoints.
 type resolvedBackend struct {
-	ref       int // index in the rule's backendRefs
-	service   *corev1.Service
-	port      int32
-	weight    int32
-	endpoints []string // host:port, sorted, unique
+	ref         int // index in the rule's backendRefs
+	service     *corev1.Service
+	port        int32
+	weight      int32
+	endpoints   []string // host:port, sorted, unique
+	appProtocol string   // the Service port's appProtocol, "" when unset
 	// tls is the TLS a BackendTLSPolicy asks for (nil: plain); tlsRefused
 	// says why the policy that governs the backend cannot be applied.
 	tls        *backendTLS
@@ -176,6 +178,9 @@ func (t *translator) resolveBackend(meta *routeMeta, ref gwv1.BackendRef, proto 
 		weight = 0 // the CRD forbids negative weights; never send traffic there
 	}
 	b := resolvedBackend{service: svc, port: int32(*ref.Port), weight: weight}
+	if svcPort.AppProtocol != nil {
+		b.appProtocol = *svcPort.AppProtocol
+	}
 	switch {
 	case policy == nil:
 	case policy.usable():

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -99,7 +100,9 @@ func compileGRPCFilters(rule gwv1.GRPCRouteRule, ri int) (ruleFilters, *unsuppor
 			}
 			f.extRefs = append(f.extRefs, extRef{ref: *filter.ExtensionRef, where: where})
 		case gwv1.GRPCRouteFilterRequestMirror:
-			return unsupportedf("%s: RequestMirror is not supported: Kong open source cannot mirror requests", where)
+			// drawbridge-mirror sends its copies with lua-resty-http, which
+			// speaks HTTP/1.1 only; a gRPC copy needs HTTP/2 and trailers.
+			return unsupportedf("%s: RequestMirror is not supported on a GRPCRoute: Drawbridge's mirror sends copies over HTTP/1.1 and gRPC needs HTTP/2", where)
 		default:
 			return unsupportedf("%s: filter type %q is not supported on GRPCRoute by Drawbridge", where, filter.Type)
 		}
@@ -119,13 +122,27 @@ func compileGRPCFilters(rule gwv1.GRPCRouteRule, ri int) (ruleFilters, *unsuppor
 	}
 	if first != nil {
 		for i, r := range rule.BackendRefs {
-			if fmt.Sprint(r.Filters) != fmt.Sprint(first) {
+			// Filters hold pointers, so only a deep comparison tells
+			// identical filters apart from different ones.
+			if !reflect.DeepEqual(r.Filters, first) {
 				return f, unsupportedf("rules[%d].backendRefs[%d]: backendRefs of one rule have different filters; Kong applies filters per route, so per-backend filters must be identical across the rule's backendRefs", ri, i)
 			}
 		}
 		for i, filter := range first {
 			if u := apply(filter, fmt.Sprintf("rules[%d].backendRefs[*].filters[%d]", ri, i)); u != nil {
 				return f, u
+			}
+		}
+	}
+	for _, ops := range []headerOps{f.request, f.response} {
+		for _, h := range append(append([]gwv1.HTTPHeader{}, ops.set...), ops.add...) {
+			if !headerTokenRE.MatchString(string(h.Name)) {
+				return f, unsupportedf("rules[%d]: header name %q is not a valid HTTP header name", ri, h.Name)
+			}
+		}
+		for _, name := range ops.remove {
+			if !headerTokenRE.MatchString(name) {
+				return f, unsupportedf("rules[%d]: header name %q is not a valid HTTP header name", ri, name)
 			}
 		}
 	}
@@ -265,7 +282,7 @@ func (t *translator) translateGRPCRoutes() {
 						}
 					}
 					sb.routes = append(sb.routes, route)
-					t.pending = append(t.pending, &pendingRoute{route: route, prec: m.prec.withHost(s.host),
+					t.pending = append(t.pending, &pendingRoute{route: route, prec: m.prec.withHost(s.origin),
 						tie: tieKey{kindOrder: 1, created: meta.created, namespace: meta.key.Namespace, name: meta.key.Name, rule: p.idx, match: mi}})
 				}
 			}

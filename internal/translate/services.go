@@ -30,7 +30,7 @@ func (t *translator) ruleService(meta *routeMeta, ruleIdx int, backends ruleBack
 	sb := &serviceBuild{svc: kong.Service{
 		Name: name, Protocol: proto.kongProtocol, Host: name, Port: port, Tags: tags,
 	}}
-	if backends.tls != nil {
+	if backends.tls != nil && proto.tlsProtocol != "" {
 		sb.svc.Protocol = proto.tlsProtocol
 		var protocols []string
 		if proto.tlsProtocol == "tls" {

@@ -641,3 +641,29 @@ func TestBackendTLSWithRetries(t *testing.T) {
 		consistently(t, "san-mismatch", w.get("/san-mismatch", "abc.example.com"), wantFailure)
 	}
 }
+
+// TestBackendTLSH2C checks a backend with appProtocol kubernetes.io/h2c and
+// a BackendTLSPolicy: Kong sends HTTP/2 over TLS (a grpcs service) with the
+// policy's server name, whatever the client spoke.
+func TestBackendTLSH2C(t *testing.T) {
+	w := newWorld(t)
+	pki := newConformancePKI(t)
+	w.httpListener()
+	caPEM := pki.ca.PEM
+	w.caConfigMap("tls-checks-ca-certificate", &caPEM)
+	backend := startTLSEcho(t, "h2-backend", pki.backend.TLS, nil)
+	w.service("h2-backend", svcPort{"h2", 443, backend, "kubernetes.io/h2c"})
+	w.policy("h2", "h2-backend", "", "other.example.com", []caRef{configMap("tls-checks-ca-certificate")}, nil, time.Now())
+	w.httpRoute("h2", "http", []string{"abc.example.com"}, rule{path: "/h2", service: "h2-backend", port: 443})
+	w.apply()
+	w.wantPolicy("h2", acceptedTrue, resolvedRefsTrue)
+	consistently(t, "GET abc.example.com/h2 over HTTP/1.1", w.get("/h2", "abc.example.com"), func(a answer) error {
+		if err := wantBackend("/h2", "other.example.com", "abc.example.com")(a); err != nil {
+			return err
+		}
+		if a.rep.Proto != "HTTP/2.0" {
+			return fmt.Errorf("backend saw %s, want HTTP/2.0", a.rep.Proto)
+		}
+		return nil
+	})
+}

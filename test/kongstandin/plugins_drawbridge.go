@@ -20,6 +20,8 @@ import (
 var drawbridgePriorities = map[string]int{
 	"drawbridge-cors":           2000,
 	"drawbridge-backend-select": 799,
+	"drawbridge-mirror":         mirrorPriority,
+	"drawbridge-h2c":            -100000,
 }
 
 func newDrawbridgePlugin(name string, cfg map[string]any) plugin {
@@ -28,6 +30,10 @@ func newDrawbridgePlugin(name string, cfg map[string]any) plugin {
 		return newDrawbridgeCORS(cfg)
 	case "drawbridge-backend-select":
 		return newBackendSelect(cfg)
+	case "drawbridge-mirror":
+		return newMirror(cfg)
+	case "drawbridge-h2c":
+		return h2cPlugin{}
 	}
 	return nil
 }

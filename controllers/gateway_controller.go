@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,6 +61,8 @@ type GatewayReconciler struct {
 	RouteKinds []routeKind
 	// ListenerSets is true when the ListenerSet CRD is installed.
 	ListenerSets bool
+	// BackendTLSPolicies is true when the BackendTLSPolicy CRD is installed.
+	BackendTLSPolicies bool
 	// PKI issues the admin API certificates.
 	PKI *AdminPKI
 	// AdminDialer replaces the direct dial of replica addresses when set.
@@ -173,6 +176,9 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		if err := r.writePluginAndConsumerStatuses(ctx, s); err != nil {
 			reterr = errors.Join(reterr, err)
 		}
+		if err := r.writeBackendTLSStatuses(ctx, s); err != nil {
+			reterr = errors.Join(reterr, err)
+		}
 		if err := r.patchStatus(ctx, s, original); err != nil {
 			reterr = errors.Join(reterr, err)
 		}
@@ -233,7 +239,11 @@ func (r *GatewayReconciler) loadClass(ctx context.Context, s *gatewayScope) (boo
 
 func (r *GatewayReconciler) validateListeners(ctx context.Context, s *gatewayScope) error {
 	secrets := map[types.NamespacedName]*corev1.Secret{}
-	for _, key := range gatewayapi.ListenerSecretRefs(s.gateway) {
+	secretRefs := gatewayapi.ListenerSecretRefs(s.gateway)
+	if ref := gatewayapi.BackendClientCertificateRef(s.gateway); ref != nil && !slices.Contains(secretRefs, *ref) {
+		secretRefs = append(secretRefs, *ref)
+	}
+	for _, key := range secretRefs {
 		var secret corev1.Secret
 		if err := r.APIReader.Get(ctx, key, &secret); err != nil {
 			if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
@@ -417,6 +427,9 @@ func (r *GatewayReconciler) cleanup(ctx context.Context, s *gatewayScope) error 
 	if err := r.clearPluginStatuses(ctx, gw); err != nil {
 		return err
 	}
+	if err := r.writeBackendTLSPolicyStatuses(ctx, gw, nil, nil); err != nil {
+		return err
+	}
 	r.Configs.Delete(client.ObjectKeyFromObject(gw))
 	r.pushers.forget(client.ObjectKeyFromObject(gw))
 	r.rejected.forget(client.ObjectKeyFromObject(gw))
@@ -494,6 +507,9 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForConfigMap))
 	if r.ListenerSets {
 		b = b.Watches(&gwv1.ListenerSet{}, handler.EnqueueRequestsFromMapFunc(r.gatewayForListenerSet))
+	}
+	if r.BackendTLSPolicies {
+		b = b.Watches(&gwv1.BackendTLSPolicy{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForBackendTLSPolicy))
 	}
 	for _, k := range r.RouteKinds {
 		b = b.Watches(k.newObj(), handler.EnqueueRequestsFromMapFunc(r.gatewaysForRoute))

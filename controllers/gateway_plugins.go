@@ -655,8 +655,8 @@ func (r *GatewayReconciler) gatewaysForPluginSecret(ctx context.Context, o clien
 }
 
 // gatewaysForConfigMap maps a ConfigMap to the Gateways whose class
-// configuration ships it as a custom plugin, and an owned copy to its
-// Gateway.
+// configuration ships it as a custom plugin, an owned copy to its Gateway,
+// and a BackendTLSPolicy CA ConfigMap to the Gateways of the policy.
 func (r *GatewayReconciler) gatewaysForConfigMap(ctx context.Context, o client.Object) []reconcile.Request {
 	var reqs []reconcile.Request
 	if owner := metav1.GetControllerOf(o); owner != nil && owner.Kind == "Gateway" && o.GetLabels()[provision.LabelCustomPlugin] != "" {
@@ -669,6 +669,7 @@ func (r *GatewayReconciler) gatewaysForConfigMap(ctx context.Context, o client.O
 	for i := range cfgs.Items {
 		reqs = append(reqs, r.gatewaysForConfig(ctx, &cfgs.Items[i])...)
 	}
+	reqs = append(reqs, r.gatewaysForCAConfigMap(ctx, o)...)
 	return dedupRequests(reqs)
 }
 

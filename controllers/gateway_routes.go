@@ -118,6 +118,9 @@ func (r *GatewayReconciler) snapshot(ctx context.Context, s *gatewayScope) ([]cl
 	if err := r.snapshotPlugins(ctx, s, snap, routes); err != nil {
 		return nil, nil, err
 	}
+	if err := r.snapshotBackendTLS(ctx, snap, sortedSet(backendNamespaces)); err != nil {
+		return nil, nil, err
+	}
 	return routes, snap, nil
 }
 

@@ -23,6 +23,7 @@ func (r *GatewayReconciler) patchStatus(ctx context.Context, s *gatewayScope, or
 	accepted, programmed := gatewayConditions(s)
 	gatewayapi.Set(&gw.Status.Conditions, gen, accepted)
 	gatewayapi.Set(&gw.Status.Conditions, gen, programmed)
+	gatewayapi.Set(&gw.Status.Conditions, gen, gatewayResolvedRefs(s))
 	gw.Status.Addresses = addressesOf(s.ingress)
 	gw.Status.Listeners = listenerStatuses(s, programmed.Status == "True")
 	if r.ListenerSets {

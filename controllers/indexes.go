@@ -41,10 +41,14 @@ const (
 	indexKongConsumerSecrets = "drawbridge.kongConsumerSecrets"
 	// indexConfigCustomPlugins: GatewayConfiguration -> "namespace/name" of each custom plugin ConfigMap.
 	indexConfigCustomPlugins = "drawbridge.configCustomPlugins"
+	// indexBackendTLSPolicyConfigMaps: BackendTLSPolicy -> "namespace/name" of each CA ConfigMap.
+	indexBackendTLSPolicyConfigMaps = "drawbridge.backendTLSPolicyConfigMaps"
+	// indexBackendTLSPolicyAncestors: BackendTLSPolicy -> "namespace/name" of each Gateway with our entry in its status.
+	indexBackendTLSPolicyAncestors = "drawbridge.backendTLSPolicyAncestors"
 )
 
 // SetupIndexes registers the field indexes the reconcilers query.
-func SetupIndexes(ctx context.Context, indexer client.FieldIndexer, routeKinds []routeKind, listenerSets bool) error {
+func SetupIndexes(ctx context.Context, indexer client.FieldIndexer, routeKinds []routeKind, listenerSets, backendTLSPolicies bool) error {
 	type index struct {
 		obj     client.Object
 		field   string
@@ -69,8 +73,13 @@ func SetupIndexes(ctx context.Context, indexer client.FieldIndexer, routeKinds [
 			return []string{gw.Namespace + "/" + gw.Spec.Infrastructure.ParametersRef.Name}
 		}},
 		{&gwv1.Gateway{}, indexGatewaySecrets, func(o client.Object) []string {
+			gw := o.(*gwv1.Gateway)
 			var keys []string
-			for _, k := range gatewayapi.ListenerSecretRefs(o.(*gwv1.Gateway)) {
+			for _, k := range gatewayapi.ListenerSecretRefs(gw) {
+				keys = append(keys, k.String())
+			}
+			// The backend client certificate is read like a listener's.
+			if k := gatewayapi.BackendClientCertificateRef(gw); k != nil {
 				keys = append(keys, k.String())
 			}
 			return keys
@@ -110,6 +119,16 @@ func SetupIndexes(ctx context.Context, indexer client.FieldIndexer, routeKinds [
 					keys = append(keys, k.String())
 				}
 				return keys
+			}},
+		)
+	}
+	if backendTLSPolicies {
+		indexes = append(indexes,
+			index{&gwv1.BackendTLSPolicy{}, indexBackendTLSPolicyConfigMaps, func(o client.Object) []string {
+				return keyStrings(policyConfigMaps(o.(*gwv1.BackendTLSPolicy)))
+			}},
+			index{&gwv1.BackendTLSPolicy{}, indexBackendTLSPolicyAncestors, func(o client.Object) []string {
+				return backendTLSAncestorGateways(o.(*gwv1.BackendTLSPolicy))
 			}},
 		)
 	}

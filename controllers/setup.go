@@ -47,24 +47,29 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if !listenerSets {
 		ctrl.Log.WithName("setup").Info("the ListenerSet CRD is not installed; Gateways have no ListenerSets until the operator restarts")
 	}
-	if err := SetupIndexes(ctx, mgr.GetFieldIndexer(), routeKinds, listenerSets); err != nil {
+	backendTLSPolicies := backendTLSPoliciesInstalled(mgr.GetRESTMapper())
+	if !backendTLSPolicies {
+		ctrl.Log.WithName("setup").Info("the BackendTLSPolicy CRD is not installed; backends are reached without TLS until the operator restarts")
+	}
+	if err := SetupIndexes(ctx, mgr.GetFieldIndexer(), routeKinds, listenerSets, backendTLSPolicies); err != nil {
 		return err
 	}
 	if err := (&GatewayClassReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up GatewayClass controller: %w", err)
 	}
 	if err := (&GatewayReconciler{
-		Client:            mgr.GetClient(),
-		APIReader:         mgr.GetAPIReader(),
-		Recorder:          mgr.GetEventRecorder("drawbridge"),
-		OperatorNamespace: opts.OperatorNamespace,
-		OperatorPodLabels: opts.OperatorPodLabels,
-		Configs:           opts.Configs,
-		RouteKinds:        routeKinds,
-		ListenerSets:      listenerSets,
-		AdminDialer:       opts.AdminDialer,
-		Metrics:           opts.Metrics,
-		ProxyEnv:          opts.ProxyEnv,
+		Client:             mgr.GetClient(),
+		APIReader:          mgr.GetAPIReader(),
+		Recorder:           mgr.GetEventRecorder("drawbridge"),
+		OperatorNamespace:  opts.OperatorNamespace,
+		OperatorPodLabels:  opts.OperatorPodLabels,
+		Configs:            opts.Configs,
+		RouteKinds:         routeKinds,
+		ListenerSets:       listenerSets,
+		BackendTLSPolicies: backendTLSPolicies,
+		AdminDialer:        opts.AdminDialer,
+		Metrics:            opts.Metrics,
+		ProxyEnv:           opts.ProxyEnv,
 		PKI: &AdminPKI{
 			Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(),
 			Namespace: opts.OperatorNamespace, Now: time.Now,

@@ -41,6 +41,7 @@ var pluginSchemas = map[string]pluginSchema{
 	PluginDrawbridgeBackendSelect: checkDrawbridgeBackendSelect,
 	PluginDrawbridgeRetry:         checkDrawbridgeRetry,
 	PluginMirror:                  checkMirror,
+	PluginDrawbridgeBackendTLS:    checkDrawbridgeBackendTLS,
 }
 
 var httpPluginProtocols = map[string]bool{"http": true, "https": true, "grpc": true, "grpcs": true}

@@ -21,18 +21,24 @@ type backendProtocol struct {
 	kongProtocol string
 	l4           corev1.Protocol
 	appProtocols map[string]bool // nil: any appProtocol is fine (L4)
+	// tlsProtocol is the Kong service protocol for backends a
+	// BackendTLSPolicy governs; "" where policies do not apply.
+	tlsProtocol string
 }
 
 var (
 	httpBackends = backendProtocol{kongProtocol: "http", l4: corev1.ProtocolTCP,
 		// Kong proxies WebSocket upgrades on http services; h2c backends
-		// are proxied through a grpc service (h2c.go). Kong cannot speak
-		// TLS to an upstream of an HTTP route.
-		appProtocols: map[string]bool{"": true, "http": true, "kubernetes.io/ws": true, h2cAppProtocol: true}}
+		// are proxied through a grpc service (h2c.go). TLS to the backend
+		// takes a BackendTLSPolicy (backendtls.go).
+		appProtocols: map[string]bool{"": true, "http": true, "kubernetes.io/ws": true, h2cAppProtocol: true}, tlsProtocol: "https"}
 	grpcBackends = backendProtocol{kongProtocol: "grpc", l4: corev1.ProtocolTCP,
-		appProtocols: map[string]bool{"": true, "grpc": true, "kubernetes.io/h2c": true}}
+		appProtocols: map[string]bool{"": true, "grpc": true, "kubernetes.io/h2c": true}, tlsProtocol: "grpcs"}
 	tcpBackends = backendProtocol{kongProtocol: "tcp", l4: corev1.ProtocolTCP}
-	udpBackends = backendProtocol{kongProtocol: "udp", l4: corev1.ProtocolUDP}
+	// tlsTerminateBackends are the backends of TLSRoutes on listeners that
+	// terminate TLS, where Kong may speak TLS again to the backend.
+	tlsTerminateBackends = backendProtocol{kongProtocol: "tcp", l4: corev1.ProtocolTCP, tlsProtocol: "tls"}
+	udpBackends          = backendProtocol{kongProtocol: "udp", l4: corev1.ProtocolUDP}
 )
 
 // refProblem is why one backendRef could not be used.
@@ -49,6 +55,10 @@ type resolvedBackend struct {
 	weight      int32
 	endpoints   []string // host:port, sorted, unique
 	appProtocol string   // the Service port's appProtocol, "" when unset
+	// tls is the TLS a BackendTLSPolicy asks for (nil: plain); tlsRefused
+	// says why the policy that governs the backend cannot be applied.
+	tls        *backendTLS
+	tlsRefused string
 }
 
 // ruleBackends is the outcome of resolving a rule's backendRefs.
@@ -56,6 +66,12 @@ type ruleBackends struct {
 	resolved []resolvedBackend
 	problems []refProblem
 	total    int // number of backendRefs
+	// tls is the backend TLS all resolved backends need (nil: plain);
+	// tlsMixed says why they cannot share one; tlsRefused lists backends
+	// left out because their BackendTLSPolicy cannot be applied.
+	tls        *backendTLS
+	tlsMixed   string
+	tlsRefused []string
 }
 
 // usable reports whether traffic can be sent anywhere: at least one
@@ -82,6 +98,9 @@ func (t *translator) resolveBackends(meta *routeMeta, ruleIdx int, refs []gwv1.B
 		}
 		b.ref = i
 		out.resolved = append(out.resolved, b)
+	}
+	if proto.tlsProtocol != "" {
+		settleBackendTLS(&out)
 	}
 	return out
 }
@@ -134,12 +153,19 @@ func (t *translator) resolveBackend(meta *routeMeta, ref gwv1.BackendRef, proto 
 	if svcPort == nil {
 		return resolvedBackend{}, &refProblem{gwv1.RouteReasonBackendNotFound, fmt.Sprintf("Service %s has no port %d", key, *ref.Port)}
 	}
+	var policy *tlsPolicyState
+	if proto.tlsProtocol != "" {
+		policy = t.backendTLS.lookup(key, svcPort.Name)
+	}
 	if proto.appProtocols != nil {
 		app := ""
 		if svcPort.AppProtocol != nil {
 			app = *svcPort.AppProtocol
 		}
-		if !proto.appProtocols[app] {
+		// A port that speaks TLS is a backend only with a policy that
+		// tells how to verify it.
+		tlsApp := policy != nil && strings.EqualFold(app, "https")
+		if !proto.appProtocols[app] && !tlsApp {
 			return resolvedBackend{}, &refProblem{gwv1.RouteReasonUnsupportedProtocol,
 				fmt.Sprintf("Service %s port %d has appProtocol %q, which a %s cannot use (Kong proxies it as %s)", key, *ref.Port, app, meta.key.Kind, proto.kongProtocol)}
 		}
@@ -154,6 +180,13 @@ func (t *translator) resolveBackend(meta *routeMeta, ref gwv1.BackendRef, proto 
 	b := resolvedBackend{service: svc, port: int32(*ref.Port), weight: weight}
 	if svcPort.AppProtocol != nil {
 		b.appProtocol = *svcPort.AppProtocol
+	}
+	switch {
+	case policy == nil:
+	case policy.usable():
+		b.tls = policy.settings()
+	default:
+		b.tlsRefused = fmt.Sprintf("BackendTLSPolicy %s for Service %s port %d: %s", policy.key, key, *ref.Port, policy.accepted().Message)
 	}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		b.endpoints = []string{net.JoinHostPort(strings.TrimSuffix(svc.Spec.ExternalName, "."), fmt.Sprint(*ref.Port))}

@@ -189,6 +189,10 @@ func (t *translator) translateGRPCRoutes() {
 			if u != nil {
 				continue
 			}
+			if p.backends.tlsMixed != "" {
+				u = unsupportedf("rules[%d]: %s", ri, p.backends.tlsMixed)
+				continue
+			}
 			matches := rule.Matches
 			if len(matches) == 0 {
 				matches = []gwv1.GRPCRouteMatch{{}}
@@ -235,6 +239,8 @@ func (t *translator) translateGRPCRoutes() {
 				terminate = p.broken
 			case p.backends.total == 0:
 				terminate = "The GRPCRoute rule has no backendRefs"
+			case len(p.backends.resolved) == 0 && len(p.backends.tlsRefused) > 0:
+				terminate = p.backends.refusedMessage()
 			case len(p.backends.resolved) == 0:
 				terminate = "No backendRef of the GRPCRoute rule could be resolved"
 			case !p.backends.usable():

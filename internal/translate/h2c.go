@@ -32,8 +32,9 @@ const h2cAppProtocol = "kubernetes.io/h2c"
 const pluginH2C = "drawbridge-h2c"
 
 // h2cBackends is the Kong service protocol of an HTTPRoute rule whose
-// backends are h2c.
-var h2cBackends = backendProtocol{kongProtocol: "grpc", l4: corev1.ProtocolTCP}
+// backends are h2c. With a BackendTLSPolicy the same HTTP/2 goes over TLS
+// (grpcs), as the policy asks.
+var h2cBackends = backendProtocol{kongProtocol: "grpc", l4: corev1.ProtocolTCP, tlsProtocol: "grpcs"}
 
 // wireName says how Drawbridge proxies to a backend of an HTTPRoute.
 func wireName(h2c bool) string {

@@ -84,6 +84,10 @@ func (t *translator) planHTTPRoute(meta *routeMeta, r *gwv1.HTTPRoute) ([]httpRu
 		if firstUnsupported != nil {
 			continue
 		}
+		if p.backends.tlsMixed != "" {
+			firstUnsupported = unsupportedf("rules[%d]: %s", ri, p.backends.tlsMixed)
+			continue
+		}
 		if u := t.checkHTTPRule(rule, ri, &p); u != nil {
 			firstUnsupported = u
 			continue
@@ -216,6 +220,8 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 		case p.filters.redirect != nil:
 		case p.backends.total == 0:
 			terminate = "The HTTPRoute rule has no backendRefs"
+		case len(p.backends.resolved) == 0 && len(p.backends.tlsRefused) > 0:
+			terminate = p.backends.refusedMessage()
 		case len(p.backends.resolved) == 0:
 			terminate = "No backendRef of the HTTPRoute rule could be resolved"
 		case !p.backends.usable():

@@ -121,15 +121,24 @@ func (t *translator) translateL4(r l4Route) {
 		u = unsupportedf("the route has %d rules; a %s can only have one because Kong cannot tell its connections apart beyond listener and SNI", len(r.rules), meta.key.Kind)
 	}
 	var problems []refProblem
+	proto := r.proto
+	if meta.key.Kind == "TLSRoute" && terminatesOnly(atts) {
+		// Kong speaks TLS to the backend only after terminating the
+		// client's; a passthrough connection is forwarded as it is.
+		proto = tlsTerminateBackends
+	}
 	if len(r.rules) > 0 {
-		backends = t.resolveBackends(meta, 0, r.rules[0], r.proto)
+		backends = t.resolveBackends(meta, 0, r.rules[0], proto)
 		problems = backends.problems
+		if u == nil && backends.tlsMixed != "" {
+			u = unsupportedf("rules[0]: %s", backends.tlsMixed)
+		}
 	}
 	t.finishRoute(meta, atts, resIdx, u, problems)
 	if u != nil || len(atts) == 0 || !backends.usable() {
 		return
 	}
-	sb := t.ruleService(meta, 0, backends, r.proto, nil)
+	sb := t.ruleService(meta, 0, backends, proto, nil)
 	for _, s := range t.scopes(atts) {
 		route := &kong.Route{
 			Name:       entityName(meta.key.Kind, meta.key.Namespace, meta.key.Name, 0, 0, s.listener.index, s.hostIdx, 0),
@@ -148,6 +157,17 @@ func (t *translator) translateL4(r l4Route) {
 	if len(sb.routes) == 0 {
 		t.warnf("%s: every hostname is owned by a more specific listener, so it receives no traffic", meta.key)
 	}
+}
+
+// terminatesOnly reports whether every attachment is to a listener where
+// Kong terminates TLS.
+func terminatesOnly(atts []attachment) bool {
+	for _, a := range atts {
+		if a.listener.kind != provision.KindTLS {
+			return false
+		}
+	}
+	return len(atts) > 0
 }
 
 // translateL4All translates routes of one kind in their stable order.

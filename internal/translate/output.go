@@ -41,7 +41,8 @@ func (t *translator) result(certs []kong.Certificate) (*Result, error) {
 		return nil, fmt.Errorf("encode Kong config for Gateway %s/%s: %w", t.gw.Namespace, t.gw.Name, err)
 	}
 	res := &Result{Config: cfg, JSON: data, Routes: t.results, Warnings: t.warnings,
-		KongPlugins: t.pluginResults(), KongConsumers: t.consumerResults}
+		KongPlugins: t.pluginResults(), KongConsumers: t.consumerResults,
+		BackendTLSPolicies: t.backendTLSResults(), BackendClientCertificate: t.clientCertCond}
 	sets := map[*gatewayapi.ListenerSetResult]*ListenerSetStatus{}
 	res.ListenerSets = make([]ListenerSetStatus, len(t.sets))
 	for i := range t.sets {

@@ -20,7 +20,13 @@ type Report struct {
 	// KongPlugins and KongConsumers are this Gateway's verdicts on them.
 	KongPlugins   []ObjectReport `json:"kongPlugins,omitempty"`
 	KongConsumers []ObjectReport `json:"kongConsumers,omitempty"`
-	Warnings      []string       `json:"warnings,omitempty"`
+	// BackendTLSPolicies are this Gateway's verdicts on the policies of
+	// its backends.
+	BackendTLSPolicies []ObjectReport `json:"backendTLSPolicies,omitempty"`
+	// BackendClientCertificate is the Gateway's ResolvedRefs verdict on
+	// spec.tls.backend.clientCertificateRef, when it has one.
+	BackendClientCertificate *ConditionReport `json:"backendClientCertificate,omitempty"`
+	Warnings                 []string         `json:"warnings,omitempty"`
 }
 
 // ObjectReport is the condition one Gateway gives a KongPlugin (its
@@ -93,6 +99,14 @@ func (r *Result) Report(gateway string) Report {
 	for _, p := range r.KongPlugins {
 		rep.KongPlugins = append(rep.KongPlugins, ObjectReport{Namespace: p.Plugin.Namespace, Name: p.Plugin.Name,
 			Conditions: []ConditionReport{conditionReport(p.Accepted)}})
+	}
+	for _, p := range r.BackendTLSPolicies {
+		rep.BackendTLSPolicies = append(rep.BackendTLSPolicies, ObjectReport{Namespace: p.Policy.Namespace, Name: p.Policy.Name,
+			Conditions: []ConditionReport{conditionReport(p.Accepted), conditionReport(p.ResolvedRefs)}})
+	}
+	if r.BackendClientCertificate != nil {
+		c := conditionReport(*r.BackendClientCertificate)
+		rep.BackendClientCertificate = &c
 	}
 	for _, c := range r.KongConsumers {
 		rep.KongConsumers = append(rep.KongConsumers, ObjectReport{Namespace: c.Consumer.Namespace, Name: c.Consumer.Name,

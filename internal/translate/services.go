@@ -30,6 +30,17 @@ func (t *translator) ruleService(meta *routeMeta, ruleIdx int, backends ruleBack
 	sb := &serviceBuild{svc: kong.Service{
 		Name: name, Protocol: proto.kongProtocol, Host: name, Port: port, Tags: tags,
 	}}
+	if backends.tls != nil && proto.tlsProtocol != "" {
+		sb.svc.Protocol = proto.tlsProtocol
+		var protocols []string
+		if proto.tlsProtocol == "tls" {
+			protocols = []string{"tls"} // the schema default runs on HTTP only
+		}
+		sb.svc.Plugins = append(sb.svc.Plugins, t.backendTLSPlugin(backends.tls, protocols, tags))
+		if t.clientCertID != "" {
+			t.clientCertUsed = true
+		}
+	}
 	t.kongServices = append(t.kongServices, sb)
 	return sb
 }

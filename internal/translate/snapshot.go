@@ -40,6 +40,12 @@ type Snapshot struct {
 	// missing here is assumed to carry only kubernetes.io/metadata.name.
 	Namespaces []corev1.Namespace
 
+	// BackendTLSPolicies are the policies in the namespaces of the backend
+	// Services; ConfigMaps are the ones they reference as CA certificates
+	// (a referenced ConfigMap missing here does not exist).
+	BackendTLSPolicies []gwv1.BackendTLSPolicy
+	ConfigMaps         []corev1.ConfigMap
+
 	// KongPlugins are the plugins routes name in ExtensionRef filters and
 	// those whose targetRefs may name this Gateway or its routes.
 	KongPlugins []v1alpha1.KongPlugin
@@ -73,6 +79,12 @@ type Result struct {
 	KongPlugins []KongPluginAncestorResult
 	// KongConsumers has one verdict per consumer this Gateway can see.
 	KongConsumers []KongConsumerResult
+	// BackendTLSPolicies has this Gateway's verdict on every
+	// BackendTLSPolicy that targets a backend of its routes.
+	BackendTLSPolicies []BackendTLSPolicyResult
+	// BackendClientCertificate is the Gateway's ResolvedRefs verdict on
+	// spec.tls.backend.clientCertificateRef; nil when it has none.
+	BackendClientCertificate *gatewayapi.Condition
 	// Warnings are things the Gateway's owner should know that are not a
 	// route condition, such as a listener certificate that could not be
 	// served because its SNI was already taken.

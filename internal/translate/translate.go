@@ -45,6 +45,15 @@ type translator struct {
 	policies *policyIndex
 	// consumerResults are the KongConsumer verdicts (consumers.go).
 	consumerResults []KongConsumerResult
+	// backendTLS indexes the BackendTLSPolicies (backendtls.go).
+	backendTLS *backendTLSIndex
+	// The Gateway's backend client certificate: its Secret and Kong
+	// certificate ID when usable, the verdict on it, and whether a backend
+	// TLS plugin presents it.
+	clientCertKey  *types.NamespacedName
+	clientCertID   string
+	clientCertCond *gatewayapi.Condition
+	clientCertUsed bool
 }
 
 // Translate converts a snapshot into Kong configuration and statuses.
@@ -59,6 +68,8 @@ func Translate(snap *Snapshot) (*Result, error) {
 	}
 	t := newTranslator(snap)
 	t.indexPlugins()
+	t.indexBackendTLS()
+	t.backendClientCertificate()
 	t.translateHTTPRoutes()
 	t.translateGRPCRoutes()
 	t.translateTLSRoutes()
@@ -67,7 +78,7 @@ func Translate(snap *Snapshot) (*Result, error) {
 	t.assignPriorities()
 	t.misdirectedRoutes()
 	t.grpcFallbackRoutes()
-	certs := t.certificates()
+	certs := t.withClientCertificate(t.certificates())
 	return t.result(certs)
 }
 

@@ -19,7 +19,8 @@ import (
 const usage = `Usage: drawbridge translate -f FILE... [-o yaml|json] [--gateway NAMESPACE/NAME]
 
 Translates Gateway API manifests (GatewayClasses, Gateways, routes, Services,
-EndpointSlices, Secrets, ReferenceGrants, Namespaces, ListenerSets) offline into the Kong
+EndpointSlices, Secrets, ReferenceGrants, Namespaces, ListenerSets,
+BackendTLSPolicies and their CA ConfigMaps) offline into the Kong
 declarative configuration Drawbridge would push and the status each route
 and listener would get. "-f -" reads standard input.
 `

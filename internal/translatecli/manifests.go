@@ -193,6 +193,12 @@ func (o *Objects) decodeObject(src source, data []byte) error {
 				defaultNamespace(&v.Namespace)
 				s.ReferenceGrants = append(s.ReferenceGrants, v)
 			}
+		case "BackendTLSPolicy":
+			var v gwv1.BackendTLSPolicy
+			if err = strict(&v); err == nil {
+				defaultNamespace(&v.Namespace)
+				s.BackendTLSPolicies = append(s.BackendTLSPolicies, v)
+			}
 		default:
 			o.Skipped = append(o.Skipped, where)
 		}
@@ -239,6 +245,12 @@ func (o *Objects) decodeObject(src source, data []byte) error {
 			}
 			v.StringData = nil
 			s.Secrets = append(s.Secrets, v)
+		}
+	case group == "" && tm.Kind == "ConfigMap":
+		var v corev1.ConfigMap
+		if err = strict(&v); err == nil {
+			defaultNamespace(&v.Namespace)
+			s.ConfigMaps = append(s.ConfigMaps, v)
 		}
 	case group == "" && tm.Kind == "Namespace":
 		var v corev1.Namespace

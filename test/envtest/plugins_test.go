@@ -3,6 +3,7 @@ package envtest
 import (
 	"context"
 	"path/filepath"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
 	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
+	"github.com/drawbridge-dev/drawbridge/internal/kong/luaplugins"
 	"github.com/drawbridge-dev/drawbridge/internal/provision"
 )
 
@@ -106,7 +108,7 @@ var _ = Describe("Custom plugins", func() {
 		var dep appsv1.Deployment
 		Eventually(get(&dep, ns, names.DataPlane)).Should(Succeed())
 		Expect(dep.Spec.Template.Spec.Containers[0].Env).To(ContainElements(
-			corev1.EnvVar{Name: "KONG_PLUGINS", Value: "bundled,my-header"},
+			corev1.EnvVar{Name: "KONG_PLUGINS", Value: strings.Join(append(append([]string{"bundled"}, luaplugins.Names()...), "my-header"), ",")},
 			corev1.EnvVar{Name: "KONG_LUA_PACKAGE_PATH", Value: provision.BuiltinPluginsDir + "/?.lua;" + provision.BuiltinPluginsDir + "/?/init.lua;" + provision.CustomPluginsDir + "/?.lua;" + provision.CustomPluginsDir + "/?/init.lua;;"}))
 		var metrics corev1.Service
 		Eventually(get(&metrics, ns, names.Metrics)).Should(Succeed())

@@ -160,7 +160,7 @@ func (r *GatewayReconciler) writeListenerSetStatuses(ctx context.Context, s *gat
 		wasAccepted := meta.FindStatusCondition(ls.Status.Conditions, string(gwv1.ListenerSetConditionAccepted))
 		original := ls.DeepCopy()
 		ls.Status = status
-		if err := r.Client.Status().Patch(ctx, ls, client.MergeFrom(original)); err != nil {
+		if err := r.Client.Status().Patch(ctx, ls, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})); err != nil {
 			if !apierrors.IsNotFound(err) {
 				errs = append(errs, fmt.Errorf("patch status of ListenerSet %s: %w", res.Key, err))
 			}

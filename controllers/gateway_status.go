@@ -30,7 +30,11 @@ func (r *GatewayReconciler) patchStatus(ctx context.Context, s *gatewayScope, or
 		n := attachedListenerSets(s)
 		gw.Status.AttachedListenerSets = &n
 	}
-	if err := r.Client.Status().Patch(ctx, gw, client.MergeFrom(original)); err != nil {
+	// Conditions are a list, which a merge patch replaces whole: without the
+	// lock, a write from a stale cache would drop conditions another
+	// controller added since (GatewayPreserveForeignConditions). A conflict
+	// requeues the Gateway.
+	if err := r.Client.Status().Patch(ctx, gw, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("patch status of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
 	}
 	return r.writeListenerSetStatuses(ctx, s, programmed.Status == "True")

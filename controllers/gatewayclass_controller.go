@@ -57,7 +57,7 @@ func (r *GatewayClassReconciler) Reconcile(ctx context.Context, req reconcile.Re
 	}
 	gatewayapi.Set(&class.Status.Conditions, class.Generation, accepted)
 	class.Status.SupportedFeatures = gatewayapi.SupportedFeatures()
-	if err := r.Client.Status().Patch(ctx, &class, client.MergeFrom(original)); err != nil {
+	if err := r.Client.Status().Patch(ctx, &class, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})); err != nil {
 		return reconcile.Result{}, fmt.Errorf("patch status of GatewayClass %s: %w", class.Name, err)
 	}
 	return reconcile.Result{}, nil

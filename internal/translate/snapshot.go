@@ -32,9 +32,12 @@ type Snapshot struct {
 	TCPRoutes  []gwv1.TCPRoute
 	UDPRoutes  []gwv1.UDPRoute
 
-	Services        []corev1.Service
-	EndpointSlices  []discoveryv1.EndpointSlice
-	Secrets         []corev1.Secret
+	Services       []corev1.Service
+	EndpointSlices []discoveryv1.EndpointSlice
+	Secrets        []corev1.Secret
+	// ConfigMaps are the CA bundles the Gateway's spec.tls.frontend
+	// references, read when listener verdicts are computed here.
+	ConfigMaps      []corev1.ConfigMap
 	ReferenceGrants []gwv1.ReferenceGrant
 	// Namespaces supply labels for allowedRoutes selectors. A namespace
 	// missing here is assumed to carry only kubernetes.io/metadata.name.
@@ -73,6 +76,11 @@ type Result struct {
 	KongPlugins []KongPluginAncestorResult
 	// KongConsumers has one verdict per consumer this Gateway can see.
 	KongConsumers []KongConsumerResult
+	// GatewayConditions are Gateway conditions that follow from the spec
+	// alone (InsecureFrontendValidationMode while spec.tls.frontend lets
+	// clients through unverified). Accepted and Programmed are the
+	// controller's.
+	GatewayConditions []gatewayapi.Condition
 	// Warnings are things the Gateway's owner should know that are not a
 	// route condition, such as a listener certificate that could not be
 	// served because its SNI was already taken.

@@ -240,6 +240,13 @@ func (o *Objects) decodeObject(src source, data []byte) error {
 			v.StringData = nil
 			s.Secrets = append(s.Secrets, v)
 		}
+	case group == "" && tm.Kind == "ConfigMap":
+		// CA bundles for spec.tls.frontend; other ConfigMaps are harmless.
+		var v corev1.ConfigMap
+		if err = strict(&v); err == nil {
+			defaultNamespace(&v.Namespace)
+			s.ConfigMaps = append(s.ConfigMaps, v)
+		}
 	case group == "" && tm.Kind == "Namespace":
 		var v corev1.Namespace
 		if err = strict(&v); err == nil {

@@ -28,9 +28,6 @@ require "resty.openssl.include.ssl" -- SSL_set_verify, SSL_ctrl, SSL_add_client_
 pcall(ffi.cdef, [[
   void SSL_set_verify_depth(SSL *s, int depth);
 ]])
-pcall(ffi.cdef, [[
-  int SSL_session_reused(const SSL *s);
-]])
 
 local C = ffi.C
 local ngx = ngx
@@ -117,7 +114,7 @@ local function prepare(conf)
   if p then
     return p
   end
-  p = { ports = policy.index(conf.ports), built = {} }
+  p = { ports = policy.index(conf.ports), built = {}, any = #(conf.ports or {}) > 0 }
   for _, entry in ipairs(conf.ports or {}) do
     local b, err = build(entry)
     if not b then
@@ -145,6 +142,14 @@ function Handler:certificate(conf)
   local p = prepare(conf)
   local entry = p.ports[port]
   if not entry then
+    -- Kong's HTTPS ports share one session cache and ticket key, and a
+    -- resumed handshake runs no certificate phase and asks for no
+    -- certificate: a session made here could be resumed on a validating
+    -- port. So while any port validates, no port issues resumable
+    -- sessions.
+    if p.any then
+      kong_tls.disable_session_reuse()
+    end
     return
   end
   local valid_only = entry.mode == policy.ALLOW_VALID_ONLY
@@ -156,8 +161,7 @@ function Handler:certificate(conf)
     end
     return
   end
-  -- A session made here must not be resumed on a port with other CAs (or
-  -- none), and one resumed here would skip the certificate request.
+  -- A session made here must not be resumed on a port with other CAs.
   local ok
   ok, err = kong_tls.disable_session_reuse()
   if not ok and valid_only then
@@ -177,12 +181,6 @@ function Handler:certificate(conf)
   if not ssl then
     return fail(port, "no TLS connection: ", err)
   end
-  if C.SSL_session_reused(ssl) == 1 then
-    -- The session comes from another port (this one never issues
-    -- resumable sessions): its certificate was not checked against this
-    -- port's CAs.
-    return fail(port, "refusing a TLS session resumed from another port")
-  end
   if C.SSL_ctrl(ssl, SSL_CTRL_SET_VERIFY_CERT_STORE, 1, b.store.ctx) ~= 1 then
     return fail(port, "cannot set the trust store")
   end
@@ -195,9 +193,10 @@ function Handler:certificate(conf)
 end
 
 -- rewrite runs for every request, before routing. On an AllowValidOnly
--- port it closes the connection unless the handshake verified a client
--- certificate: a defence should a connection ever get past the handshake
--- without one.
+-- port it refuses the request unless the handshake verified a client
+-- certificate. That happens only on a resumed TLS session (a resumed
+-- handshake runs no certificate phase), made on another port before
+-- validation was configured: sessions made since cannot be resumed.
 function Handler:rewrite(conf)
   local p = prepare(conf)
   local entry = p.ports[gateway_port(tonumber(var.server_port))]
@@ -206,10 +205,15 @@ function Handler:rewrite(conf)
   end
   local ok, why = policy.request_verdict(entry, var.ssl_client_verify)
   if not ok then
-    kong.log.warn("closing the connection: ", why)
-    -- 444 closes the connection without an answer, as a failed handshake
-    -- would have.
-    return ngx.exit(444)
+    kong.log.warn("refusing the request: ", why)
+    -- nginx's own answer to a missing certificate under
+    -- ssl_verify_client; HTTP/1 connections are closed after it so the
+    -- client's next attempt makes a full handshake.
+    local headers
+    if ngx.req.http_version() < 2 then
+      headers = { Connection = "close" }
+    end
+    return kong.response.exit(400, { message = policy.REFUSAL }, headers)
   end
 end
 

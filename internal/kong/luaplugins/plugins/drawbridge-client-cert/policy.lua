@@ -7,6 +7,9 @@ local _M = {
   -- own and a trusted CA: 2 admits a client certificate issued by an
   -- intermediate that a trusted root signed, plus one more level.
   DEFAULT_DEPTH = 2,
+  -- The refusal of a request that arrives without a verified certificate
+  -- on an AllowValidOnly port (nginx's text for the same case).
+  REFUSAL = "No required SSL certificate was sent",
 }
 
 local BEGIN = "-----BEGIN CERTIFICATE-----"
@@ -85,8 +88,7 @@ end
 -- on a port may proceed. verify is nginx's $ssl_client_verify ("SUCCESS",
 -- "NONE" or "FAILED:<reason>"). A failed or missing certificate on an
 -- AllowValidOnly port normally never gets here (the handshake fails); it
--- does when the client resumed a TLS session made on another port, whose
--- certificate check (if any) was not this port's.
+-- does when the client resumed a TLS session made on another port.
 function _M.request_verdict(entry, verify)
   if not entry or entry.mode ~= _M.ALLOW_VALID_ONLY then
     return true

@@ -23,6 +23,9 @@ const (
 	indexGatewayParams = "drawbridge.gatewayParametersRef"
 	// indexGatewaySecrets: Gateway -> "namespace/name" of each listener Secret.
 	indexGatewaySecrets = "drawbridge.gatewaySecretRefs"
+	// indexGatewayCAConfigMaps: Gateway -> "namespace/name" of each CA
+	// ConfigMap of spec.tls.frontend.
+	indexGatewayCAConfigMaps = "drawbridge.gatewayCAConfigMaps"
 	// indexRouteGateways: route -> "namespace/name" of each Gateway it names.
 	indexRouteGateways = "drawbridge.routeGateways"
 	// indexRouteBackends: route -> "namespace/name" of each backend Service.
@@ -74,6 +77,9 @@ func SetupIndexes(ctx context.Context, indexer client.FieldIndexer, routeKinds [
 				keys = append(keys, k.String())
 			}
 			return keys
+		}},
+		{&gwv1.Gateway{}, indexGatewayCAConfigMaps, func(o client.Object) []string {
+			return keyStrings(gatewayapi.FrontendCAConfigMapRefs(o.(*gwv1.Gateway)))
 		}},
 		{&v1alpha1.KongPlugin{}, indexKongPluginAncestors, func(o client.Object) []string {
 			return kongPluginAncestorGateways(o.(*v1alpha1.KongPlugin))

@@ -56,6 +56,8 @@ func newPlugin(name string, cfg map[string]any) (plugin, error) {
 		return newCORS(cfg)
 	case "pre-function":
 		return newPreFunction(cfg)
+	case clientCertPluginName:
+		return clientCertPlugin{}, nil
 	}
 	if p := newAccessPlugin(name, cfg); p != nil {
 		return p, nil

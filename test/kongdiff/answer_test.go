@@ -22,7 +22,11 @@ package kongdiff
 //   - JSON bodies are compared re-encoded with sorted keys (spacing);
 //   - the echo that answered is shown as the original target it replaced;
 //   - a served certificate is shown as the configuration certificate it is
-//     (by subject), or "default" for a data plane's own default certificate.
+//     (by subject), or "default" for a data plane's own default certificate;
+//   - a reset on an HTTPS request counts as a TLS error: a refused client
+//     certificate reaches a TLS 1.3 client as an alert or, when the server
+//     closed with the client's first request unread, as a reset
+//     (tlsRefusal in request_test.go).
 
 import (
 	"bytes"

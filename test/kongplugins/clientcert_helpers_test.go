@@ -125,7 +125,7 @@ var (
 	ccCerts     *ccFixtures
 )
 
-func ccNewFixtures(t *testing.T) *ccFixtures {
+func ccNewFixtures(t testing.TB) *ccFixtures {
 	t.Helper()
 	ccCertsOnce.Do(func() {
 		c := &ccFixtures{ca: ccNewCA(t), perPortCA: ccNewCA(t)}
@@ -230,7 +230,7 @@ data:
 
 // ccTranslate translates the fixtures plus the test's own manifests (the
 // Gateway and its routes) with Drawbridge's translator.
-func ccTranslate(t *testing.T, f *ccFixtures, manifests string) *translate.Result {
+func ccTranslate(t testing.TB, f *ccFixtures, manifests string) *translate.Result {
 	t.Helper()
 	objs := &translatecli.Objects{}
 	if err := objs.Decode("fixtures", strings.NewReader(f.manifests())); err != nil {
@@ -260,7 +260,7 @@ type ccListener struct {
 // (ssl and http2 for HTTPS), mapped back to the Gateway port with
 // port_maps as a provisioned data plane is, and returns the loopback
 // address of each Gateway port.
-func ccStartKong(t *testing.T, listeners ...ccListener) (*realkong.Kong, map[int32]string) {
+func ccStartKong(t testing.TB, listeners ...ccListener) (*realkong.Kong, map[int32]string) {
 	t.Helper()
 	free := realkong.FreePorts(t, len(listeners))
 	addrs := map[int32]string{}

@@ -31,8 +31,12 @@ import (
 )
 
 // ccGateway is a Gateway with spec.tls.frontend (frontend, YAML under
-// "frontend:") and listeners (YAML list items).
+// "frontend:"; none when empty) and listeners (YAML list items).
 func ccGateway(name, frontend, listeners string) string {
+	tls := ""
+	if frontend != "" {
+		tls = "  tls:\n    frontend:\n" + ccIndent(frontend, 6)
+	}
 	return fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata:
@@ -40,10 +44,8 @@ metadata:
   namespace: %s
 spec:
   gatewayClassName: drawbridge
-  tls:
-    frontend:
 %s  listeners:
-%s`, name, ccNamespace, ccIndent(frontend, 6), listeners)
+%s`, name, ccNamespace, tls, listeners)
 }
 
 // ccHTTPS is an HTTPS listener serving the suite's server certificate.
@@ -395,7 +397,7 @@ spec:
 `, ccNamespace)
 	// Before: no validation anywhere. After: port 443 validates, and port
 	// 9443 has a per-port entry without validation.
-	before := ccTranslate(t, f, strings.Replace(ccGateway("resumption", "", listeners), "  tls:\n    frontend:\n", "", 1)+route)
+	before := ccTranslate(t, f, ccGateway("resumption", "", listeners)+route)
 	after := ccTranslate(t, f, ccGateway("resumption", ccFrontend(ccValidation("", ccDefaultCM), map[int]string{9443: ""}, 9443), listeners)+route)
 	k, addrs := ccStartKong(t, ccListener{443, true}, ccListener{9443, true})
 

@@ -236,7 +236,11 @@ func (r *GatewayReconciler) loadClass(ctx context.Context, s *gatewayScope) (boo
 
 func (r *GatewayReconciler) validateListeners(ctx context.Context, s *gatewayScope) error {
 	secrets := map[types.NamespacedName]*corev1.Secret{}
-	for _, key := range gatewayapi.ListenerSecretRefs(s.gateway) {
+	// Listener certificates, then the CA Secrets of spec.tls.frontend.
+	for _, key := range append(gatewayapi.ListenerSecretRefs(s.gateway), gatewayapi.FrontendCASecretRefs(s.gateway)...) {
+		if _, done := secrets[key]; done {
+			continue
+		}
 		var secret corev1.Secret
 		if err := r.APIReader.Get(ctx, key, &secret); err != nil {
 			if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {

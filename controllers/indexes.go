@@ -21,7 +21,8 @@ const (
 	indexGatewayClass = "drawbridge.gatewayClassName"
 	// indexGatewayParams: Gateway -> "namespace/name" of its infrastructure GatewayConfiguration.
 	indexGatewayParams = "drawbridge.gatewayParametersRef"
-	// indexGatewaySecrets: Gateway -> "namespace/name" of each listener Secret.
+	// indexGatewaySecrets: Gateway -> "namespace/name" of each listener
+	// Secret and each CA Secret of spec.tls.frontend.
 	indexGatewaySecrets = "drawbridge.gatewaySecretRefs"
 	// indexGatewayCAConfigMaps: Gateway -> "namespace/name" of each CA
 	// ConfigMap of spec.tls.frontend.
@@ -72,11 +73,8 @@ func SetupIndexes(ctx context.Context, indexer client.FieldIndexer, routeKinds [
 			return []string{gw.Namespace + "/" + gw.Spec.Infrastructure.ParametersRef.Name}
 		}},
 		{&gwv1.Gateway{}, indexGatewaySecrets, func(o client.Object) []string {
-			var keys []string
-			for _, k := range gatewayapi.ListenerSecretRefs(o.(*gwv1.Gateway)) {
-				keys = append(keys, k.String())
-			}
-			return keys
+			gw := o.(*gwv1.Gateway)
+			return keyStrings(append(gatewayapi.ListenerSecretRefs(gw), gatewayapi.FrontendCASecretRefs(gw)...))
 		}},
 		{&gwv1.Gateway{}, indexGatewayCAConfigMaps, func(o client.Object) []string {
 			return keyStrings(gatewayapi.FrontendCAConfigMapRefs(o.(*gwv1.Gateway)))

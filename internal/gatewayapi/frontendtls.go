@@ -12,8 +12,8 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-// CACertificateKey is the ConfigMap key that holds a PEM CA bundle, as the
-// Gateway API names it for caCertificateRefs.
+// CACertificateKey is the ConfigMap (or Secret) key that holds a PEM CA
+// bundle, as the Gateway API names it for caCertificateRefs.
 const CACertificateKey = "ca.crt"
 
 // ClientValidation is the client-certificate validation that
@@ -64,6 +64,17 @@ func frontendValidations(gw *gwv1.Gateway) []*gwv1.FrontendTLSValidation {
 // references as CA bundles, once each, so a caller can fetch exactly those
 // and nothing else.
 func FrontendCAConfigMapRefs(gw *gwv1.Gateway) []types.NamespacedName {
+	return frontendCARefs(gw, "ConfigMap")
+}
+
+// FrontendCASecretRefs returns the Secrets that spec.tls.frontend
+// references as CA bundles (an implementation-specific kind, as
+// cert-manager keeps a CA in a Secret's ca.crt), once each.
+func FrontendCASecretRefs(gw *gwv1.Gateway) []types.NamespacedName {
+	return frontendCARefs(gw, "Secret")
+}
+
+func frontendCARefs(gw *gwv1.Gateway, kind gwv1.Kind) []types.NamespacedName {
 	seen := map[types.NamespacedName]bool{}
 	var out []types.NamespacedName
 	for _, v := range frontendValidations(gw) {
@@ -71,7 +82,7 @@ func FrontendCAConfigMapRefs(gw *gwv1.Gateway) []types.NamespacedName {
 			continue
 		}
 		for _, ref := range v.CACertificateRefs {
-			if !isConfigMapRef(ref) {
+			if ref.Group != "" || ref.Kind != kind {
 				continue
 			}
 			key := types.NamespacedName{Namespace: objectRefNamespace(ref, gw.Namespace), Name: string(ref.Name)}
@@ -105,10 +116,6 @@ func InsecureFrontendValidation(gw *gwv1.Gateway) (Condition, bool) {
 	}
 	return True(string(gwv1.GatewayConditionInsecureFrontendValidationMode), string(gwv1.GatewayReasonConfigurationChanged),
 		fmt.Sprintf("%s set mode AllowInsecureFallback: HTTPS clients with no certificate, or one that fails validation, are let through", strings.Join(where, ", "))), true
-}
-
-func isConfigMapRef(ref gwv1.ObjectReference) bool {
-	return ref.Group == "" && ref.Kind == "ConfigMap"
 }
 
 func objectRefNamespace(ref gwv1.ObjectReference, def string) string {
@@ -193,46 +200,58 @@ func resolveClientValidation(in ListenerInput, l gwv1.Listener, r *ListenerResul
 // of its bundle.
 func resolveCARef(in ListenerInput, from Reference, source string, i int, ref gwv1.ObjectReference) ([][]byte, *caProblem) {
 	at := fmt.Sprintf("%s caCertificateRefs[%d]", source, i)
-	if !isConfigMapRef(ref) {
+	if ref.Group != "" || (ref.Kind != "ConfigMap" && ref.Kind != "Secret") {
 		group := string(ref.Group)
 		if group == "" {
 			group = "core"
 		}
 		return nil, &caProblem{gwv1.ListenerReasonInvalidCACertificateKind,
-			fmt.Sprintf("%s refers to %s/%s %q; only core ConfigMaps (with the bundle under %q) are supported", at, group, ref.Kind, ref.Name, CACertificateKey)}
+			fmt.Sprintf("%s refers to %s/%s %q; only core ConfigMaps and Secrets (with the bundle under %q) are supported", at, group, ref.Kind, ref.Name, CACertificateKey)}
 	}
+	kind := string(ref.Kind)
 	key := types.NamespacedName{Namespace: objectRefNamespace(ref, from.Namespace), Name: string(ref.Name)}
-	to := Reference{Group: "", Kind: "ConfigMap", Namespace: key.Namespace, Name: key.Name}
+	to := Reference{Group: "", Kind: kind, Namespace: key.Namespace, Name: key.Name}
 	if !ReferenceAllowed(from, to, in.ReferenceGrants) {
 		return nil, &caProblem{gwv1.ListenerReasonRefNotPermitted,
-			fmt.Sprintf("%s: ConfigMap %s is in another namespace and no ReferenceGrant in %q allows Gateways from %q to reference it", at, key, key.Namespace, from.Namespace)}
+			fmt.Sprintf("%s: %s %s is in another namespace and no ReferenceGrant in %q allows Gateways from %q to reference it", at, kind, key, key.Namespace, from.Namespace)}
 	}
-	cm, ok := in.ConfigMaps[key]
-	if !ok {
-		return nil, &caProblem{gwv1.ListenerReasonInvalidCACertificateRef, fmt.Sprintf("%s: ConfigMap %s does not exist", at, key)}
+	var data []byte
+	var found, hasKey bool
+	if kind == "ConfigMap" {
+		var cm *corev1.ConfigMap
+		if cm, found = in.ConfigMaps[key]; found {
+			var s string
+			if s, hasKey = cm.Data[CACertificateKey]; hasKey {
+				data = []byte(s)
+			} else {
+				data, hasKey = cm.BinaryData[CACertificateKey]
+			}
+		}
+	} else {
+		var secret *corev1.Secret
+		if secret, found = in.Secrets[key]; found {
+			data, hasKey = secret.Data[CACertificateKey]
+		}
 	}
-	certs, err := ParseCABundle(cm)
+	if !found {
+		return nil, &caProblem{gwv1.ListenerReasonInvalidCACertificateRef, fmt.Sprintf("%s: %s %s does not exist", at, kind, key)}
+	}
+	if !hasKey {
+		return nil, &caProblem{gwv1.ListenerReasonInvalidCACertificateRef, fmt.Sprintf("%s: %s %s has no key %q", at, kind, key, CACertificateKey)}
+	}
+	certs, err := parseCABundle(data)
 	if err != nil {
-		return nil, &caProblem{gwv1.ListenerReasonInvalidCACertificateRef, fmt.Sprintf("%s: ConfigMap %s: %v", at, key, err)}
+		return nil, &caProblem{gwv1.ListenerReasonInvalidCACertificateRef, fmt.Sprintf("%s: %s %s: %v", at, kind, key, err)}
 	}
 	return certs, nil
 }
 
-// ParseCABundle returns the DER certificates of a ConfigMap's ca.crt: every
-// PEM CERTIFICATE block must parse, and there must be at least one. Other
-// PEM blocks and text between blocks are ignored.
-func ParseCABundle(cm *corev1.ConfigMap) ([][]byte, error) {
-	data, ok := cm.Data[CACertificateKey]
-	if !ok {
-		if b, bin := cm.BinaryData[CACertificateKey]; bin {
-			data, ok = string(b), true
-		}
-	}
-	if !ok {
-		return nil, fmt.Errorf("has no key %q", CACertificateKey)
-	}
+// parseCABundle returns the DER certificates of a PEM bundle (a ca.crt):
+// every PEM CERTIFICATE block must parse, and there must be at least one.
+// Other PEM blocks and text between blocks are ignored.
+func parseCABundle(data []byte) ([][]byte, error) {
 	var out [][]byte
-	rest := []byte(data)
+	rest := data
 	for n := 1; ; n++ {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)

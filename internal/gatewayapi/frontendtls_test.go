@@ -34,6 +34,10 @@ func TestFrontendValidationStatus(t *testing.T) {
 	secrets := map[types.NamespacedName]*corev1.Secret{
 		{Namespace: "infra", Name: "server"}: {ObjectMeta: metav1.ObjectMeta{Namespace: "infra", Name: "server"}, Type: corev1.SecretTypeTLS,
 			Data: map[string][]byte{"tls.crt": certPEM, "tls.key": keyPEM}},
+		// A CA kept the way cert-manager keeps one: ca.crt next to the
+		// CA's own key, which must never reach the bundle.
+		{Namespace: "infra", Name: "ca-secret"}: {ObjectMeta: metav1.ObjectMeta{Namespace: "infra", Name: "ca-secret"}, Type: corev1.SecretTypeTLS,
+			Data: map[string][]byte{"ca.crt": append(append([]byte{}, caB...), keyPEM...), "tls.crt": certPEM, "tls.key": keyPEM}},
 	}
 	cm := func(ns, name string, data map[string]string) *corev1.ConfigMap {
 		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: data}
@@ -118,9 +122,14 @@ func TestFrontendValidationStatus(t *testing.T) {
 			[]want{{"NoValidCACertificate/NoConflicts/InvalidCACertificateRef", gwv1.AllowValidOnly, 0}, {"Accepted/NoConflicts/ResolvedRefs", "", -1}}},
 		{"some valid references keep the listener accepted with their CAs",
 			&gwv1.FrontendTLSConfig{Default: gwv1.TLSConfig{Validation: validation("",
-				caRef("ConfigMap", "", "no-key"), caRef("ConfigMap", "", "ca-a"), caRef("Secret", "", "ca-b"), caRef("ConfigMap", "", "both"))}},
+				caRef("ConfigMap", "", "no-key"), caRef("ConfigMap", "", "ca-a"), caRef("Pod", "", "ca-b"), caRef("ConfigMap", "", "both"))}},
 			[]gwv1.Listener{https("https", 443)}, nil,
 			[]want{{"Accepted/NoConflicts/InvalidCACertificateRef", gwv1.AllowValidOnly, 2}}},
+		{"a CA Secret's ca.crt, its other PEM blocks left out; a Secret without ca.crt is invalid",
+			&gwv1.FrontendTLSConfig{Default: gwv1.TLSConfig{Validation: validation("",
+				caRef("Secret", "", "ca-secret"), caRef("Secret", "", "server"), caRef("Secret", "", "absent"))}},
+			[]gwv1.Listener{https("https", 443)}, nil,
+			[]want{{"Accepted/NoConflicts/InvalidCACertificateRef", gwv1.AllowValidOnly, 1}}},
 		{"bundles that do not parse are invalid references",
 			&gwv1.FrontendTLSConfig{Default: gwv1.TLSConfig{Validation: validation(gwv1.AllowInsecureFallback,
 				caRef("ConfigMap", "", "garbage"), caRef("ConfigMap", "", "empty"))}},
@@ -158,6 +167,9 @@ func TestFrontendValidationStatus(t *testing.T) {
 				if n := strings.Count(r.ClientValidation.CACertificates, "BEGIN CERTIFICATE"); n != w.cas && w.verdict[:8] == "Accepted" {
 					t.Errorf("listener %s: %d CA certificates, want %d", r.Name, n, w.cas)
 				}
+				if strings.Contains(r.ClientValidation.CACertificates, "PRIVATE KEY") || strings.Contains(r.ResolvedRefs.Message, "PRIVATE KEY") {
+					t.Errorf("listener %s: key material in the bundle or the condition", r.Name)
+				}
 				if r.Valid() != (w.verdict == "Accepted/NoConflicts/ResolvedRefs") {
 					t.Errorf("listener %s: Valid() = %v", r.Name, r.Valid())
 				}
@@ -166,7 +178,7 @@ func TestFrontendValidationStatus(t *testing.T) {
 	}
 }
 
-func TestFrontendCAConfigMapRefs(t *testing.T) {
+func TestFrontendCARefs(t *testing.T) {
 	gw := &gwv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: "infra", Name: "gw"}, Spec: gwv1.GatewaySpec{TLS: &gwv1.GatewayTLSConfig{Frontend: &gwv1.FrontendTLSConfig{
 		Default: gwv1.TLSConfig{Validation: validation("", caRef("ConfigMap", "", "a"), caRef("Service", "", "svc"))},
 		PerPort: []gwv1.TLSPortConfig{
@@ -178,6 +190,10 @@ func TestFrontendCAConfigMapRefs(t *testing.T) {
 	want := []types.NamespacedName{{Namespace: "infra", Name: "a"}, {Namespace: "web", Name: "b"}}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("got %v, want %v", got, want)
+	}
+	gw.Spec.TLS.Frontend.PerPort[1].TLS.Validation = validation("", caRef("Secret", "", "s"), caRef("ConfigMap", "", "a"))
+	if got := FrontendCASecretRefs(gw); len(got) != 1 || got[0] != (types.NamespacedName{Namespace: "infra", Name: "s"}) {
+		t.Errorf("Secrets: got %v", got)
 	}
 	if FrontendCAConfigMapRefs(&gwv1.Gateway{}) != nil {
 		t.Error("a Gateway without spec.tls references no ConfigMap")

@@ -41,7 +41,8 @@ func routeKindsFor(l gwv1.Listener) ([]gwv1.RouteGroupKind, bool) {
 // ListenerInput is what listener validation reads.
 type ListenerInput struct {
 	Gateway *gwv1.Gateway
-	// Secrets holds the listener certificate Secrets that exist, keyed by
+	// Secrets holds the listener certificate Secrets and the CA Secrets of
+	// spec.tls.frontend (FrontendCASecretRefs) that exist, keyed by
 	// namespace/name. A referenced Secret missing here does not exist.
 	Secrets map[types.NamespacedName]*corev1.Secret
 	// ConfigMaps holds the CA bundle ConfigMaps that spec.tls.frontend

@@ -17,7 +17,7 @@ import (
 var _ = Describe("Gateway spec.tls.frontend", func() {
 	ctx := context.Background()
 
-	It("reads CA ConfigMaps as they come and go, configures drawbridge-client-cert, and reports insecure fallback", func() {
+	It("reads CA ConfigMaps and Secrets as they come and go, configures drawbridge-client-cert, and reports insecure fallback", func() {
 		ns := newNamespace()
 		class := newClass(nil)
 		ca, err := testutil.NewTestCA("envtest client CA")
@@ -84,6 +84,17 @@ var _ = Describe("Gateway spec.tls.frontend", func() {
 			}
 			return live.Status.Conditions != nil && gatewayCondition(gw, "Accepted")() != nil
 		}).Should(BeTrue())
+
+		// A CA Secret (ca.crt, as cert-manager writes it) works the same way.
+		var live gwv1.Gateway
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(gw), &live)).To(Succeed())
+		live.Spec.TLS.Frontend.Default.Validation.CACertificateRefs = []gwv1.ObjectReference{{Group: "", Kind: "Secret", Name: "client-ca"}}
+		Expect(k8s.Update(ctx, &live)).To(Succeed())
+		Eventually(listenerStatus(gw, "https")).Should(HaveField("Conditions", listenerCondition("ResolvedRefs", metav1.ConditionFalse, "InvalidCACertificateRef")))
+		Expect(k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "client-ca"},
+			Data: map[string][]byte{"ca.crt": ca.CertPEM}})).To(Succeed())
+		Eventually(listenerStatus(gw, "https")).Should(HaveField("Conditions", listenerCondition("Accepted", metav1.ConditionTrue, "Accepted")))
+		Eventually(translated).Should(ContainSubstring(`"name":"drawbridge-client-cert"`))
 	})
 
 	It("never caches ConfigMap contents", func() {

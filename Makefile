@@ -3,7 +3,9 @@
 # through the Go module proxy and cached under bin/.
 SHELL := /usr/bin/env bash -o pipefail
 .SHELLFLAGS := -ec
-export GOTOOLCHAIN := local
+# Gateway API v1.7 needs Go 1.27: the go command fetches this toolchain from
+# the Go module proxy once (about 76 MB) and uses it for every module here.
+export GOTOOLCHAIN := go1.27.3
 
 KUBE_VERSION ?= v1.36.3
 BIN := $(CURDIR)/bin
@@ -67,7 +69,8 @@ test-e2e: kube-binaries lab-binaries kong ## Run only the lab e2e suite (root).
 		go test ./test/e2e/ -count=1 -timeout 30m -v -args -ginkgo.v
 
 CONFORMANCE_PROFILES ?= GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP,GATEWAY-UDP
-CONFORMANCE_REPORT ?= $(CURDIR)/conformance/report.yaml
+CONFORMANCE_REPORT ?= $(BIN)/conformance/report.yaml
+CONFORMANCE_VERSION ?= $(VERSION)
 CONFORMANCE_ARGS ?=
 # Labs are known by name; a second run under the same name would take the
 # first one down, so each kind of run has its own.
@@ -76,11 +79,16 @@ CONFORMANCE_LAB ?= conformance
 # can give (from the top of its pool 172.18.255.0/24, far from the low
 # addresses it hands to other Gateways, and skipped by them besides) and one
 # it refuses (outside the pool, in the 192.0.2.0/24 documentation range).
+# v1.7 waits for every object it deletes to be gone, 30 s by default. A
+# namespace is gone only when its Kong pods are: each drains for 15 s in
+# its preStop hook (`kong quit --wait=15`) before it stops, and on 2 busy
+# cores the namespace sweep that follows took the last run past 30 s.
+CONFORMANCE_TIMEOUTS ?= DeleteTimeout:90
 CONFORMANCE_USABLE_ADDRESS ?= 172.18.255.240
 CONFORMANCE_UNUSABLE_ADDRESS ?= 192.0.2.10
 
 .PHONY: conformance
-conformance: lab-binaries kube-binaries kong ## Run the upstream Gateway API conformance suite on a fresh lab; writes conformance/report.yaml and conformance/SUMMARY.md.
+conformance: lab-binaries kube-binaries kong ## Run the upstream Gateway API conformance suite on a fresh lab; writes bin/conformance/report.yaml and SUMMARY.md (make conformance-report publishes).
 	@mkdir -p $(dir $(CONFORMANCE_REPORT))
 	cd test/conformance && go test -c -o $(BIN)/conformance.test .
 	$(BIN)/lab conformance --name $(CONFORMANCE_LAB) --dir $(CURDIR)/.lab/$(CONFORMANCE_LAB) --assets $(KUBE_ASSETS) --bin $(BIN) --kong $(LAB_KONG) \
@@ -88,9 +96,27 @@ conformance: lab-binaries kube-binaries kong ## Run the upstream Gateway API con
 		$(BIN)/conformance.test -test.v -test.timeout 80m -gateway-class=drawbridge \
 		-conformance-profiles=$(CONFORMANCE_PROFILES) -report-output=$(CONFORMANCE_REPORT) \
 		-usable-address=$(CONFORMANCE_USABLE_ADDRESS) -unusable-address=$(CONFORMANCE_UNUSABLE_ADDRESS) \
-		-drawbridge-version=$(VERSION) -data-plane="$(DATA_PLANE)" $(CONFORMANCE_ARGS) 2>&1 | tee $(BIN)/$(CONFORMANCE_LAB).log | grep -E '^(--- |    --- (PASS|FAIL)|ok|PASS|FAIL|lab:)' || true
+		-timeout-config-overrides=$(CONFORMANCE_TIMEOUTS) \
+		-drawbridge-version=$(CONFORMANCE_VERSION) -data-plane="$(DATA_PLANE)" $(CONFORMANCE_ARGS) 2>&1 | tee $(BIN)/$(CONFORMANCE_LAB).log | grep -E '^(--- |    --- (PASS|FAIL)|ok|PASS|FAIL|lab:)' || true
 	@grep -q '^--- PASS: TestConformance' $(BIN)/$(CONFORMANCE_LAB).log || { echo "conformance: failed (full log: bin/$(CONFORMANCE_LAB).log)"; exit 1; }
 	@cat $(dir $(CONFORMANCE_REPORT))SUMMARY.md
+
+# The published run, in the layout the Gateway API repository takes
+# submissions in (conformance/reports/<API version>/<implementation>/): the
+# report exactly as the suite wrote it, its README.md, and our SUMMARY.md.
+# The version names the commit the run was built from, so the tree must be
+# committed first.
+GATEWAY_API_VERSION = $(shell go list -m -f '{{.Version}}' sigs.k8s.io/gateway-api)
+REPORT_COMMIT = $(shell git rev-parse --short=12 HEAD)
+REPORT_VERSION = v$(VERSION)-main.$(REPORT_COMMIT)
+REPORT_DIR = $(CURDIR)/conformance/reports/$(GATEWAY_API_VERSION)/drawbridge
+.PHONY: conformance-report
+conformance-report: ## Run every profile on a fresh lab and rewrite the published report under conformance/reports/ (commit first: the report names HEAD).
+	@git diff --quiet HEAD -- . ':(exclude)conformance' || { echo "conformance-report: commit your changes first: the report names commit $(REPORT_COMMIT)"; exit 1; }
+	@rm -f $(REPORT_DIR)/*-report.yaml
+	$(MAKE) conformance CONFORMANCE_LAB=conformance CONFORMANCE_REPORT=$(REPORT_DIR)/experimental-$(REPORT_VERSION)-default-report.yaml \
+		CONFORMANCE_VERSION=$(REPORT_VERSION) \
+		CONFORMANCE_ARGS="-submission-readme=$(REPORT_DIR)/README.md -commit-url=https://github.com/drawbridge-dev/drawbridge/commit/$$(git rev-parse HEAD)"
 
 .PHONY: conformance-ci
 conformance-ci: ## Every profile and claimed feature, as make test runs it; the report goes to bin/, so conformance/ keeps the published run.
@@ -124,7 +150,7 @@ kong: ## Build open-source Kong $(KONG_VERSION) from the pinned sources (hack/ko
 	@KONG_INSTALL_DIR=$(KONG_DIR) hack/build-kong.sh
 
 .PHONY: lab-binaries
-lab-binaries: build lab-deps ## Build the programs the lab runs: lab, kong-launcher, kong-standin, dns-standin, echo-basic (conformance v1.6.3).
+lab-binaries: build lab-deps ## Build the programs the lab runs: lab, kong-launcher, kong-standin, dns-standin, echo-basic (gateway-api-conformance-images v0.1.0).
 	@KONG_VERSION=$(KONG_VERSION) hack/build-lab-binaries.sh $(BIN)
 
 .PHONY: docker-build

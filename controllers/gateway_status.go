@@ -185,7 +185,9 @@ func describeAddresses(addresses []gwv1.GatewayStatusAddress) string {
 
 // listenerConditions writes a listener verdict (of a Gateway or a
 // ListenerSet listener) and its Programmed condition over the existing
-// conditions and drops types no longer reported.
+// conditions. Of the upstream listener condition types, it drops those it
+// no longer reports; conditions of any other type belong to another
+// controller and are kept as they are.
 func listenerConditions(existing []metav1.Condition, gen int64, res gatewayapi.ListenerResult, programmed gatewayapi.Condition) []metav1.Condition {
 	conds := append([]metav1.Condition(nil), existing...)
 	gatewayapi.Set(&conds, gen, res.Accepted)
@@ -197,6 +199,10 @@ func listenerConditions(existing []metav1.Condition, gen int64, res gatewayapi.L
 		switch c.Type {
 		case string(gwv1.ListenerConditionAccepted), string(gwv1.ListenerConditionConflicted),
 			string(gwv1.ListenerConditionResolvedRefs), string(gwv1.ListenerConditionProgrammed):
+			kept = append(kept, c)
+		case string(gwv1.ListenerConditionOverlappingTLSConfig), "Ready", "Detached":
+			// Upstream types this controller does not report.
+		default:
 			kept = append(kept, c)
 		}
 	}

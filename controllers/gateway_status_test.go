@@ -129,3 +129,33 @@ func TestGatewayConditionsForAddresses(t *testing.T) {
 		})
 	}
 }
+
+// TestListenerConditionsKeepForeignTypes: conditions another controller
+// wrote on a listener survive our writes (GatewayPreserveForeignConditions);
+// upstream types we do not report are dropped.
+func TestListenerConditionsKeepForeignTypes(t *testing.T) {
+	foreign := metav1.Condition{Type: "example.com/Audited", Status: metav1.ConditionTrue, Reason: "Seeded", ObservedGeneration: 1}
+	stale := metav1.Condition{Type: string(gwv1.ListenerConditionOverlappingTLSConfig), Status: metav1.ConditionTrue, Reason: "Old", ObservedGeneration: 1}
+	res := gatewayapi.ListenerResult{
+		Accepted:     gatewayapi.True(string(gwv1.ListenerConditionAccepted), string(gwv1.ListenerReasonAccepted), "ok"),
+		Conflicted:   gatewayapi.False(string(gwv1.ListenerConditionConflicted), string(gwv1.ListenerReasonNoConflicts), "ok"),
+		ResolvedRefs: gatewayapi.True(string(gwv1.ListenerConditionResolvedRefs), string(gwv1.ListenerReasonResolvedRefs), "ok"),
+	}
+	programmed := gatewayapi.True(string(gwv1.ListenerConditionProgrammed), string(gwv1.ListenerReasonProgrammed), "ok")
+	got := listenerConditions([]metav1.Condition{foreign, stale}, 2, res, programmed)
+	types := map[string]metav1.Condition{}
+	for _, c := range got {
+		types[c.Type] = c
+	}
+	if c, ok := types[foreign.Type]; !ok || c.ObservedGeneration != 1 || c.Reason != "Seeded" {
+		t.Errorf("foreign condition lost or changed: %+v", got)
+	}
+	if _, ok := types[stale.Type]; ok {
+		t.Errorf("OverlappingTLSConfig is not reported by Drawbridge and should be dropped: %+v", got)
+	}
+	for _, typ := range []gwv1.ListenerConditionType{gwv1.ListenerConditionAccepted, gwv1.ListenerConditionConflicted, gwv1.ListenerConditionResolvedRefs, gwv1.ListenerConditionProgrammed} {
+		if c, ok := types[string(typ)]; !ok || c.ObservedGeneration != 2 {
+			t.Errorf("%s missing or not at generation 2: %+v", typ, got)
+		}
+	}
+}

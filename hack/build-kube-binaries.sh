@@ -9,7 +9,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 kube_version="v1.36.3"
 out="${root}/bin/k8s/${kube_version}"
 module="${root}/hack/kubebin"
-export GOTOOLCHAIN=local CGO_ENABLED=0
+export GOTOOLCHAIN=go1.27.3 CGO_ENABLED=0
 
 # etcd reports its own version; the Kubernetes binaries get the release we pin
 # so that `kubectl version` and discovery answer like a real v1.36.3 cluster.

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds the programs the lab runs into bin/ (or $1): the lab command, the
 # launcher of the Kong build, the Kong and CoreDNS stand-ins and the Gateway API echo server from the conformance module
-# (v1.6.3, nested module hack/echobasic). go build is incremental, so a warm
+# (gateway-api-conformance-images v0.1.0, nested module hack/echobasic). go build is incremental, so a warm
 # run takes seconds; a cold one prints how many packages it has compiled.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${1:-${root}/bin}"
-export GOTOOLCHAIN=local
+export GOTOOLCHAIN=go1.27.3
 mkdir -p "${bin}"
 
 build() { # name dir package [ldflags]
@@ -25,4 +25,4 @@ build lab "${root}" ./hack/lab
 build kong-launcher "${root}" ./hack/konglauncher "-X main.installDir=${bin}/kong/${KONG_VERSION:-3.9.3}"
 build kong-standin "${root}" ./test/kongstandin/cmd/kong-standin
 build dns-standin "${root}" ./test/dnsstandin/cmd/dns-standin
-build echo-basic "${root}/hack/echobasic" sigs.k8s.io/gateway-api/conformance/echo-basic
+build echo-basic "${root}/hack/echobasic" sigs.k8s.io/gateway-api-conformance-images/echo-basic

@@ -20,6 +20,10 @@ const (
 	// the default) before every other plugin. Drawbridge emits only code it
 	// generates itself, for what no declarative plugin can express.
 	PluginPreFunction = "pre-function"
+	// PluginMirror is Drawbridge's own RequestMirror plugin
+	// (internal/kong/luaplugins/plugins/drawbridge-mirror), loaded by every
+	// data plane the operator provisions.
+	PluginMirror = "drawbridge-mirror"
 )
 
 // pluginSchema checks one plugin's config; the returned strings are problems
@@ -27,12 +31,16 @@ const (
 type pluginSchema func(cfg map[string]any) []string
 
 var pluginSchemas = map[string]pluginSchema{
-	PluginRequestTransformer:  checkRequestTransformer,
-	PluginResponseTransformer: checkResponseTransformer,
-	PluginRedirect:            checkRedirect,
-	PluginRequestTermination:  checkRequestTermination,
-	PluginCORS:                checkCORS,
-	PluginPreFunction:         checkPreFunction,
+	PluginRequestTransformer:      checkRequestTransformer,
+	PluginResponseTransformer:     checkResponseTransformer,
+	PluginRedirect:                checkRedirect,
+	PluginRequestTermination:      checkRequestTermination,
+	PluginCORS:                    checkCORS,
+	PluginPreFunction:             checkPreFunction,
+	PluginDrawbridgeCORS:          checkDrawbridgeCORS,
+	PluginDrawbridgeBackendSelect: checkDrawbridgeBackendSelect,
+	PluginDrawbridgeRetry:         checkDrawbridgeRetry,
+	PluginMirror:                  checkMirror,
 }
 
 var httpPluginProtocols = map[string]bool{"http": true, "https": true, "grpc": true, "grpcs": true}

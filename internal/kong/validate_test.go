@@ -16,6 +16,8 @@ func validConfig() *Config {
 				Plugins: []Plugin{
 					{Name: PluginRequestTransformer, Config: map[string]any{"add": map[string]any{"headers": []string{"x-a:b"}}, "replace": map[string]any{"uri": "/x"}}},
 					{Name: PluginRequestTermination, Config: map[string]any{"status_code": 500, "message": "no backend"}},
+					{Name: PluginMirror, Config: map[string]any{"mirrors": []any{map[string]any{
+						"name": "default/m:80", "endpoints": []string{"10.0.0.2:80", "[fd00::2]:80", "m.example.com:80"}, "numerator": 25, "denominator": 50}}}},
 				},
 			}},
 		}},
@@ -104,6 +106,17 @@ func TestValidateRejects(t *testing.T) {
 			c.Services[0].Routes[0].Protocols = []string{"grpc"}
 			c.Services[0].Routes[0].Plugins = []Plugin{{Name: PluginCORS, Config: map[string]any{}}}
 		}, "does not support route protocol grpc"},
+		{"mirror without mirrors", func(c *Config) {
+			c.Services[0].Routes[0].Plugins[0] = Plugin{Name: PluginMirror, Config: map[string]any{"mirrors": []any{}}}
+		}, "mirrors must be a non-empty array"},
+		{"mirror endpoint", func(c *Config) {
+			c.Services[0].Routes[0].Plugins[0] = Plugin{Name: PluginMirror, Config: map[string]any{"mirrors": []any{
+				map[string]any{"name": "a/b:80", "endpoints": []string{"10.0.0.1"}, "numerator": 1, "denominator": 2}}}}
+		}, "is not host:port"},
+		{"mirror share", func(c *Config) {
+			c.Services[0].Routes[0].Plugins[0] = Plugin{Name: PluginMirror, Config: map[string]any{"mirrors": []any{
+				map[string]any{"name": "a/b:80", "endpoints": []string{}, "numerator": 3, "denominator": 2}}}}
+		}, "numerator must be less than or equal to denominator"},
 		{"bad certificate", func(c *Config) {
 			c.Certificates = []Certificate{{ID: "x", Cert: "nope", Key: "nope", SNIs: []SNI{{Name: "*.a.com"}}}}
 		}, "PEM"},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
 	"github.com/drawbridge-dev/drawbridge/internal/kong"
+	"github.com/drawbridge-dev/drawbridge/internal/kong/luaplugins"
 )
 
 // DefaultAllowedPlugins is the allow-list when no GatewayConfiguration sets
@@ -102,9 +103,6 @@ const (
 	// CustomPluginsDir is the root of the Lua tree the custom plugins are
 	// mounted in: plugin <name> lives in kong/plugins/<name>/.
 	CustomPluginsDir = "/opt/drawbridge/plugins"
-	// CustomPluginsLuaPath puts that tree first on Lua's path; the trailing
-	// ";;" stands for Kong's default path.
-	CustomPluginsLuaPath = CustomPluginsDir + "/?.lua;" + CustomPluginsDir + "/?/init.lua;;"
 	// AnnotationCustomPlugins on the pod template carries a hash of the
 	// custom plugins' files: Kong loads Lua at start, so new files roll the
 	// pods.
@@ -144,10 +142,10 @@ func shortHash(s string) string {
 
 // customPlugins renders the ConfigMap copies, volumes, mounts and env of
 // the custom plugins, and a hash of their content.
-func customPlugins(in Input, names Names) (cms []*corev1.ConfigMap, vols []corev1.Volume, mounts []corev1.VolumeMount, env []corev1.EnvVar, hash string, err error) {
+func customPlugins(in Input, names Names) (cms []*corev1.ConfigMap, vols []corev1.Volume, mounts []corev1.VolumeMount, hash string, err error) {
 	custom := in.Config.Plugins.Custom
 	if len(custom) == 0 {
-		return nil, nil, nil, nil, "", nil
+		return nil, nil, nil, "", nil
 	}
 	sources := map[string]CustomPluginSource{}
 	for _, s := range in.CustomPlugins {
@@ -156,14 +154,17 @@ func customPlugins(in Input, names Names) (cms []*corev1.ConfigMap, vols []corev
 	h := sha256.New()
 	for _, c := range custom {
 		if kong.IsBundledPlugin(c.Name) {
-			return nil, nil, nil, nil, "", fmt.Errorf("plugins.custom %s: a plugin bundled with Kong has that name; choose another", c.Name)
+			return nil, nil, nil, "", fmt.Errorf("plugins.custom %s: a plugin bundled with Kong has that name; choose another", c.Name)
+		}
+		if strings.HasPrefix(c.Name, luaplugins.Prefix) {
+			return nil, nil, nil, "", fmt.Errorf("plugins.custom %s: names starting with %q are reserved for Drawbridge's own plugins; choose another", c.Name, luaplugins.Prefix)
 		}
 		src, ok := sources[c.Name]
 		if !ok {
-			return nil, nil, nil, nil, "", fmt.Errorf("plugins.custom %s: ConfigMap %s was not found", c.Name, c.ConfigMapName)
+			return nil, nil, nil, "", fmt.Errorf("plugins.custom %s: ConfigMap %s was not found", c.Name, c.ConfigMapName)
 		}
 		if len(src.Data)+len(src.BinaryData) == 0 {
-			return nil, nil, nil, nil, "", fmt.Errorf("plugins.custom %s: ConfigMap %s holds no files (want handler.lua and schema.lua)", c.Name, c.ConfigMapName)
+			return nil, nil, nil, "", fmt.Errorf("plugins.custom %s: ConfigMap %s holds no files (want handler.lua and schema.lua)", c.Name, c.ConfigMapName)
 		}
 		cmName := CustomPluginConfigMapName(names, c.Name)
 		meta := objectMeta(in.Gateway, cmName, map[string]string{LabelCustomPlugin: labelValue(c.Name)}, nil)
@@ -187,11 +188,7 @@ func customPlugins(in Input, names Names) (cms []*corev1.ConfigMap, vols []corev
 			fmt.Fprintf(h, "%s %d %s\n", k, len(src.BinaryData[k]), src.BinaryData[k])
 		}
 	}
-	env = []corev1.EnvVar{
-		{Name: "KONG_PLUGINS", Value: "bundled," + strings.Join(in.Config.Plugins.CustomNames(), ",")},
-		{Name: "KONG_LUA_PACKAGE_PATH", Value: CustomPluginsLuaPath},
-	}
-	return cms, vols, mounts, env, hex.EncodeToString(h.Sum(nil))[:16], nil
+	return cms, vols, mounts, hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
 // labelValue keeps a plugin name usable as a label value (at most 63
@@ -252,16 +249,84 @@ func cloneBytes(m map[string][]byte) map[string][]byte {
 	return out
 }
 
-// renderedPlugins is what the custom plugins add to a data plane.
+// renderedPlugins is what Drawbridge's own plugins and the custom plugins
+// add to a data plane.
 type renderedPlugins struct {
 	configMaps []*corev1.ConfigMap
 	volumes    []corev1.Volume
 	mounts     []corev1.VolumeMount
 	env        []corev1.EnvVar
-	hash       string
+	// hash identifies the custom plugins' files ("" without any);
+	// builtinHash Drawbridge's own (luaplugins.Hash).
+	hash, builtinHash string
+}
+
+// Drawbridge's own plugins in the data plane.
+const (
+	// BuiltinPluginsDir is the Lua root Drawbridge's own plugins are
+	// mounted under (kong/plugins/<name>/ inside it).
+	BuiltinPluginsDir = "/opt/drawbridge/builtin"
+	// AnnotationBuiltinPlugins on the pod template carries luaplugins.Hash:
+	// an operator upgrade that changes the plugins rolls the pods.
+	AnnotationBuiltinPlugins = "gateway.drawbridge.dev/drawbridge-plugins"
+	// builtinPluginsLabel is the LabelCustomPlugin value of the ConfigMap
+	// that carries them (no custom plugin can have this name: the prefix
+	// is reserved).
+	builtinPluginsLabel = "drawbridge"
+)
+
+// BuiltinPluginsConfigMapName is the ConfigMap in the Gateway's namespace
+// that carries Drawbridge's own plugins to its pods.
+func BuiltinPluginsConfigMapName(names Names) string {
+	return names.DataPlane + "-drawbridge-plugins"
+}
+
+// builtinPlugins renders the ConfigMap, volume and mount of Drawbridge's
+// own plugins: every data plane has them, so every route can use them.
+func builtinPlugins(in Input, names Names) (*corev1.ConfigMap, corev1.Volume, corev1.VolumeMount) {
+	files := luaplugins.Files()
+	data := make(map[string]string, len(files))
+	items := make([]corev1.KeyToPath, 0, len(files))
+	for _, f := range files {
+		key := luaplugins.ConfigMapKey(f)
+		data[key] = string(f.Data)
+		items = append(items, corev1.KeyToPath{Key: key, Path: luaplugins.InstallPath(f)})
+	}
+	cmName := BuiltinPluginsConfigMapName(names)
+	cm := &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: objectMeta(in.Gateway, cmName, map[string]string{LabelCustomPlugin: builtinPluginsLabel}, nil),
+		Data:       data,
+	}
+	vol := corev1.Volume{Name: "drawbridge-plugins", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		LocalObjectReference: corev1.LocalObjectReference{Name: cmName}, Items: items, DefaultMode: ptr.To(int32(0o444)),
+	}}}
+	mount := corev1.VolumeMount{Name: vol.Name, MountPath: BuiltinPluginsDir, ReadOnly: true}
+	return cm, vol, mount
 }
 
 func renderCustomPlugins(in Input, names Names) (renderedPlugins, error) {
-	cms, vols, mounts, env, hash, err := customPlugins(in, names)
-	return renderedPlugins{configMaps: cms, volumes: vols, mounts: mounts, env: env, hash: hash}, err
+	cms, vols, mounts, hash, err := customPlugins(in, names)
+	if err != nil {
+		return renderedPlugins{}, err
+	}
+	cm, vol, mount := builtinPlugins(in, names)
+	luaPath := BuiltinPluginsDir + "/?.lua;" + BuiltinPluginsDir + "/?/init.lua;"
+	if len(cms) > 0 {
+		luaPath += CustomPluginsDir + "/?.lua;" + CustomPluginsDir + "/?/init.lua;"
+	}
+	loaded := append(append([]string{"bundled"}, luaplugins.Names()...), in.Config.Plugins.CustomNames()...)
+	env := []corev1.EnvVar{
+		{Name: "KONG_PLUGINS", Value: strings.Join(loaded, ",")},
+		// ";;" stands for Kong's own path.
+		{Name: "KONG_LUA_PACKAGE_PATH", Value: luaPath + ";"},
+	}
+	return renderedPlugins{
+		configMaps:  append([]*corev1.ConfigMap{cm}, cms...),
+		volumes:     append([]corev1.Volume{vol}, vols...),
+		mounts:      append([]corev1.VolumeMount{mount}, mounts...),
+		env:         env,
+		hash:        hash,
+		builtinHash: luaplugins.Hash(),
+	}, nil
 }

@@ -281,12 +281,13 @@ func podTemplate(in Input, names Names, ports []PortMapping, plugins renderedPlu
 		}
 		tpl.Annotations[AnnotationAdminCert] = in.AdminCertFingerprint
 	}
+	if tpl.Annotations == nil {
+		tpl.Annotations = map[string]string{}
+	}
 	if plugins.hash != "" {
-		if tpl.Annotations == nil {
-			tpl.Annotations = map[string]string{}
-		}
 		tpl.Annotations[AnnotationCustomPlugins] = plugins.hash
 	}
+	tpl.Annotations[AnnotationBuiltinPlugins] = plugins.builtinHash
 	// The selector labels must survive any patch, or the Deployment would not
 	// select its own pods.
 	maps.Copy(tpl.Labels, ObjectLabels(gw))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
 	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
+	"github.com/drawbridge-dev/drawbridge/internal/kong/luaplugins"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.out.yaml from the current output")
@@ -96,6 +97,7 @@ func renderCase(t *testing.T, inPath string) []byte {
 	if err != nil {
 		return []byte("error: " + err.Error() + "\n")
 	}
+	stubBuiltinPlugins(objs)
 	var out bytes.Buffer
 	for i, obj := range objs.List() {
 		b, err := yaml.Marshal(obj)
@@ -108,4 +110,38 @@ func renderCase(t *testing.T, inPath string) []byte {
 		out.Write(b)
 	}
 	return out.Bytes()
+}
+
+// stubBuiltinPlugins replaces the files of Drawbridge's own plugins (the
+// ConfigMap's data and the volume's items) and their hash with fixed text
+// in a rendering, so the goldens pin where the plugins go without changing
+// whenever a plugin gains a file or a line; TestBuiltinPluginsShipEveryFile
+// checks the real content.
+func stubBuiltinPlugins(objs Objects) {
+	const stub = "(every file of internal/kong/luaplugins)"
+	for _, cm := range objs.PluginConfigMaps {
+		if cm.Labels[LabelCustomPlugin] == builtinPluginsLabel {
+			cm.Data = map[string]string{stub: stub}
+		}
+	}
+	if objs.Deployment == nil {
+		return
+	}
+	tpl := &objs.Deployment.Spec.Template
+	if _, ok := tpl.Annotations[AnnotationBuiltinPlugins]; ok {
+		tpl.Annotations[AnnotationBuiltinPlugins] = "(luaplugins.Hash())"
+	}
+	names := strings.Join(luaplugins.Names(), ",")
+	for i := range tpl.Spec.Containers {
+		for j, e := range tpl.Spec.Containers[i].Env {
+			if e.Name == "KONG_PLUGINS" && names != "" {
+				tpl.Spec.Containers[i].Env[j].Value = strings.Replace(e.Value, names, "(luaplugins.Names())", 1)
+			}
+		}
+	}
+	for i := range tpl.Spec.Volumes {
+		if cm := tpl.Spec.Volumes[i].ConfigMap; cm != nil && tpl.Spec.Volumes[i].Name == "drawbridge-plugins" {
+			cm.Items = []corev1.KeyToPath{{Key: stub, Path: "kong/plugins/<plugin>/<file>"}}
+		}
+	}
 }

@@ -42,6 +42,7 @@ type refProblem struct {
 
 // resolvedBackend is one usable backendRef with its ready endpoints.
 type resolvedBackend struct {
+	ref       int // index in the rule's backendRefs
 	service   *corev1.Service
 	port      int32
 	weight    int32
@@ -77,6 +78,7 @@ func (t *translator) resolveBackends(meta *routeMeta, ruleIdx int, refs []gwv1.B
 			out.problems = append(out.problems, *problem)
 			continue
 		}
+		b.ref = i
 		out.resolved = append(out.resolved, b)
 	}
 	return out

@@ -48,11 +48,20 @@ type ruleFilters struct {
 	redirect *gwv1.HTTPRequestRedirectFilter
 	rewrite  *gwv1.HTTPURLRewriteFilter
 	cors     *gwv1.HTTPCORSFilter
-	// corsConfig is the cors plugin config, computed once per rule when
+	// corsConfig is the drawbridge-cors config, computed once per rule when
 	// the filter is checked.
 	corsConfig map[string]any
 	// extRefs are the ExtensionRef filters, resolved by the translator.
 	extRefs []extRef
+	// perBackend, indexed like the rule's backendRefs, holds each
+	// backendRef's header modifiers when they differ between backendRefs
+	// (nil otherwise: identical ones are merged into request/response).
+	perBackend []backendHeaders
+	// mirrors are the RequestMirror filters in rule order; mirrorTargets
+	// are those whose backendRef resolved (resolveMirrors), which become
+	// the drawbridge-mirror plugin.
+	mirrors       []mirrorFilter
+	mirrorTargets []mirrorTarget
 }
 
 // templateRE finds request-transformer template syntax. Kong evaluates
@@ -83,15 +92,8 @@ func compileHTTPFilters(rule gwv1.HTTPRouteRule, ruleIdx int) (ruleFilters, *uns
 			message: fmt.Sprintf("rules[%d]: RequestRedirect and URLRewrite cannot be combined in one rule", ruleIdx)}
 	}
 	for _, ops := range []headerOps{f.request, f.response} {
-		for _, h := range append(append([]gwv1.HTTPHeader{}, ops.set...), ops.add...) {
-			if !headerTokenRE.MatchString(string(h.Name)) {
-				return f, unsupportedf("rules[%d]: header name %q is not a valid HTTP header name", ruleIdx, h.Name)
-			}
-		}
-		for _, name := range ops.remove {
-			if !headerTokenRE.MatchString(name) {
-				return f, unsupportedf("rules[%d]: header name %q is not a valid HTTP header name", ruleIdx, name)
-			}
+		if u := checkHeaderNames(ops, fmt.Sprintf("rules[%d]", ruleIdx)); u != nil {
+			return f, u
 		}
 	}
 	for _, ops := range []headerOps{f.request} {
@@ -171,7 +173,11 @@ func (f *ruleFilters) add(filter gwv1.HTTPRouteFilter, where string, backend boo
 		}
 		f.cors = filter.CORS
 	case gwv1.HTTPRouteFilterRequestMirror:
-		return unsupportedf("%s: RequestMirror is not supported: Kong open source cannot mirror requests", where)
+		m, u := compileMirror(filter.RequestMirror, where)
+		if u != nil {
+			return u
+		}
+		f.mirrors = append(f.mirrors, m)
 	case gwv1.HTTPRouteFilterExtensionRef:
 		if filter.ExtensionRef == nil {
 			return unsupportedf("%s: type ExtensionRef needs extensionRef", where)
@@ -183,9 +189,18 @@ func (f *ruleFilters) add(filter gwv1.HTTPRouteFilter, where string, backend boo
 	return nil
 }
 
-// addBackendFilters folds backendRef filters into the rule. Kong applies
-// plugins per route, not per upstream target, so this is only faithful when
-// every backendRef of the rule carries the same filters.
+// backendHeaders are the header modifiers of one backendRef when the
+// rule's backendRefs differ (drawbridge-backend-select applies them).
+type backendHeaders struct {
+	request  headerOps
+	response headerOps
+}
+
+// addBackendFilters handles backendRef filters. When every backendRef of
+// the rule carries the same filters they are folded into the rule: Kong
+// applies plugins per route, which is then faithful and costs nothing.
+// Otherwise each backendRef keeps its own header modifiers in perBackend,
+// for drawbridge-backend-select; other filter types cannot differ.
 func (f *ruleFilters) addBackendFilters(refs []gwv1.HTTPBackendRef, ruleIdx int) *unsupported {
 	var first []gwv1.HTTPRouteFilter
 	any := false
@@ -199,14 +214,60 @@ func (f *ruleFilters) addBackendFilters(refs []gwv1.HTTPBackendRef, ruleIdx int)
 	if !any {
 		return nil
 	}
-	for i, r := range refs {
+	same := true
+	for _, r := range refs {
 		if !reflect.DeepEqual(r.Filters, first) {
-			return unsupportedf("rules[%d].backendRefs[%d]: backendRefs of one rule have different filters; Kong applies filters per route, so per-backend filters must be identical across the rule's backendRefs", ruleIdx, i)
+			same = false
+			break
 		}
 	}
-	for i, filter := range first {
-		if u := f.add(filter, fmt.Sprintf("rules[%d].backendRefs[*].filters[%d]", ruleIdx, i), true); u != nil {
-			return u
+	if same {
+		for i, filter := range first {
+			if u := f.add(filter, fmt.Sprintf("rules[%d].backendRefs[*].filters[%d]", ruleIdx, i), true); u != nil {
+				return u
+			}
+		}
+		return nil
+	}
+	f.perBackend = make([]backendHeaders, len(refs))
+	for ri, r := range refs {
+		for fi, filter := range r.Filters {
+			where := fmt.Sprintf("rules[%d].backendRefs[%d].filters[%d]", ruleIdx, ri, fi)
+			b := &f.perBackend[ri]
+			switch filter.Type {
+			case gwv1.HTTPRouteFilterRequestHeaderModifier:
+				if filter.RequestHeaderModifier == nil {
+					return unsupportedf("%s: type RequestHeaderModifier needs requestHeaderModifier", where)
+				}
+				b.request.merge(filter.RequestHeaderModifier)
+			case gwv1.HTTPRouteFilterResponseHeaderModifier:
+				if filter.ResponseHeaderModifier == nil {
+					return unsupportedf("%s: type ResponseHeaderModifier needs responseHeaderModifier", where)
+				}
+				b.response.merge(filter.ResponseHeaderModifier)
+			default:
+				return unsupportedf("%s: %s is not supported on a backendRef when the rule's backendRefs have different filters; only RequestHeaderModifier and ResponseHeaderModifier can differ between backendRefs", where, filter.Type)
+			}
+		}
+		for _, ops := range []headerOps{f.perBackend[ri].request, f.perBackend[ri].response} {
+			if u := checkHeaderNames(ops, fmt.Sprintf("rules[%d].backendRefs[%d]", ruleIdx, ri)); u != nil {
+				return u
+			}
+		}
+	}
+	return nil
+}
+
+// checkHeaderNames refuses header names that are not HTTP tokens.
+func checkHeaderNames(ops headerOps, where string) *unsupported {
+	for _, h := range append(append([]gwv1.HTTPHeader{}, ops.set...), ops.add...) {
+		if !headerTokenRE.MatchString(string(h.Name)) {
+			return unsupportedf("%s: header name %q is not a valid HTTP header name", where, h.Name)
+		}
+	}
+	for _, name := range ops.remove {
+		if !headerTokenRE.MatchString(name) {
+			return unsupportedf("%s: header name %q is not a valid HTTP header name", where, name)
 		}
 	}
 	return nil
@@ -306,7 +367,10 @@ func (f ruleFilters) plugins(ps pluginScope) ([]kong.Plugin, error) {
 		plugin(name, cfg)
 	}
 	if f.corsConfig != nil {
-		plugin(kong.PluginCORS, maps.Clone(f.corsConfig))
+		plugin(kong.PluginDrawbridgeCORS, maps.Clone(f.corsConfig))
+	}
+	if cfg := mirrorConfig(f.mirrorTargets); cfg != nil {
+		plugin(kong.PluginMirror, cfg)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -345,108 +409,75 @@ func defaultPort(scheme string) int {
 	return 0
 }
 
-// kongCORSMethods is the one_of list of Kong's cors schema for methods. It is
-// also the schema default, so an unset methods answers all nine.
-var kongCORSMethods = []string{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
-
-// corsSafelistedMethods are allowed by browsers without preflight approval
-// (Fetch "CORS-safelisted method"), so listing them grants nothing extra.
-var corsSafelistedMethods = []string{"GET", "HEAD", "POST"}
+// corsMethods are the values of the CRD's HTTPMethodWithWildcard enum.
+var corsMethods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "*"}
 
 // corsDefaultMaxAge is the CRD default for maxAge; the field docs say the
 // gateway sends it when maxAge is unspecified, which a pure input may be.
 const corsDefaultMaxAge = 5
 
-// corsConfig maps the CORS filter onto Kong's cors plugin, or says why Kong
-// cannot express it. where prefixes the messages (e.g. "rules[0]").
-//
-// Kong's plugin decides everything from its config, without seeing the
-// request method or headers except in these ways: origins "*" answers
-// Access-Control-Allow-Origin "*" (or the request's Origin when credentials
-// is on); an unset headers list echoes Access-Control-Request-Headers; methods
-// and exposed_headers are sent as configured, comma-joined. The mapping
-// below follows from that.
+// corsConfig maps the CORS filter onto Drawbridge's drawbridge-cors plugin,
+// whose fields are the filter's (see its policy.lua for the semantics), or
+// says why the filter is invalid. where prefixes the messages (e.g.
+// "rules[0]"). The API server enforces most of these rules; the translator
+// is pure and may see input it never validated, so it checks again.
 func corsConfig(c *gwv1.HTTPCORSFilter, where string) (map[string]any, *unsupported) {
 	where += ": CORS"
-	creds := c.AllowCredentials != nil && *c.AllowCredentials
-	cfg := map[string]any{"credentials": creds}
+	cfg := map[string]any{"allow_credentials": c.AllowCredentials != nil && *c.AllowCredentials}
 
-	// An empty origins list means "every origin" to Kong, the opposite of
-	// an empty allowOrigins, which shares the response with no origin.
-	if len(c.AllowOrigins) == 0 {
-		return nil, unsupportedf("%s allowOrigins is empty (no origin allowed); Kong's cors plugin treats an empty origins list as allowing every origin", where)
-	}
+	// An empty allowOrigins shares responses with no origin; the plugin
+	// then answers preflights without CORS headers, as the spec asks.
 	origins := make([]string, 0, len(c.AllowOrigins))
 	for _, o := range c.AllowOrigins {
-		ko, err := kongCORSOrigin(string(o))
+		n, err := normalizeCORSOrigin(string(o))
 		if err != nil {
 			return nil, unsupportedf("%s allowOrigins %q: %v", where, o, err)
 		}
-		origins = append(origins, ko)
+		origins = append(origins, n)
 	}
 	if len(origins) > 1 && slices.Contains(origins, "*") {
-		// The CRD forbids this too. Kong only honours "*" as the sole
-		// entry; elsewhere in the list it is taken as a (broken) regex.
 		return nil, unsupportedf("%s allowOrigins: '*' cannot be combined with other origins", where)
 	}
-	cfg["origins"] = origins
+	if len(origins) > 0 {
+		cfg["allow_origins"] = origins
+	}
 
-	var methods []string
-	switch {
-	case len(c.AllowMethods) == 0:
-		// Left unset, Kong would allow all nine methods. No allowMethods
-		// means only the safelisted ones, which browsers never need to be
-		// told about, so naming exactly those adds nothing.
-		methods = append(methods, corsSafelistedMethods...)
-	case slices.Contains(c.AllowMethods, "*"):
-		// Kong cannot echo Access-Control-Request-Method nor send "*"
-		// (its schema accepts only method names), so "*" becomes every
-		// method Kong knows, which are all the methods allowMethods can
-		// name. The field docs ask for "*" or the echoed method instead,
-		// so a check of the exact header value fails (see README).
-		methods = append(methods, kongCORSMethods...)
-	default:
+	if len(c.AllowMethods) > 0 {
+		methods := make([]string, 0, len(c.AllowMethods))
 		for _, m := range c.AllowMethods {
-			if !slices.Contains(kongCORSMethods, string(m)) {
-				return nil, unsupportedf("%s allowMethods %q is not a method Kong's cors plugin accepts (%s)", where, m, strings.Join(kongCORSMethods, ", "))
+			if !slices.Contains(corsMethods, string(m)) {
+				return nil, unsupportedf("%s allowMethods %q is not an HTTP method the API allows (%s)", where, m, strings.Join(corsMethods, ", "))
 			}
 			methods = append(methods, string(m))
 		}
-	}
-	cfg["methods"] = methods
-
-	// allowHeaders "*": an unset headers list makes Kong echo
-	// Access-Control-Request-Headers and omit the header when the request has
-	// none, which is what the field docs ask for with and without
-	// credentials. An absent allowHeaders is mapped the same way because Kong
-	// has no way to allow no header: a non-empty list is always sent. This is
-	// wider than the spec (see README).
-	if len(c.AllowHeaders) > 0 && !slices.Contains(c.AllowHeaders, "*") {
-		headers := make([]string, 0, len(c.AllowHeaders))
-		for _, h := range c.AllowHeaders {
-			if !headerTokenRE.MatchString(string(h)) {
-				return nil, unsupportedf("%s allowHeaders %q is not a valid HTTP header name", where, h)
-			}
-			headers = append(headers, string(h))
+		if len(methods) > 1 && slices.Contains(methods, "*") {
+			return nil, unsupportedf("%s allowMethods: '*' cannot be combined with other methods", where)
 		}
-		cfg["headers"] = headers
+		cfg["allow_methods"] = methods
 	}
 
-	if len(c.ExposeHeaders) > 0 {
-		exposed := make([]string, 0, len(c.ExposeHeaders))
-		for _, h := range c.ExposeHeaders {
-			if h == "*" && creds {
-				// Browsers read "*" as a wildcard only for requests without
-				// credentials; with credentials the spec forbids it, and Kong
-				// cannot list "every response header" any other way.
-				return nil, unsupportedf("%s exposeHeaders '*' with allowCredentials true: the wildcard is not allowed with credentials and Kong's cors plugin can only send a fixed list", where)
-			}
-			if !headerTokenRE.MatchString(string(h)) {
-				return nil, unsupportedf("%s exposeHeaders %q is not a valid HTTP header name", where, h)
-			}
-			exposed = append(exposed, string(h))
+	for _, field := range []struct {
+		name, key string
+		list      []gwv1.HTTPHeaderName
+		soleStar  bool
+	}{
+		{"allowHeaders", "allow_headers", c.AllowHeaders, true},
+		{"exposeHeaders", "expose_headers", c.ExposeHeaders, false},
+	} {
+		if len(field.list) == 0 {
+			continue
 		}
-		cfg["exposed_headers"] = exposed
+		names := make([]string, 0, len(field.list))
+		for _, h := range field.list {
+			if h != "*" && !headerTokenRE.MatchString(string(h)) {
+				return nil, unsupportedf("%s %s %q is not a valid HTTP header name", where, field.name, h)
+			}
+			names = append(names, string(h))
+		}
+		if field.soleStar && len(names) > 1 && slices.Contains(names, "*") {
+			return nil, unsupportedf("%s %s: '*' cannot be combined with other header names", where, field.name)
+		}
+		cfg[field.key] = names
 	}
 
 	maxAge := int(c.MaxAge)
@@ -462,21 +493,11 @@ func corsConfig(c *gwv1.HTTPCORSFilter, where string) (map[string]any, *unsuppor
 // validated, so it checks again.
 var corsOriginRE = regexp.MustCompile(`^(https?)://((?:\*\.)?(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+|\*)(?::([0-9]{1,5}))?$`)
 
-// corsLabelsRE matches one or more DNS labels joined by dots: what a "*" in
-// a Gateway API origin stands for ("any number of DNS labels", and at least
-// one, since the wildcard takes the place of a label).
-const corsLabelsRE = `(?:[a-z0-9-]+\.)*[a-z0-9-]+`
-
-// kongCORSOrigin converts one allowOrigins entry to a Kong origins entry.
-//
-// Kong compares an entry made only of [A-Za-z0-9.:/-] with the request
-// Origin as a string, after dropping a default port from both. Any other
-// entry is a PCRE regex that must match the whole normalized Origin. So
-// exact origins pass through (lower-cased: browsers send hosts in lower
-// case and Kong compares case-sensitively) and wildcard origins become an
-// anchored regex with dots escaped. The regex is matched against the Origin
-// with its default port removed, so a default port is dropped here too.
-func kongCORSOrigin(o string) (string, error) {
+// normalizeCORSOrigin checks one allowOrigins entry and writes it the way
+// the plugin compares origins: scheme and host lower-cased (browsers send
+// them so, and hosts are case-insensitive), a default port dropped
+// ("https://a.example:443" is "https://a.example"). Wildcard hosts are kept.
+func normalizeCORSOrigin(o string) (string, error) {
 	if o == "*" {
 		return "*", nil
 	}
@@ -494,24 +515,8 @@ func kongCORSOrigin(o string) (string, error) {
 			port = ""
 		}
 	}
-	if !strings.Contains(host, "*") {
-		if port != "" {
-			return scheme + "://" + host + ":" + port, nil
-		}
-		return scheme + "://" + host, nil
-	}
-	var re strings.Builder
-	re.WriteString("^" + scheme + "://")
-	if host == "*" {
-		re.WriteString(corsLabelsRE)
-	} else {
-		// "*.example.com": one or more labels, then the literal suffix.
-		re.WriteString(`(?:[a-z0-9-]+\.)+`)
-		re.WriteString(regexp.QuoteMeta(strings.TrimPrefix(host, "*.")))
-	}
 	if port != "" {
-		re.WriteString(":" + port)
+		return scheme + "://" + host + ":" + port, nil
 	}
-	re.WriteString("$")
-	return re.String(), nil
+	return scheme + "://" + host, nil
 }

@@ -99,7 +99,9 @@ func compileGRPCFilters(rule gwv1.GRPCRouteRule, ri int) (ruleFilters, *unsuppor
 			}
 			f.extRefs = append(f.extRefs, extRef{ref: *filter.ExtensionRef, where: where})
 		case gwv1.GRPCRouteFilterRequestMirror:
-			return unsupportedf("%s: RequestMirror is not supported: Kong open source cannot mirror requests", where)
+			// drawbridge-mirror sends its copies with lua-resty-http, which
+			// speaks HTTP/1.1 only; a gRPC copy needs HTTP/2 and trailers.
+			return unsupportedf("%s: RequestMirror is not supported on a GRPCRoute: Drawbridge's mirror sends copies over HTTP/1.1 and gRPC needs HTTP/2", where)
 		default:
 			return unsupportedf("%s: filter type %q is not supported on GRPCRoute by Drawbridge", where, filter.Type)
 		}

@@ -20,6 +20,7 @@ type httpRulePlan struct {
 	filters   ruleFilters
 	backends  ruleBackends
 	timeoutMs int // 0: Kong defaults
+	retry     *retryPlan
 	// ext are the KongPlugins of the rule's ExtensionRef filters; broken
 	// says why one of them makes the rule answer 500.
 	ext    []*kongPluginState
@@ -82,6 +83,7 @@ func (t *translator) planHTTPRoute(meta *routeMeta, r *gwv1.HTTPRoute) ([]httpRu
 			firstUnsupported = u
 			continue
 		}
+		problems = append(problems, t.resolveMirrors(meta, &p.filters)...)
 		var probs []refProblem
 		var u *unsupported
 		p.ext, probs, p.broken, u = t.resolveExtRefs(meta, p.filters.extRefs)
@@ -123,9 +125,6 @@ func (t *translator) checkHTTPRule(rule *gwv1.HTTPRouteRule, ri int, p *httpRule
 			}
 		}
 	}
-	if rule.Retry != nil {
-		return unsupportedf("rules[%d]: retry is not supported: Kong retries only failed connections, not by response code", ri)
-	}
 	if rule.SessionPersistence != nil {
 		return unsupportedf("rules[%d]: sessionPersistence is not supported by Drawbridge", ri)
 	}
@@ -148,6 +147,11 @@ func (t *translator) checkHTTPRule(rule *gwv1.HTTPRouteRule, ri int, p *httpRule
 		}
 		p.timeoutMs = ms
 	}
+	retry, u := compileRetry(rule, ri)
+	if u != nil {
+		return u
+	}
+	p.retry = retry
 	return nil
 }
 
@@ -188,6 +192,9 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 		sb := &serviceBuild{}
 		if p.timeoutMs > 0 {
 			setTimeouts(&sb.svc, p.timeoutMs)
+		}
+		if p.retry != nil {
+			sb.svc.Retries = kong.Int(p.retry.attempts)
 		}
 		terminate := ""
 		switch {
@@ -231,10 +238,18 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 							tie: tieKey{kindOrder: 0, created: meta.created, namespace: meta.key.Namespace, name: meta.key.Name, rule: p.idx, match: mi}})
 						continue
 					}
-					if terminate != "" {
+					switch {
+					case terminate != "":
 						plugins = append(plugins, terminationPlugin(terminate, tags))
-						sort.SliceStable(plugins, func(i, j int) bool { return plugins[i].Name < plugins[j].Name })
+					default:
+						if sel, ok := backendSelectPlugin(meta, p, tags); ok {
+							plugins = append(plugins, sel)
+						}
+						if p.filters.redirect == nil && p.retry.usesPlugin() {
+							plugins = append(plugins, p.retry.plugin(tags))
+						}
 					}
+					sort.SliceStable(plugins, func(i, j int) bool { return plugins[i].Name < plugins[j].Name })
 					var u *unsupported
 					route.Plugins, u = t.withUserPlugins(plugins, t.policyPlugins(meta.key, p.name, s.listener, p.ext), nil, fmt.Sprintf("rules[%d]", p.idx))
 					if u != nil {
@@ -260,7 +275,9 @@ func (t *translator) commit(meta *routeMeta, plans []httpRulePlan, built []*serv
 			extra = append(extra, "drawbridge-rule-name:"+safeTag(p.name))
 		}
 		sb := t.ruleService(meta, p.idx, p.backends, httpBackends, extra)
+		t.backendUpstreams(meta, p, extra)
 		sb.svc.ConnectTimeout, sb.svc.ReadTimeout, sb.svc.WriteTimeout = built[i].svc.ConnectTimeout, built[i].svc.ReadTimeout, built[i].svc.WriteTimeout
+		sb.svc.Retries = built[i].svc.Retries
 		sb.routes = built[i].routes
 	}
 	t.pending = append(t.pending, pending...)

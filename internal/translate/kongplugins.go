@@ -688,10 +688,16 @@ func checkExtClash(f ruleFilters, ext []*kongPluginState, terminates bool, ri in
 		own[kong.PluginResponseTransformer] = "a ResponseHeaderModifier filter"
 	}
 	if f.cors != nil {
-		own[kong.PluginCORS] = "a CORS filter"
+		own[kong.PluginDrawbridgeCORS] = "a CORS filter"
+		// Kong's cors would answer the same preflights and set the same
+		// headers with other values.
+		own[kong.PluginCORS] = "a CORS filter (drawbridge-cors)"
 	}
 	if f.redirect != nil {
 		own[kong.PluginRedirect] = "a RequestRedirect filter"
+	}
+	if f.perBackend != nil {
+		own[kong.PluginDrawbridgeBackendSelect] = "backendRefs with different filters"
 	}
 	if terminates {
 		own[kong.PluginRequestTermination] = "answering the rule's requests with 500 (its backends cannot be used)"

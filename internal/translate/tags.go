@@ -57,7 +57,20 @@ func entityName(kind, namespace, name string, indexes ...int) string {
 	for _, i := range indexes {
 		fmt.Fprintf(&b, ".%d", i)
 	}
-	s := b.String()
+	return boundName(b.String())
+}
+
+// backendUpstreamName names the Kong upstream of one backendRef of a rule
+// whose backendRefs have different filters, such as
+// "httproute.default.web.0.backend-1". The last label is never numeric, so
+// it cannot be the name of a rule's upstream (entityName), and reading the
+// name from the right gives back the rule and backendRef indexes.
+func backendUpstreamName(kind, namespace, name string, rule, ref int) string {
+	return boundName(entityName(kind, namespace, name) + fmt.Sprintf(".%d.backend-%d", rule, ref))
+}
+
+// boundName shortens a name longer than maxNameLen with a hash of it.
+func boundName(s string) string {
 	if len(s) <= maxNameLen {
 		return s
 	}

@@ -19,6 +19,10 @@ var (
 	summaryPath = flag.String("summary-output", "", "where to write the Markdown summary of the report (next to --report-output when empty)")
 	version     = flag.String("drawbridge-version", "dev", "the Drawbridge version recorded in the report")
 	dataPlane   = flag.String("data-plane", "", "the Kong the lab ran, named in the summary (the lab conformance command passes it)")
+	// Set by `make conformance-report`: the upstream submission folder's
+	// README.md, and the commit the run's version points at.
+	submissionReadme = flag.String("submission-readme", "", "where to write the README.md of a conformance/reports/<version>/drawbridge submission (none when empty)")
+	commitURL        = flag.String("commit-url", "", "the URL of the commit the run was built from, linked from the submission README")
 )
 
 // TestConformance runs the unmodified upstream suite. Which features run is
@@ -61,6 +65,18 @@ func TestConformance(t *testing.T) {
 			defer f.Close()
 			if err := WriteSummary(f, r, time.Since(start).Round(time.Second).String(), *dataPlane); err != nil {
 				t.Errorf("write the summary: %v", err)
+			}
+			if *submissionReadme == "" {
+				return
+			}
+			rf, err := os.Create(*submissionReadme)
+			if err != nil {
+				t.Errorf("write the submission README: %v", err)
+				return
+			}
+			defer rf.Close()
+			if err := WriteSubmissionReadme(rf, r, filepath.Base(report), *commitURL, *dataPlane); err != nil {
+				t.Errorf("write the submission README: %v", err)
 			}
 		})
 	}

@@ -55,3 +55,36 @@ func WriteSummary(w io.Writer, r confv1.ConformanceReport, duration, dataPlane s
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// WriteSubmissionReadme renders the README.md that the Gateway API
+// repository asks of an implementation's folder under
+// conformance/reports/<version>/: a table of contents with one row per
+// report (channel, implementation version, mode, link) and how to
+// reproduce it. commitURL links the version to the commit it was run on.
+func WriteSubmissionReadme(w io.Writer, r confv1.ConformanceReport, reportFile, commitURL, dataPlane string) error {
+	var b strings.Builder
+	b.WriteString("# Drawbridge\n\n")
+	b.WriteString("Drawbridge is a Kubernetes operator that provisions Gateway API Gateways as managed open-source Kong\n")
+	fmt.Fprintf(&b, "data planes and configures them through Kong's Admin API over mutual TLS (%s).\n", r.Implementation.URL)
+	if dataPlane != "" {
+		fmt.Fprintf(&b, "This run's data plane: %s.\n", dataPlane)
+	}
+	b.WriteString("\n## Table of contents\n\n")
+	b.WriteString("| API channel | Implementation version | Mode | Report |\n|-------------|------------------------|------|--------|\n")
+	fmt.Fprintf(&b, "| %s | [%s](%s) | %s | [link](./%s) |\n\n", r.GatewayAPIChannel, r.Implementation.Version, commitURL, r.Mode, reportFile)
+	b.WriteString("## Reproduce\n\n")
+	b.WriteString("On a Linux machine with Go, root and the Go module proxy (no Docker or kind: the suite runs in\n")
+	b.WriteString("Drawbridge's embedded lab, a Kubernetes control plane and node in network namespaces, with Kong\n")
+	b.WriteString("3.9.3 built from source):\n\n")
+	b.WriteString("```sh\n")
+	fmt.Fprintf(&b, "git clone %s drawbridge && cd drawbridge\n", r.Implementation.URL)
+	if i := strings.LastIndex(commitURL, "/"); i >= 0 {
+		fmt.Fprintf(&b, "git checkout %s\n", commitURL[i+1:])
+	}
+	b.WriteString("make conformance-report\n```\n\n")
+	b.WriteString("The target builds everything it needs, runs the unmodified upstream suite for the GATEWAY-HTTP,\n")
+	b.WriteString("-GRPC, -TLS, -TCP and -UDP profiles with the features the GatewayClass publishes in\n")
+	b.WriteString("`status.supportedFeatures`, and writes this folder.\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}

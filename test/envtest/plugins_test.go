@@ -107,7 +107,7 @@ var _ = Describe("Custom plugins", func() {
 		Eventually(get(&dep, ns, names.DataPlane)).Should(Succeed())
 		Expect(dep.Spec.Template.Spec.Containers[0].Env).To(ContainElements(
 			corev1.EnvVar{Name: "KONG_PLUGINS", Value: "bundled,my-header"},
-			corev1.EnvVar{Name: "KONG_LUA_PACKAGE_PATH", Value: provision.CustomPluginsLuaPath}))
+			corev1.EnvVar{Name: "KONG_LUA_PACKAGE_PATH", Value: provision.BuiltinPluginsDir + "/?.lua;" + provision.BuiltinPluginsDir + "/?/init.lua;" + provision.CustomPluginsDir + "/?.lua;" + provision.CustomPluginsDir + "/?/init.lua;;"}))
 		var metrics corev1.Service
 		Eventually(get(&metrics, ns, names.Metrics)).Should(Succeed())
 		Expect(metrics.Spec.Ports).To(ContainElement(HaveField("Name", "metrics")))

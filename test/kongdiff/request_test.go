@@ -213,6 +213,13 @@ func sendH2(r request, addr string) raw {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		if r.kind == kindHTTPS && strings.Contains(err.Error(), "client conn could not be established") {
+			// Go's HTTP/2 client says this, instead of the error that
+			// ended the connection, when it ends before the server's
+			// SETTINGS: over TLS, the alert of a refused certificate
+			// that overtook the client's first request (see tlsRefusal).
+			return raw{err: "tls error"}
+		}
 		return raw{err: classify(err)}
 	}
 	defer resp.Body.Close()

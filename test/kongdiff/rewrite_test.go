@@ -106,6 +106,24 @@ func rewriteForTraffic(raw []byte, ech echoes, kongTLSPorts map[int]int, token s
 		label(pool.names[i], fmt.Sprintf("service %v", s["name"]))
 		s["host"], s["port"] = h, port
 	}
+	// drawbridge-mirror carries its mirrors' endpoints in its config: they
+	// become an HTTP echo too, so no copy leaves 127.0.0.1. The echoes are
+	// stateless, so the copies change no answer.
+	for _, s := range list(cfg["services"]) {
+		for _, r := range list(s["routes"]) {
+			for _, p := range list(r["plugins"]) {
+				if p["name"] != "drawbridge-mirror" {
+					continue
+				}
+				c, _ := p["config"].(map[string]any)
+				for _, m := range list(c["mirrors"]) {
+					if len(list2(m["endpoints"])) > 0 {
+						m["endpoints"] = []any{ech.http.addrs[0]}
+					}
+				}
+			}
+		}
+	}
 	for _, s := range list(cfg["services"]) {
 		for _, r := range list(s["routes"]) {
 			if hasAny(r["protocols"], "tls", "tls_passthrough") {
@@ -181,6 +199,12 @@ func list(v any) []map[string]any {
 		}
 	}
 	return out
+}
+
+// list2 returns the elements of a JSON array.
+func list2(v any) []any {
+	arr, _ := v.([]any)
+	return arr
 }
 
 func hasAny(v any, want ...string) bool {

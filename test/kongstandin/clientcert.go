@@ -13,11 +13,6 @@ package kongstandin
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
-	"io"
-	"net"
-	"sync/atomic"
-	"time"
 )
 
 const clientCertPluginName = "drawbridge-client-cert"
@@ -68,7 +63,7 @@ func (s *Server) withClientCerts(base *tls.Config, pubPort int, http2 bool) *tls
 		protos = []string{"h2", "http/1.1"}
 	}
 	plain := base.Clone()
-	base.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+	base.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
 		ports := s.rt.Load().clientCertPorts()
 		if ports == nil {
 			return nil, nil
@@ -83,72 +78,9 @@ func (s *Server) withClientCerts(base *tls.Config, pubPort int, http2 bool) *tls
 		c.ClientCAs = e.pool
 		c.ClientAuth = tls.RequestClientCert
 		if e.validOnly {
-			dc, _ := hello.Conn.(*drainConn)
-			c.VerifyConnection = func(cs tls.ConnectionState) error {
-				err := verifyClient(cs, e.pool)
-				if err != nil {
-					if dc != nil {
-						dc.drain.Store(true)
-					}
-					time.Sleep(alertDelay)
-				}
-				return err
-			}
+			c.ClientAuth = tls.RequireAndVerifyClientCert
 		}
 		return c, nil
 	}
 	return base
-}
-
-// alertDelay holds the alert of a refused certificate back a little. A
-// TLS 1.3 client learns of the refusal only when it reads, after its
-// handshake is over; an alert that arrives before Go's HTTP/2 client has
-// queued its first request surfaces as "client conn could not be
-// established" instead of the TLS alert itself. Kong's alert comes late
-// enough (seen on every request of the differential suite); the in-process
-// stand-in's could come first.
-const alertDelay = 30 * time.Millisecond
-
-// verifyClient is AllowValidOnly's check: a certificate that chains to the
-// pool for client authentication.
-func verifyClient(cs tls.ConnectionState, pool *x509.CertPool) error {
-	if len(cs.PeerCertificates) == 0 {
-		return errors.New("no client certificate")
-	}
-	inter := x509.NewCertPool()
-	for _, c := range cs.PeerCertificates[1:] {
-		inter.AddCert(c)
-	}
-	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-	return err
-}
-
-// drainListener hands out drainConns.
-type drainListener struct{ net.Listener }
-
-func (l drainListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &drainConn{Conn: c}, nil
-}
-
-// drainConn reads what the client already sent before closing a connection
-// whose handshake the plugin failed. A TLS 1.3 client sends its first
-// request right behind its certificate; closing with those bytes unread
-// makes the kernel answer with a reset, which can reach the client before
-// the TLS alert. nginx has read them by then and closes cleanly, so the
-// client sees the alert.
-type drainConn struct {
-	net.Conn
-	drain atomic.Bool
-}
-
-func (c *drainConn) Close() error {
-	if c.drain.Load() {
-		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-		_, _ = io.Copy(io.Discard, c.Conn)
-	}
-	return c.Conn.Close()
 }

@@ -47,8 +47,9 @@ func pluginDefFor(name string) *pluginDef {
 		}
 		return d
 	}
-	// A custom plugin: the stand-in cannot read its schema.lua.
-	return &pluginDef{protocols: httpProtocols, allowed: allProtocols, opaque: true, custom: true}
+	// A custom plugin: the stand-in cannot read its schema.lua. Drawbridge's
+	// own plugins have their handler's PRIORITY (plugins_drawbridge.go).
+	return &pluginDef{priority: drawbridgePriorities[name], protocols: httpProtocols, allowed: allProtocols, opaque: true, custom: true}
 }
 
 // enabledPlugins resolves KONG_PLUGINS as kong/conf_loader does:

@@ -56,10 +56,13 @@ func newPlugin(name string, cfg map[string]any) (plugin, error) {
 		return newCORS(cfg)
 	case "pre-function":
 		return newPreFunction(cfg)
-	case clientCertPluginName:
-		return clientCertPlugin{}, nil
+	case "drawbridge-retry":
+		return newRetryPlugin(cfg), nil
 	}
 	if p := newAccessPlugin(name, cfg); p != nil {
+		return p, nil
+	}
+	if p := newDrawbridgePlugin(name, cfg); p != nil {
 		return p, nil
 	}
 	return notRunPlugin{name: name}, nil

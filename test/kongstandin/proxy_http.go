@@ -52,6 +52,13 @@ type proxyState struct {
 	corsSkipHeaders bool
 	plugins         []*pluginInstance
 
+	// drawbridgePreflight: drawbridge-cors answered a preflight.
+	drawbridgePreflight bool
+	// upstreamName is the upstream drawbridge-backend-select chose
+	// (kong.service.set_upstream); "" keeps the service's host.
+	upstreamName      string
+	drawbridgeBackend *dbBackend
+
 	// The authenticated consumer and credential (kong.client.authenticate).
 	consumer     *consumerRec
 	credentialID string
@@ -445,6 +452,9 @@ func (s *Server) forward(w http.ResponseWriter, st *proxyState) int {
 	r := st.req
 	svc := st.route.service
 	up := st.rt.upstreams[svc.host]
+	if st.upstreamName != "" {
+		up = st.rt.upstreams[st.upstreamName]
+	}
 	upgrade := strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 	isGRPC := svc.protocol == "grpc" || svc.protocol == "grpcs"
 	// Buffer small bodies so a failed connect can be retried (Kong buffers
@@ -460,7 +470,7 @@ func (s *Server) forward(w http.ResponseWriter, st *proxyState) int {
 	status := 0
 	rp := &httputil.ReverseProxy{
 		Rewrite:       func(pr *httputil.ProxyRequest) { st.rewrite(pr, svc, upgrade) },
-		Transport:     &retryTransport{st: st, svc: svc, up: up, base: st.rt.transportFor(svc)},
+		Transport:     st.transport(svc, up, upgrade),
 		FlushInterval: -1,
 		ErrorLog:      s.errLog,
 		ModifyResponse: func(resp *http.Response) error {
@@ -489,6 +499,21 @@ func (s *Server) forward(w http.ResponseWriter, st *proxyState) int {
 	}
 	rp.ServeHTTP(w, r)
 	return status
+}
+
+// transport is how a request reaches the upstream: Kong's balancer retries,
+// plus drawbridge-retry's when the route has it (Kong does not buffer, so
+// the plugin does not run, for upgrades).
+func (st *proxyState) transport(svc *service, up *upstream, upgrade bool) http.RoundTripper {
+	first := &retryTransport{st: st, svc: svc, up: up, base: st.rt.transportFor(svc)}
+	p := retryPluginOf(st)
+	if p == nil || upgrade {
+		return first
+	}
+	once := *svc
+	once.retries = 0
+	return &codeRetryTransport{p: p, first: first, start: st.start,
+		next: &retryTransport{st: st, svc: &once, up: up, base: first.base}}
 }
 
 func (st *proxyState) upstreamError(err error) *exitResponse {

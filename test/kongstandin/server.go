@@ -181,7 +181,6 @@ func (s *Server) Start() (err error) {
 		tlsCfg := s.proxyTLSConfig(nil)
 		if l.SSL {
 			tlsCfg = s.withClientCerts(tlsCfg, s.cfg.publishedPort(port), l.HTTP2)
-			ln = drainListener{ln}
 		}
 		s.serveHTTP(ln, l, s.proxyHandler(l, port), tlsCfg, true)
 	}

@@ -98,9 +98,12 @@ func (p Programs) Resolve(image string) (string, error) {
 		"kong/kong": p.Kong,
 		"gcr.io/k8s-staging-gateway-api/echo-basic": p.EchoBasic,
 		"registry.k8s.io/gateway-api/echo-basic":    p.EchoBasic,
-		"drawbridge":                                p.Drawbridge,
-		"registry.k8s.io/coredns/coredns":           p.CoreDNS,
-		"coredns/coredns":                           p.CoreDNS,
+		// Gateway API v1.7's manifests: tags v0.1.0 and v0.2.0 both run the
+		// v0.1.0 program, the one version the Go module proxy serves.
+		"registry.k8s.io/gateway-api/conformance/echo-basic": p.EchoBasic,
+		"drawbridge":                      p.Drawbridge,
+		"registry.k8s.io/coredns/coredns": p.CoreDNS,
+		"coredns/coredns":                 p.CoreDNS,
 	}
 	if prog, ok := known[repo]; ok && prog != "" {
 		return prog, nil

@@ -19,6 +19,7 @@ func TestResolve(t *testing.T) {
 		"kong/kong:3.10":             "",
 		"gcr.io/k8s-staging-gateway-api/echo-basic:v20240412-v1.0.0-394-g40c666fd": "/bin/echo",
 		"registry.k8s.io/gateway-api/echo-basic:v1.6.3":                            "/bin/echo",
+		"registry.k8s.io/gateway-api/conformance/echo-basic:v0.2.0":                "/bin/echo",
 		"drawbridge:dev": "/bin/db",
 		"registry.k8s.io/coredns/coredns:v1.12.2": "/bin/dns",
 		"kong-gateway":        "",

@@ -61,9 +61,9 @@ local function gateway_port(port)
 end
 
 local Handler = {
-  -- Before any authentication plugin, so a request that must not proceed
-  -- is stopped first.
-  PRIORITY = 1000000,
+  -- Just above pre-function (1000000), Drawbridge's Host normalisation:
+  -- a request that must not proceed is refused before anything else runs.
+  PRIORITY = 1000010,
   VERSION = "1.0.0",
 }
 

@@ -15,10 +15,13 @@ package kongplugins
 // therefore fails the TLS handshake itself.
 
 import (
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"strings"
 	"testing"
@@ -464,4 +467,37 @@ spec:
 			}
 		})
 	}
+}
+
+// TestClientCertIntermediate: a client certificate issued by an
+// intermediate CA is accepted when the client sends the intermediate and
+// the bundle holds only the root (the default verify_depth allows it), and
+// refused when the client leaves the intermediate out.
+func TestClientCertIntermediate(t *testing.T) {
+	f := ccNewFixtures(t)
+	inter := ccNewCA(t)
+	// Re-sign the intermediate with the default CA so it chains to it.
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2025), Subject: pkix.Name{CommonName: "intermediate"},
+		NotBefore: inter.cert.NotBefore, NotAfter: inter.cert.NotAfter,
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, f.ca.cert, &inter.key.PublicKey, f.ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inter.cert, err = x509.ParseCertificate(der); err != nil {
+		t.Fatal(err)
+	}
+	leaf := inter.client(t)
+	withChain := &tls.Certificate{Certificate: append(append([][]byte{}, leaf.Certificate...), der), PrivateKey: leaf.PrivateKey}
+
+	gw := ccGateway("intermediate", ccFrontend(ccValidation("", ccDefaultCM), nil), ccHTTPS("https", 443, ""))
+	res := ccTranslate(t, f, gw+ccRoutes("intermediate"))
+	k, addrs := ccStartKong(t, ccListener{443, true})
+	if err := k.PostConfig(res.JSON); err != nil {
+		t.Fatal(err)
+	}
+	ccExpect(t, "leaf and intermediate", addrs[443], "example.org", f.serverPEM, withChain, "infra-backend-v1")
+	ccExpect(t, "leaf alone", addrs[443], "example.org", f.serverPEM, leaf, "")
 }

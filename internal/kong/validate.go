@@ -199,7 +199,10 @@ func (v *validator) route(path string, r *Route, serviceProtocol string, names m
 		v.add(path, r.Name, "strip_path and preserve_host do not apply to stream routes")
 	}
 	switch {
-	case group == "http" && serviceProtocol != "http" && serviceProtocol != "https":
+	// An http route may use a grpc service: Kong then proxies it through
+	// nginx's grpc module, over HTTP/2 (kong/runloop/handler.lua,
+	// access.before), which is how Drawbridge reaches h2c backends.
+	case group == "http" && serviceProtocol != "http" && serviceProtocol != "https" && serviceProtocol != "grpc" && serviceProtocol != "grpcs":
 		v.add(path+".protocols", r.Name, "http route on a %s service", serviceProtocol)
 	case group == "grpc" && serviceProtocol != "grpc" && serviceProtocol != "grpcs":
 		v.add(path+".protocols", r.Name, "grpc route on a %s service", serviceProtocol)
@@ -271,6 +274,10 @@ func (v *validator) certificate(path string, c *Certificate, ids, snis map[strin
 // checkHostname checks a host as Kong's typedefs.host/wildcard_host do: DNS
 // labels, with at most one "*" as the leftmost or rightmost label when
 // wildcards are allowed. IPs are accepted where a service host may be one.
+// Kong checks a label's characters, not its length (kong/tools/ip.lua
+// check_hostname), and Drawbridge's entity names keep a Kubernetes name,
+// which may be one label of up to 253 characters, as one label; so no
+// 63-character limit applies here either.
 func checkHostname(h string, wildcard bool) error {
 	if h == "" {
 		return fmt.Errorf("host is required")
@@ -292,7 +299,7 @@ func checkHostname(h string, wildcard bool) error {
 		if l == "*" && wildcard && (i == 0 || i == len(labels)-1) && len(labels) > 1 && strings.Count(h, "*") == 1 {
 			continue
 		}
-		if len(l) > 63 || !hostLabel.MatchString(l) {
+		if !hostLabel.MatchString(l) {
 			return fmt.Errorf("invalid hostname %q", h)
 		}
 	}

@@ -31,6 +31,30 @@ func TestValidateAcceptsValidConfig(t *testing.T) {
 	}
 }
 
+// An http route on a grpc service is how Drawbridge reaches h2c backends
+// of HTTPRoutes: Kong 3.9.3 accepts it and proxies through nginx's grpc
+// module (test/kongplugins TestH2C* run it on real Kong).
+func TestValidateAcceptsHTTPRouteOnGRPCService(t *testing.T) {
+	c := validConfig()
+	c.Services[0].Protocol = "grpc"
+	if err := Validate(c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestValidateAcceptsLongLabels: Kubernetes names may be a single label of
+// up to 253 characters, and the entity names built from them keep it whole.
+// Kong accepts such hosts and upstream names (real Kong:
+// test/kongplugins TestGatewayNameMaximumLength).
+func TestValidateAcceptsLongLabels(t *testing.T) {
+	c := validConfig()
+	long := "svc.gateway-conformance-infra." + strings.Repeat("a", 150) + ".0"
+	c.Services[0].Host, c.Upstreams[0].Name = long, long
+	if err := Validate(c); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestValidateRejects(t *testing.T) {
 	cases := []struct {
 		name   string

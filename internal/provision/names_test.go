@@ -1,13 +1,18 @@
 package provision
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
 )
 
 func TestNamesAreDNSLabelsAndDistinct(t *testing.T) {
@@ -76,3 +81,53 @@ func tlsMode(port int32, mode gwv1.TLSModeType) gwv1.Listener {
 }
 
 func itoa(i int32) string { return strconv.Itoa(int(i)) }
+
+// TestLongestGatewayNameRendersValidObjects renders every object for the
+// Gateway of the upstream test GatewayNameMaximumLength (a 253-character
+// name, the most a Kubernetes object name allows) and checks that the API
+// server would take each one: names, labels and selectors.
+func TestLongestGatewayNameRendersValidObjects(t *testing.T) {
+	const prefix = "gateway-name-maximum-length-"
+	gw := &gwv1.Gateway{
+		ObjectMeta: metav1.ObjectMeta{Name: prefix + strings.Repeat("a", 253-len(prefix)), Namespace: "gateway-conformance-infra", UID: "u"},
+		Spec:       gwv1.GatewaySpec{GatewayClassName: "drawbridge", Listeners: []gwv1.Listener{{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType}}},
+	}
+	maxReplicas := int32(5)
+	minAvailable := intstr.FromInt32(1)
+	cfg := Merge(&v1alpha1.GatewayConfigurationSpec{DataPlane: &v1alpha1.DataPlaneConfig{
+		Autoscaling:         &v1alpha1.AutoscalingConfig{MaxReplicas: maxReplicas},
+		PodDisruptionBudget: &v1alpha1.PodDisruptionBudgetConfig{MinAvailable: &minAvailable},
+	}}, nil)
+	objs, err := Render(Input{Gateway: gw, Config: cfg, Listeners: gw.Spec.Listeners, OperatorNamespace: "drawbridge-system"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if objs.HPA == nil || objs.PDB == nil {
+		t.Fatal("the HPA and PDB were not rendered; the test needs every object")
+	}
+	checkLabels := func(what string, labels map[string]string) {
+		for k, v := range labels {
+			if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+				t.Errorf("%s: label key %q: %v", what, k, errs)
+			}
+			if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+				t.Errorf("%s: label %s=%q: %v", what, k, v, errs)
+			}
+		}
+	}
+	for _, obj := range objs.List() {
+		what := fmt.Sprintf("%T %s", obj, obj.GetName())
+		// Services need DNS-1035 labels; every other kind here takes a
+		// DNS subdomain.
+		errs := validation.IsDNS1123Subdomain(obj.GetName())
+		if _, ok := obj.(*corev1.Service); ok {
+			errs = validation.IsDNS1035Label(obj.GetName())
+		}
+		if len(errs) > 0 {
+			t.Errorf("%s: name: %v", what, errs)
+		}
+		checkLabels(what, obj.GetLabels())
+	}
+	checkLabels("pod template", objs.Deployment.Spec.Template.Labels)
+	checkLabels("selector", objs.Deployment.Spec.Selector.MatchLabels)
+}

@@ -80,6 +80,26 @@ type routeMeta struct {
 type attachment struct {
 	listener  *listenerInfo
 	hostnames []string
+	// origins[i] is the route's own hostname that yields hostnames[i] (the
+	// most specific one when several do), "" when the route has none. Route
+	// precedence reads it, see precedence.go.
+	origins []string
+}
+
+// add records that the route serves host there because of its hostname
+// origin. An intersection reached from several route hostnames keeps the
+// most specific of them.
+func (a *attachment) add(host, origin string) {
+	for i, h := range a.hostnames {
+		if h == host {
+			if hostMoreSpecific(origin, a.origins[i]) {
+				a.origins[i] = origin
+			}
+			return
+		}
+	}
+	a.hostnames = append(a.hostnames, host)
+	a.origins = append(a.origins, origin)
 }
 
 // parentOf resolves a route's parentRef to the Gateway or to one of its
@@ -136,12 +156,15 @@ func (t *translator) attachRoute(meta *routeMeta, kind gwv1.RouteGroupKind) ([]a
 		}
 		for _, a := range atts {
 			res.Listeners = append(res.Listeners, a.listener.spec.Name)
-			if j, ok := byListener[a.listener.index]; ok {
-				union[j].hostnames = appendUnique(union[j].hostnames, a.hostnames...)
-				continue
+			j, ok := byListener[a.listener.index]
+			if !ok {
+				j = len(union)
+				byListener[a.listener.index] = j
+				union = append(union, attachment{listener: a.listener})
 			}
-			byListener[a.listener.index] = len(union)
-			union = append(union, attachment{listener: a.listener, hostnames: append([]string(nil), a.hostnames...)})
+			for k, h := range a.hostnames {
+				union[j].add(h, a.origins[k])
+			}
 		}
 		resultIdx = append(resultIdx, len(t.results))
 		t.results = append(t.results, res)
@@ -243,11 +266,9 @@ func (t *translator) attachParentRef(meta *routeMeta, kind gwv1.RouteGroupKind, 
 
 	var atts []attachment
 	for _, l := range allowed {
-		hosts, ok := effectiveHostnames(meta, l)
-		if !ok {
-			continue
+		if a, ok := effectiveHostnames(meta, l); ok {
+			atts = append(atts, a)
 		}
-		atts = append(atts, attachment{listener: l, hostnames: hosts})
 	}
 	if len(atts) == 0 {
 		names := make([]string, len(allowed))
@@ -292,22 +313,24 @@ func (t *translator) listenerAllowsNamespace(l *listenerInfo, ns string) bool {
 	return gatewayapi.AllowedRoutesAdmitsNamespace(l.spec.AllowedRoutes, owner, ns, nsLabels)
 }
 
-// effectiveHostnames intersects the route's hostnames with the listener's.
-// Routes without a hostname concept (TCP, UDP) attach regardless.
-func effectiveHostnames(meta *routeMeta, l *listenerInfo) ([]string, bool) {
-	if !meta.hasHostnames {
-		return []string{""}, true
-	}
-	if len(meta.hostnames) == 0 {
-		return []string{l.hostname}, true
-	}
-	var out []string
-	for _, h := range meta.hostnames {
-		if v, ok := gatewayapi.HostnamesIntersect(h, l.hostname); ok {
-			out = appendUnique(out, v)
+// effectiveHostnames intersects the route's hostnames with the listener's,
+// remembering which route hostname gave each intersection. Routes without a
+// hostname concept (TCP, UDP) attach regardless.
+func effectiveHostnames(meta *routeMeta, l *listenerInfo) (attachment, bool) {
+	a := attachment{listener: l}
+	switch {
+	case !meta.hasHostnames:
+		a.add("", "")
+	case len(meta.hostnames) == 0:
+		a.add(l.hostname, "")
+	default:
+		for _, h := range meta.hostnames {
+			if v, ok := gatewayapi.HostnamesIntersect(h, l.hostname); ok {
+				a.add(v, h)
+			}
 		}
 	}
-	return out, len(out) > 0
+	return a, len(a.hostnames) > 0
 }
 
 func appendUnique(list []string, values ...string) []string {

@@ -25,9 +25,10 @@ type backendProtocol struct {
 
 var (
 	httpBackends = backendProtocol{kongProtocol: "http", l4: corev1.ProtocolTCP,
-		// Kong proxies WebSocket upgrades on http services; it cannot speak
-		// h2c or TLS to an upstream of an HTTP route.
-		appProtocols: map[string]bool{"": true, "http": true, "kubernetes.io/ws": true}}
+		// Kong proxies WebSocket upgrades on http services; h2c backends
+		// are proxied through a grpc service (h2c.go). Kong cannot speak
+		// TLS to an upstream of an HTTP route.
+		appProtocols: map[string]bool{"": true, "http": true, "kubernetes.io/ws": true, h2cAppProtocol: true}}
 	grpcBackends = backendProtocol{kongProtocol: "grpc", l4: corev1.ProtocolTCP,
 		appProtocols: map[string]bool{"": true, "grpc": true, "kubernetes.io/h2c": true}}
 	tcpBackends = backendProtocol{kongProtocol: "tcp", l4: corev1.ProtocolTCP}
@@ -42,11 +43,12 @@ type refProblem struct {
 
 // resolvedBackend is one usable backendRef with its ready endpoints.
 type resolvedBackend struct {
-	ref       int // index in the rule's backendRefs
-	service   *corev1.Service
-	port      int32
-	weight    int32
-	endpoints []string // host:port, sorted, unique
+	ref         int // index in the rule's backendRefs
+	service     *corev1.Service
+	port        int32
+	weight      int32
+	endpoints   []string // host:port, sorted, unique
+	appProtocol string   // the Service port's appProtocol, "" when unset
 }
 
 // ruleBackends is the outcome of resolving a rule's backendRefs.
@@ -150,6 +152,9 @@ func (t *translator) resolveBackend(meta *routeMeta, ref gwv1.BackendRef, proto 
 		weight = 0 // the CRD forbids negative weights; never send traffic there
 	}
 	b := resolvedBackend{service: svc, port: int32(*ref.Port), weight: weight}
+	if svcPort.AppProtocol != nil {
+		b.appProtocol = *svcPort.AppProtocol
+	}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		b.endpoints = []string{net.JoinHostPort(strings.TrimSuffix(svc.Spec.ExternalName, "."), fmt.Sprint(*ref.Port))}
 		return b, nil

@@ -13,9 +13,9 @@
 //     because the data plane sets KONG_PORT_MAPS and Kong's router fields read
 //     the mapped port) and excludes hostnames owned by more specific listeners
 //     on the same port;
-//   - the precedence rules across routes (hostname, path type and length,
-//     method, header and query counts, then age and name) are encoded in the
-//     Kong route priority, see precedence.go;
+//   - the precedence rules across routes (the route's own hostname, path
+//     type and length, method, header and query counts, then age and name)
+//     are encoded in the Kong route priority, see precedence.go;
 //   - anything Kong cannot express yields an explicit condition on the route
 //     rather than silently different behaviour.
 package translate

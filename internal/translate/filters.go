@@ -153,8 +153,8 @@ func (f *ruleFilters) add(filter gwv1.HTTPRouteFilter, where string, backend boo
 		f.response.merge(filter.ResponseHeaderModifier)
 		return nil
 	}
-	if backend {
-		return unsupportedf("%s: %s is not supported on a backendRef; Kong applies filters per route, so only header modifiers can be moved there", where, filter.Type)
+	if backend && filter.Type != gwv1.HTTPRouteFilterURLRewrite {
+		return unsupportedf("%s: %s is not supported on a backendRef; Kong applies filters per route, so only header modifiers and URLRewrite can be moved there", where, filter.Type)
 	}
 	switch filter.Type {
 	case gwv1.HTTPRouteFilterRequestRedirect:
@@ -165,6 +165,12 @@ func (f *ruleFilters) add(filter gwv1.HTTPRouteFilter, where string, backend boo
 	case gwv1.HTTPRouteFilterURLRewrite:
 		if filter.URLRewrite == nil {
 			return unsupportedf("%s: type URLRewrite needs urlRewrite", where)
+		}
+		if f.rewrite != nil {
+			// The CRD allows one URLRewrite per filter list; one on the rule
+			// and one on its backendRefs would rewrite the same request
+			// twice, and the second one's prefix has no defined meaning.
+			return unsupportedf("%s: the rule already has a URLRewrite filter; a rule and its backendRefs cannot both rewrite the URL", where)
 		}
 		f.rewrite = filter.URLRewrite
 	case gwv1.HTTPRouteFilterCORS:
@@ -198,7 +204,9 @@ type backendHeaders struct {
 
 // addBackendFilters handles backendRef filters. When every backendRef of
 // the rule carries the same filters they are folded into the rule: Kong
-// applies plugins per route, which is then faithful and costs nothing.
+// applies plugins per route, which is then faithful and costs nothing. A
+// rule with a single backendRef always qualifies, which is how a backendRef
+// URLRewrite (HTTPRouteBackendURLRewrite) becomes the rule's rewrite.
 // Otherwise each backendRef keeps its own header modifiers in perBackend,
 // for drawbridge-backend-select; other filter types cannot differ.
 func (f *ruleFilters) addBackendFilters(refs []gwv1.HTTPBackendRef, ruleIdx int) *unsupported {

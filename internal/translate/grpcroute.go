@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -121,13 +122,27 @@ func compileGRPCFilters(rule gwv1.GRPCRouteRule, ri int) (ruleFilters, *unsuppor
 	}
 	if first != nil {
 		for i, r := range rule.BackendRefs {
-			if fmt.Sprint(r.Filters) != fmt.Sprint(first) {
+			// Filters hold pointers, so only a deep comparison tells
+			// identical filters apart from different ones.
+			if !reflect.DeepEqual(r.Filters, first) {
 				return f, unsupportedf("rules[%d].backendRefs[%d]: backendRefs of one rule have different filters; Kong applies filters per route, so per-backend filters must be identical across the rule's backendRefs", ri, i)
 			}
 		}
 		for i, filter := range first {
 			if u := apply(filter, fmt.Sprintf("rules[%d].backendRefs[*].filters[%d]", ri, i)); u != nil {
 				return f, u
+			}
+		}
+	}
+	for _, ops := range []headerOps{f.request, f.response} {
+		for _, h := range append(append([]gwv1.HTTPHeader{}, ops.set...), ops.add...) {
+			if !headerTokenRE.MatchString(string(h.Name)) {
+				return f, unsupportedf("rules[%d]: header name %q is not a valid HTTP header name", ri, h.Name)
+			}
+		}
+		for _, name := range ops.remove {
+			if !headerTokenRE.MatchString(name) {
+				return f, unsupportedf("rules[%d]: header name %q is not a valid HTTP header name", ri, name)
 			}
 		}
 	}
@@ -261,7 +276,7 @@ func (t *translator) translateGRPCRoutes() {
 						}
 					}
 					sb.routes = append(sb.routes, route)
-					t.pending = append(t.pending, &pendingRoute{route: route, prec: m.prec.withHost(s.host),
+					t.pending = append(t.pending, &pendingRoute{route: route, prec: m.prec.withHost(s.origin),
 						tie: tieKey{kindOrder: 1, created: meta.created, namespace: meta.key.Namespace, name: meta.key.Name, rule: p.idx, match: mi}})
 				}
 			}

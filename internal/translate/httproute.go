@@ -21,6 +21,8 @@ type httpRulePlan struct {
 	backends  ruleBackends
 	timeoutMs int // 0: Kong defaults
 	retry     *retryPlan
+	// h2c: the rule's backends speak HTTP/2 cleartext (h2c.go).
+	h2c bool
 	// ext are the KongPlugins of the rule's ExtensionRef filters; broken
 	// says why one of them makes the rule answer 500.
 	ext    []*kongPluginState
@@ -76,6 +78,9 @@ func (t *translator) planHTTPRoute(meta *routeMeta, r *gwv1.HTTPRoute) ([]httpRu
 		}
 		p := httpRulePlan{idx: ri, name: ruleName(rule.Name), backends: t.resolveBackends(meta, ri, refs, httpBackends)}
 		problems = append(problems, p.backends.problems...)
+		var mixed []refProblem
+		p.backends, p.h2c, mixed = splitH2C(p.backends, ri)
+		problems = append(problems, mixed...)
 		if firstUnsupported != nil {
 			continue
 		}
@@ -84,6 +89,14 @@ func (t *translator) planHTTPRoute(meta *routeMeta, r *gwv1.HTTPRoute) ([]httpRu
 			continue
 		}
 		problems = append(problems, t.resolveMirrors(meta, &p.filters)...)
+		if p.filters.redirect != nil {
+			// A redirect answers without proxying: no need for h2c.
+			p.h2c = false
+		}
+		if p.h2c && p.retry.usesPlugin() {
+			firstUnsupported = h2cRetryUnsupported(ri)
+			continue
+		}
 		var probs []refProblem
 		var u *unsupported
 		p.ext, probs, p.broken, u = t.resolveExtRefs(meta, p.filters.extRefs)
@@ -234,7 +247,7 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 						// runs none of them and answers 500.
 						route.Plugins = []kong.Plugin{terminationPlugin(terminate, tags)}
 						sb.routes = append(sb.routes, route)
-						pending = append(pending, &pendingRoute{route: route, prec: m.prec.withHost(s.host),
+						pending = append(pending, &pendingRoute{route: route, prec: m.prec.withHost(s.origin),
 							tie: tieKey{kindOrder: 0, created: meta.created, namespace: meta.key.Namespace, name: meta.key.Name, rule: p.idx, match: mi}})
 						continue
 					}
@@ -248,6 +261,9 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 						if p.filters.redirect == nil && p.retry.usesPlugin() {
 							plugins = append(plugins, p.retry.plugin(tags))
 						}
+						if p.h2c {
+							plugins = append(plugins, h2cPlugin(tags))
+						}
 					}
 					sort.SliceStable(plugins, func(i, j int) bool { return plugins[i].Name < plugins[j].Name })
 					var u *unsupported
@@ -256,7 +272,7 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 						return nil, nil, u
 					}
 					sb.routes = append(sb.routes, route)
-					pending = append(pending, &pendingRoute{route: route, prec: m.prec.withHost(s.host),
+					pending = append(pending, &pendingRoute{route: route, prec: m.prec.withHost(s.origin),
 						tie: tieKey{kindOrder: 0, created: meta.created, namespace: meta.key.Namespace, name: meta.key.Name, rule: p.idx, match: mi}})
 				}
 			}
@@ -274,7 +290,11 @@ func (t *translator) commit(meta *routeMeta, plans []httpRulePlan, built []*serv
 		if p.name != "" {
 			extra = append(extra, "drawbridge-rule-name:"+safeTag(p.name))
 		}
-		sb := t.ruleService(meta, p.idx, p.backends, httpBackends, extra)
+		proto := httpBackends
+		if p.h2c {
+			proto = h2cBackends
+		}
+		sb := t.ruleService(meta, p.idx, p.backends, proto, extra)
 		t.backendUpstreams(meta, p, extra)
 		sb.svc.ConnectTimeout, sb.svc.ReadTimeout, sb.svc.WriteTimeout = built[i].svc.ConnectTimeout, built[i].svc.ReadTimeout, built[i].svc.WriteTimeout
 		sb.svc.Retries = built[i].svc.Retries

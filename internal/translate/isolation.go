@@ -15,8 +15,11 @@ import (
 type scope struct {
 	listener *listenerInfo
 	host     string // "" for any host
-	hostIdx  int
-	exclude  []string
+	// origin is the route's own hostname behind host ("" when the route
+	// has none), which ranks the route against others (precedence.go).
+	origin  string
+	hostIdx int
+	exclude []string
 }
 
 // scopes expands attachments into scopes, dropping hostnames that a more
@@ -25,7 +28,7 @@ func (t *translator) scopes(atts []attachment) []scope {
 	var out []scope
 	for _, a := range atts {
 		for i, h := range a.hostnames {
-			s := scope{listener: a.listener, host: h, hostIdx: i}
+			s := scope{listener: a.listener, host: h, origin: a.origins[i], hostIdx: i}
 			owned := false
 			for _, o := range t.listeners {
 				if o == a.listener || !o.serves() || o.spec.Port != a.listener.spec.Port ||

@@ -142,7 +142,7 @@ func (t *translator) translateL4(r l4Route) {
 			route.Plugins, _ = t.withUserPlugins(nil, t.policyPlugins(meta.key, r.firstRule, s.listener, nil), []string{proto}, "rules[0]")
 		}
 		sb.routes = append(sb.routes, route)
-		t.pending = append(t.pending, &pendingRoute{route: route, stream: true, prec: precedence{}.withHost(s.host),
+		t.pending = append(t.pending, &pendingRoute{route: route, stream: true, prec: precedence{}.withHost(s.origin),
 			tie: tieKey{kindOrder: r.order, created: meta.created, namespace: meta.key.Namespace, name: meta.key.Name}})
 	}
 	if len(sb.routes) == 0 {

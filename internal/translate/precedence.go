@@ -26,6 +26,18 @@ import (
 //
 // Regular expressions rank above every prefix: the spec leaves their place
 // to implementations, and a regex is usually the narrower intent.
+//
+// The hostname criteria read the route's own hostname, not its intersection
+// with the listener's (GatewayRouteHostnameIntersectionPrecedence): on a
+// listener for abc.example.com, a route for abc.example.com wins over an
+// older one for *.example.com whatever their paths, although both serve
+// exactly abc.example.com there. A route without hostnames ranks last. This
+// never reverses the order of the intersections: routes of one listener
+// compete only for hosts both intersections match, and when they differ the
+// more specific intersection is the route's own hostname, more specific than
+// the other route's, whose intersection it lies within. Routes of different
+// listeners never compete, because listener isolation keeps their hosts or
+// ports apart (isolation.go).
 type precedence struct {
 	hostExact bool
 	hostLen   int
@@ -70,7 +82,7 @@ func (p precedence) bits() uint64 {
 	return b
 }
 
-// withHost sets the hostname criteria for a Kong route serving host.
+// withHost sets the hostname criteria from the route hostname host.
 func (p precedence) withHost(host string) precedence {
 	switch {
 	case host == "":
@@ -81,6 +93,16 @@ func (p precedence) withHost(host string) precedence {
 		p.hostLen = len(host)
 	}
 	return p
+}
+
+// hostMoreSpecific reports whether route hostname a ranks above b by the
+// hostname criteria of withHost.
+func hostMoreSpecific(a, b string) bool {
+	pa, pb := precedence{}.withHost(a), precedence{}.withHost(b)
+	if pa.hostExact != pb.hostExact {
+		return pa.hostExact
+	}
+	return pa.hostLen > pb.hostLen
 }
 
 // tieKey orders routes whose criteria are all equal, as the spec requires:

@@ -55,7 +55,7 @@ func TestKongDiff(t *testing.T) {
 	})
 	startStandin(t, withDrawbridgePlugins(t, install, standinLay.env()))
 	standin := newPlane("standin", standinLay)
-	t.Logf("real Kong (%s) and the stand-in are up after %s; %d configurations, Gateway ports %v", install.dir, time.Since(start).Round(time.Millisecond), len(cases), ports)
+	t.Logf("real Kong (%s) and the stand-in are up after %s; %d configurations, Gateway ports %v", install.Dir, time.Since(start).Round(time.Millisecond), len(cases), ports)
 
 	mutated, err := mutatedCases(cases)
 	if err != nil {

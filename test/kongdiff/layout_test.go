@@ -112,7 +112,7 @@ func withDrawbridgePlugins(t *testing.T, install *kongInstall, env map[string]st
 		t.Fatal(err)
 	}
 	env["KONG_PLUGINS"] = strings.Join(append([]string{"bundled"}, luaplugins.Names()...), ",")
-	env["KONG_LUA_PACKAGE_PATH"] = root + "/?.lua;" + root + "/?/init.lua;" + install.env["KONG_LUA_PACKAGE_PATH"]
+	env["KONG_LUA_PACKAGE_PATH"] = root + "/?.lua;" + root + "/?/init.lua;" + install.Env["KONG_LUA_PACKAGE_PATH"]
 	return env
 }
 

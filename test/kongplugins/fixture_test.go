@@ -97,6 +97,24 @@ spec:
 // resolved, and returns the Kong configuration.
 func translateManifests(t testing.TB, manifests ...string) []byte {
 	t.Helper()
+	res := translateResult(t, manifests...)
+	if len(res.Routes) == 0 {
+		t.Fatal("no route attached to the Gateway")
+	}
+	for _, r := range res.Routes {
+		for _, c := range []gatewayapi.Condition{r.Accepted, r.ResolvedRefs} {
+			if c.Status != "True" {
+				t.Fatalf("%s %s/%s: %s=%s %s: %s", r.Route.Kind, r.Route.Namespace, r.Route.Name, c.Type, c.Status, c.Reason, c.Message)
+			}
+		}
+	}
+	return res.JSON
+}
+
+// translateResult runs the real translator on manifests that hold exactly
+// one Gateway.
+func translateResult(t testing.TB, manifests ...string) *translate.Result {
+	t.Helper()
 	objs := &translatecli.Objects{}
 	if err := objs.Decode("fixture.yaml", strings.NewReader(strings.Join(manifests, "\n---\n"))); err != nil {
 		t.Fatal(err)
@@ -109,17 +127,7 @@ func translateManifests(t testing.TB, manifests ...string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Routes) == 0 {
-		t.Fatal("no route attached to the Gateway")
-	}
-	for _, r := range res.Routes {
-		for _, c := range []gatewayapi.Condition{r.Accepted, r.ResolvedRefs} {
-			if c.Status != "True" {
-				t.Fatalf("%s %s/%s: %s=%s %s: %s", r.Route.Kind, r.Route.Namespace, r.Route.Name, c.Type, c.Status, c.Reason, c.Message)
-			}
-		}
-	}
-	return res.JSON
+	return res
 }
 
 // startKongWith starts real Kong and posts the configuration that

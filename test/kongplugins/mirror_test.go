@@ -36,7 +36,6 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/internal/testutil/realkong"
 	"github.com/drawbridge-dev/drawbridge/internal/translate"
-	"github.com/drawbridge-dev/drawbridge/internal/translatecli"
 )
 
 // mirrorRequestIDParam is the query parameter the conformance suite adds to
@@ -240,32 +239,13 @@ endpoints:
 	return b.String()
 }
 
-// translateMirror runs the real translator on the infrastructure plus
-// routes and returns the Gateway's result.
-func translateMirror(t testing.TB, manifests string) *translate.Result {
-	t.Helper()
-	objs := &translatecli.Objects{}
-	if err := objs.Decode("mirror.yaml", strings.NewReader(manifests)); err != nil {
-		t.Fatal(err)
-	}
-	snaps, skipped := objs.Snapshots()
-	if len(snaps) != 1 {
-		t.Fatalf("want one Gateway snapshot, got %d (skipped %v)", len(snaps), skipped)
-	}
-	res, err := translate.Translate(snaps[0].Snapshot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
-
 // apply translates routes, checks every route is Accepted with
 // ResolvedRefs True (GatewayAndHTTPRoutesMustBeAccepted and, for the
 // percentage test, HTTPRouteMustHaveResolvedRefsConditionsTrue) and posts
 // the config to Kong.
 func (lab *mirrorLab) apply(t testing.TB, routes string) *translate.Result {
 	t.Helper()
-	res := translateMirror(t, lab.infra()+"---\n"+routes)
+	res := translateResult(t, lab.infra()+"---\n"+routes)
 	for _, r := range res.Routes {
 		if r.Accepted.Status != "True" || r.ResolvedRefs.Status != "True" {
 			t.Fatalf("%s: Accepted %s/%s %q, ResolvedRefs %s/%s %q", r.Route, r.Accepted.Status, r.Accepted.Reason, r.Accepted.Message,
@@ -849,7 +829,7 @@ func TestMirrorNeverDelaysTheClient(t *testing.T) {
 func TestMirrorInFlightBound(t *testing.T) {
 	gate := make(chan struct{})
 	lab := startMirrorLab(t, gate)
-	res := translateMirror(t, lab.infra()+"---\n"+mirrorSimpleRoute)
+	res := translateResult(t, lab.infra()+"---\n"+mirrorSimpleRoute)
 	cfg := mirrorSetPluginField(t, res.JSON, "max_in_flight", 3)
 	if err := lab.k.PostConfig(cfg); err != nil {
 		t.Fatal(err)
@@ -953,7 +933,7 @@ spec:
     backendRefs:
     - {name: infra-backend-v1, port: 8080}
 `
-	res := translateMirror(t, lab.infra()+"---\n"+routes)
+	res := translateResult(t, lab.infra()+"---\n"+routes)
 	if len(res.Routes) != 1 {
 		t.Fatalf("want one route result, got %d", len(res.Routes))
 	}
@@ -976,7 +956,7 @@ spec:
 // refuses what it forbids, with the plugin's own message.
 func TestMirrorSchemaOnRealKong(t *testing.T) {
 	lab := startMirrorLab(t, nil)
-	res := translateMirror(t, lab.infra()+"---\n"+mirrorSimpleRoute)
+	res := translateResult(t, lab.infra()+"---\n"+mirrorSimpleRoute)
 	for _, c := range []struct {
 		field string
 		value any

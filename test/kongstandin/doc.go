@@ -20,9 +20,10 @@
 // request-size-limiting, prometheus (no visible effect),
 // response-ratelimiting with a Redis policy (fault tolerant: no effect, as
 // the stand-in never reaches Redis) and Drawbridge's own drawbridge-cors,
-// drawbridge-backend-select and drawbridge-mirror; a request that reaches
-// any other plugin (or an option of these it does not model, such as
-// key-auth's anonymous) is answered 500 with a "stand-in:" message.
+// drawbridge-backend-select, drawbridge-mirror, drawbridge-retry and
+// drawbridge-h2c; a request that reaches any other plugin (or an option of
+// these it does not model, such as key-auth's anonymous) is answered 500
+// with a "stand-in:" message.
 // Consumer-scoped plugins are not applied. Consumers with keyauth_credentials,
 // basicauth_credentials, jwt_secrets, hmacauth_credentials and acls (nested
 // or top-level, known only when their plugin is loaded) are loaded with

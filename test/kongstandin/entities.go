@@ -59,7 +59,10 @@ func checkTag(v any) string {
 	return ""
 }
 
-var hostnameRE = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$`)
+// hostnameRE is a hostname of labels of letters, digits, '-' and '_'. Kong
+// checks the characters of each label, not its length (kong/tools/ip.lua
+// check_hostname), so a label may be longer than DNS's 63 characters.
+var hostnameRE = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]*)(\.[A-Za-z0-9_]([A-Za-z0-9_-]*))*\.?$`)
 
 func isHostname(s string) bool { return len(s) <= 253 && hostnameRE.MatchString(s) }
 

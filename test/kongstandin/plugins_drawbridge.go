@@ -21,6 +21,7 @@ var drawbridgePriorities = map[string]int{
 	"drawbridge-cors":           2000,
 	"drawbridge-backend-select": 799,
 	"drawbridge-mirror":         mirrorPriority,
+	"drawbridge-h2c":            -100000,
 	clientCertPluginName:        1000010,
 }
 
@@ -32,6 +33,8 @@ func newDrawbridgePlugin(name string, cfg map[string]any) plugin {
 		return newBackendSelect(cfg)
 	case "drawbridge-mirror":
 		return newMirror(cfg)
+	case "drawbridge-h2c":
+		return h2cPlugin{}
 	case clientCertPluginName:
 		return clientCertPlugin{}
 	}

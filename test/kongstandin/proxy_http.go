@@ -73,6 +73,9 @@ type proxyState struct {
 	luaCancel context.CancelFunc
 	luaCtx    *lua.LTable // ngx.ctx
 	luaExit   *exitResponse
+
+	// h2cSetURI says that drawbridge-h2c ran (h2c.go).
+	h2cSetURI bool
 }
 
 // Kong's messages for errors it generates itself (kong/error_handlers.lua).
@@ -455,8 +458,11 @@ func (s *Server) forward(w http.ResponseWriter, st *proxyState) int {
 	if st.upstreamName != "" {
 		up = st.rt.upstreams[st.upstreamName]
 	}
-	upgrade := strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 	isGRPC := svc.protocol == "grpc" || svc.protocol == "grpcs"
+	// nginx's grpc module drops Upgrade and Connection (it speaks HTTP/2,
+	// without extended CONNECT), so an upgrade reaches a grpc service (an
+	// h2c backend of an HTTPRoute) as a plain request.
+	upgrade := strings.EqualFold(r.Header.Get("Upgrade"), "websocket") && !isGRPC
 	// Buffer small bodies so a failed connect can be retried (Kong buffers
 	// request bodies by default: request_buffering=true).
 	if r.Body != nil && r.ContentLength > 0 && r.ContentLength <= 1<<20 && !upgrade && !isGRPC {
@@ -602,6 +608,9 @@ func (st *proxyState) rewrite(pr *httputil.ProxyRequest, svc *service, upgrade b
 		out.URL.RawQuery = st.upQuery.Encode()
 	} else {
 		out.URL.RawQuery = in.URL.RawQuery
+	}
+	if svc.protocol == "grpc" || svc.protocol == "grpcs" {
+		st.grpcTarget(out.URL, in)
 	}
 	out.Host = st.upstreamHost
 	if hostOverride != "" {

@@ -114,8 +114,9 @@ local function prepare(conf)
   if p then
     return p
   end
-  p = { ports = policy.index(conf.ports), built = {}, any = #(conf.ports or {}) > 0 }
+  p = { ports = policy.index(conf.ports), built = {}, any = #(conf.ports or {}) > 0, valid_only = false }
   for _, entry in ipairs(conf.ports or {}) do
+    p.valid_only = p.valid_only or entry.mode == policy.ALLOW_VALID_ONLY
     local b, err = build(entry)
     if not b then
       kong.log.err("port ", entry.port, ": CA bundle unusable, every handshake on it fails: ", err)
@@ -199,6 +200,9 @@ end
 -- validation was configured: sessions made since cannot be resumed.
 function Handler:rewrite(conf)
   local p = prepare(conf)
+  if not p.valid_only then
+    return
+  end
   local entry = p.ports[gateway_port(tonumber(var.server_port))]
   if not entry then
     return

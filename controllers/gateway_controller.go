@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -84,7 +83,10 @@ type gatewayScope struct {
 	names     provision.Names
 	listeners []gatewayapi.ListenerResult
 	secrets   []corev1.Secret
-	grants    []gwv1.ReferenceGrant
+	// caConfigMaps are the CA bundles spec.tls.frontend references that
+	// exist, read without the cache.
+	caConfigMaps map[types.NamespacedName]*corev1.ConfigMap
+	grants       []gwv1.ReferenceGrant
 	// namespaces supply labels for allowedRoutes and allowedListeners.
 	namespaces []corev1.Namespace
 	// listenerSetObjs are the ListenerSets that name the Gateway, and
@@ -239,11 +241,16 @@ func (r *GatewayReconciler) loadClass(ctx context.Context, s *gatewayScope) (boo
 
 func (r *GatewayReconciler) validateListeners(ctx context.Context, s *gatewayScope) error {
 	secrets := map[types.NamespacedName]*corev1.Secret{}
-	secretRefs := gatewayapi.ListenerSecretRefs(s.gateway)
-	if ref := gatewayapi.BackendClientCertificateRef(s.gateway); ref != nil && !slices.Contains(secretRefs, *ref) {
+	// Listener certificates, the CA Secrets of spec.tls.frontend and the
+	// backend client certificate.
+	secretRefs := append(gatewayapi.ListenerSecretRefs(s.gateway), gatewayapi.FrontendCASecretRefs(s.gateway)...)
+	if ref := gatewayapi.BackendClientCertificateRef(s.gateway); ref != nil {
 		secretRefs = append(secretRefs, *ref)
 	}
 	for _, key := range secretRefs {
+		if _, done := secrets[key]; done {
+			continue
+		}
 		var secret corev1.Secret
 		if err := r.APIReader.Get(ctx, key, &secret); err != nil {
 			if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
@@ -253,6 +260,20 @@ func (r *GatewayReconciler) validateListeners(ctx context.Context, s *gatewaySco
 		}
 		secrets[key] = &secret
 		s.secrets = append(s.secrets, secret)
+	}
+	// The CA bundles of spec.tls.frontend are read like listener Secrets:
+	// only the ConfigMaps referenced, straight from the API server (the
+	// cache holds ConfigMap metadata only).
+	s.caConfigMaps = map[types.NamespacedName]*corev1.ConfigMap{}
+	for _, key := range gatewayapi.FrontendCAConfigMapRefs(s.gateway) {
+		var cm corev1.ConfigMap
+		if err := r.APIReader.Get(ctx, key, &cm); err != nil {
+			if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
+				continue
+			}
+			return fmt.Errorf("get CA ConfigMap %s of spec.tls.frontend: %w", key, err)
+		}
+		s.caConfigMaps[key] = &cm
 	}
 	var grants gwv1.ReferenceGrantList
 	if err := r.Client.List(ctx, &grants); err != nil {
@@ -265,7 +286,7 @@ func (r *GatewayReconciler) validateListeners(ctx context.Context, s *gatewaySco
 	}
 	s.namespaces = namespaces.Items
 	s.listeners = gatewayapi.ValidateListeners(gatewayapi.ListenerInput{
-		Gateway: s.gateway, Secrets: secrets, ReferenceGrants: grants.Items,
+		Gateway: s.gateway, Secrets: secrets, ConfigMaps: s.caConfigMaps, ReferenceGrants: grants.Items,
 	})
 	return r.loadListenerSets(ctx, s, secrets)
 }
@@ -502,8 +523,9 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.allGateways)).
 		Watches(&v1alpha1.KongPlugin{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForKongPlugin)).
 		Watches(&v1alpha1.KongConsumer{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForKongConsumer)).
-		// Custom plugin ConfigMaps (the sources and our copies) by metadata
-		// only, like Secrets: contents are read when a Gateway renders.
+		// Custom plugin ConfigMaps (the sources and our copies) and the CA
+		// bundles of spec.tls.frontend, by metadata only, like Secrets:
+		// contents are read when a Gateway is reconciled.
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForConfigMap))
 	if r.ListenerSets {
 		b = b.Watches(&gwv1.ListenerSet{}, handler.EnqueueRequestsFromMapFunc(r.gatewayForListenerSet))

@@ -61,7 +61,7 @@ func (r *GatewayReconciler) loadListenerSets(ctx context.Context, s *gatewayScop
 		}
 	}
 	s.listenerSets = gatewayapi.ValidateListenerSets(gatewayapi.ListenerSetInput{
-		ListenerInput:    gatewayapi.ListenerInput{Gateway: s.gateway, Secrets: secrets, ReferenceGrants: s.grants},
+		ListenerInput:    gatewayapi.ListenerInput{Gateway: s.gateway, Secrets: secrets, ConfigMaps: s.caConfigMaps, ReferenceGrants: s.grants},
 		GatewayListeners: s.listeners,
 		ListenerSets:     list.Items,
 		Namespaces:       s.namespaces,

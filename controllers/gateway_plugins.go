@@ -662,6 +662,8 @@ func (r *GatewayReconciler) gatewaysForConfigMap(ctx context.Context, o client.O
 	if owner := metav1.GetControllerOf(o); owner != nil && owner.Kind == "Gateway" && o.GetLabels()[provision.LabelCustomPlugin] != "" {
 		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: owner.Name}})
 	}
+	// CA bundles of spec.tls.frontend.
+	reqs = append(reqs, r.gatewaysMatching(ctx, indexGatewayCAConfigMaps, o.GetNamespace()+"/"+o.GetName())...)
 	var cfgs v1alpha1.GatewayConfigurationList
 	if err := r.Client.List(ctx, &cfgs, client.MatchingFields{indexConfigCustomPlugins: o.GetNamespace() + "/" + o.GetName()}); err != nil {
 		log.FromContext(ctx).Error(err, "list GatewayConfigurations by custom plugin ConfigMap")

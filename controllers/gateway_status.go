@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -24,6 +25,13 @@ func (r *GatewayReconciler) patchStatus(ctx context.Context, s *gatewayScope, or
 	gatewayapi.Set(&gw.Status.Conditions, gen, accepted)
 	gatewayapi.Set(&gw.Status.Conditions, gen, programmed)
 	gatewayapi.Set(&gw.Status.Conditions, gen, gatewayResolvedRefs(s))
+	// Present while spec.tls.frontend lets clients through unverified,
+	// removed as soon as it no longer does.
+	if insecure, ok := gatewayapi.InsecureFrontendValidation(gw); ok {
+		gatewayapi.Set(&gw.Status.Conditions, gen, insecure)
+	} else {
+		meta.RemoveStatusCondition(&gw.Status.Conditions, string(gwv1.GatewayConditionInsecureFrontendValidationMode))
+	}
 	gw.Status.Addresses = addressesOf(s.ingress)
 	gw.Status.Listeners = listenerStatuses(s, programmed.Status == "True")
 	if r.ListenerSets {

@@ -21,8 +21,12 @@ const (
 	indexGatewayClass = "drawbridge.gatewayClassName"
 	// indexGatewayParams: Gateway -> "namespace/name" of its infrastructure GatewayConfiguration.
 	indexGatewayParams = "drawbridge.gatewayParametersRef"
-	// indexGatewaySecrets: Gateway -> "namespace/name" of each listener Secret.
+	// indexGatewaySecrets: Gateway -> "namespace/name" of each listener
+	// Secret and each CA Secret of spec.tls.frontend.
 	indexGatewaySecrets = "drawbridge.gatewaySecretRefs"
+	// indexGatewayCAConfigMaps: Gateway -> "namespace/name" of each CA
+	// ConfigMap of spec.tls.frontend.
+	indexGatewayCAConfigMaps = "drawbridge.gatewayCAConfigMaps"
 	// indexRouteGateways: route -> "namespace/name" of each Gateway it names.
 	indexRouteGateways = "drawbridge.routeGateways"
 	// indexRouteBackends: route -> "namespace/name" of each backend Service.
@@ -74,15 +78,15 @@ func SetupIndexes(ctx context.Context, indexer client.FieldIndexer, routeKinds [
 		}},
 		{&gwv1.Gateway{}, indexGatewaySecrets, func(o client.Object) []string {
 			gw := o.(*gwv1.Gateway)
-			var keys []string
-			for _, k := range gatewayapi.ListenerSecretRefs(gw) {
-				keys = append(keys, k.String())
-			}
+			keys := append(gatewayapi.ListenerSecretRefs(gw), gatewayapi.FrontendCASecretRefs(gw)...)
 			// The backend client certificate is read like a listener's.
 			if k := gatewayapi.BackendClientCertificateRef(gw); k != nil {
-				keys = append(keys, k.String())
+				keys = append(keys, *k)
 			}
-			return keys
+			return keyStrings(keys)
+		}},
+		{&gwv1.Gateway{}, indexGatewayCAConfigMaps, func(o client.Object) []string {
+			return keyStrings(gatewayapi.FrontendCAConfigMapRefs(o.(*gwv1.Gateway)))
 		}},
 		{&v1alpha1.KongPlugin{}, indexKongPluginAncestors, func(o client.Object) []string {
 			return kongPluginAncestorGateways(o.(*v1alpha1.KongPlugin))

@@ -41,9 +41,13 @@ func routeKindsFor(l gwv1.Listener) ([]gwv1.RouteGroupKind, bool) {
 // ListenerInput is what listener validation reads.
 type ListenerInput struct {
 	Gateway *gwv1.Gateway
-	// Secrets holds the listener certificate Secrets that exist, keyed by
+	// Secrets holds the listener certificate Secrets and the CA Secrets of
+	// spec.tls.frontend (FrontendCASecretRefs) that exist, keyed by
 	// namespace/name. A referenced Secret missing here does not exist.
-	Secrets         map[types.NamespacedName]*corev1.Secret
+	Secrets map[types.NamespacedName]*corev1.Secret
+	// ConfigMaps holds the CA bundle ConfigMaps that spec.tls.frontend
+	// references (FrontendCAConfigMapRefs) that exist.
+	ConfigMaps      map[types.NamespacedName]*corev1.ConfigMap
 	ReferenceGrants []gwv1.ReferenceGrant
 }
 
@@ -57,6 +61,9 @@ type ListenerResult struct {
 	// Certificates are the listener's certificate Secrets that resolved, in
 	// the order the listener lists them.
 	Certificates []types.NamespacedName
+	// ClientValidation is the client-certificate validation the Gateway's
+	// spec.tls.frontend asks of this HTTPS listener; nil when none does.
+	ClientValidation *ClientValidation
 }
 
 // Serves reports whether the data plane should open this listener's port:
@@ -153,6 +160,9 @@ func validateListener(in ListenerInput, from Reference, l gwv1.Listener) Listene
 	if r.ResolvedRefs.Status == "True" {
 		r.Certificates, r.ResolvedRefs = resolveCertificates(in, from, l, r.ResolvedRefs)
 	}
+	// The Gateway's spec.tls.frontend covers its ListenerSets' listeners
+	// too: validation is per port, and they share the Gateway's ports.
+	resolveClientValidation(in, l, &r)
 	return r
 }
 

@@ -26,7 +26,7 @@ func (t *translator) result(certs []kong.Certificate) (*Result, error) {
 	}
 	sort.Slice(t.upstreams, func(i, j int) bool { return t.upstreams[i].Name < t.upstreams[j].Name })
 	cfg.Upstreams = t.upstreams
-	cfg.Plugins = t.globalPlugins()
+	cfg.Plugins = append(t.globalPlugins(), t.clientCertPlugins()...)
 	taken := map[string]bool{}
 	for _, p := range cfg.Plugins {
 		taken[p.Name] = true
@@ -43,6 +43,9 @@ func (t *translator) result(certs []kong.Certificate) (*Result, error) {
 	res := &Result{Config: cfg, JSON: data, Routes: t.results, Warnings: t.warnings,
 		KongPlugins: t.pluginResults(), KongConsumers: t.consumerResults,
 		BackendTLSPolicies: t.backendTLSResults(), BackendClientCertificate: t.clientCertCond}
+	if c, ok := gatewayapi.InsecureFrontendValidation(t.gw); ok {
+		res.GatewayConditions = append(res.GatewayConditions, c)
+	}
 	sets := map[*gatewayapi.ListenerSetResult]*ListenerSetStatus{}
 	res.ListenerSets = make([]ListenerSetStatus, len(t.sets))
 	for i := range t.sets {

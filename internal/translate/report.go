@@ -10,9 +10,12 @@ import (
 // Report is a Result in a form meant for people and golden files: the Kong
 // config and, per object, the status it would get.
 type Report struct {
-	Gateway   string           `json:"gateway"`
-	Config    *kong.Config     `json:"config"`
-	Listeners []ListenerReport `json:"listeners"`
+	Gateway string       `json:"gateway"`
+	Config  *kong.Config `json:"config"`
+	// Conditions are the Gateway conditions translation decides (see
+	// Result.GatewayConditions).
+	Conditions []ConditionReport `json:"conditions,omitempty"`
+	Listeners  []ListenerReport  `json:"listeners"`
 	// ListenerSets are the ListenerSets that name the Gateway, in merge
 	// precedence.
 	ListenerSets []ListenerSetReport `json:"listenerSets,omitempty"`
@@ -78,6 +81,9 @@ func conditionReport(c gatewayapi.Condition) ConditionReport {
 // Report renders the result for the Gateway named gateway ("ns/name").
 func (r *Result) Report(gateway string) Report {
 	rep := Report{Gateway: gateway, Config: r.Config, Warnings: r.Warnings}
+	for _, c := range r.GatewayConditions {
+		rep.Conditions = append(rep.Conditions, conditionReport(c))
+	}
 	for _, l := range r.Listeners {
 		rep.Listeners = append(rep.Listeners, listenerReport(l))
 	}

@@ -32,19 +32,21 @@ type Snapshot struct {
 	TCPRoutes  []gwv1.TCPRoute
 	UDPRoutes  []gwv1.UDPRoute
 
-	Services        []corev1.Service
-	EndpointSlices  []discoveryv1.EndpointSlice
-	Secrets         []corev1.Secret
+	Services       []corev1.Service
+	EndpointSlices []discoveryv1.EndpointSlice
+	Secrets        []corev1.Secret
+	// ConfigMaps are the CA bundles that the Gateway's spec.tls.frontend
+	// and the BackendTLSPolicies reference (a referenced ConfigMap missing
+	// here does not exist).
+	ConfigMaps      []corev1.ConfigMap
 	ReferenceGrants []gwv1.ReferenceGrant
 	// Namespaces supply labels for allowedRoutes selectors. A namespace
 	// missing here is assumed to carry only kubernetes.io/metadata.name.
 	Namespaces []corev1.Namespace
 
 	// BackendTLSPolicies are the policies in the namespaces of the backend
-	// Services; ConfigMaps are the ones they reference as CA certificates
-	// (a referenced ConfigMap missing here does not exist).
+	// Services.
 	BackendTLSPolicies []gwv1.BackendTLSPolicy
-	ConfigMaps         []corev1.ConfigMap
 
 	// KongPlugins are the plugins routes name in ExtensionRef filters and
 	// those whose targetRefs may name this Gateway or its routes.
@@ -85,6 +87,11 @@ type Result struct {
 	// BackendClientCertificate is the Gateway's ResolvedRefs verdict on
 	// spec.tls.backend.clientCertificateRef; nil when it has none.
 	BackendClientCertificate *gatewayapi.Condition
+	// GatewayConditions are Gateway conditions that follow from the spec
+	// alone (InsecureFrontendValidationMode while spec.tls.frontend lets
+	// clients through unverified). Accepted and Programmed are the
+	// controller's.
+	GatewayConditions []gatewayapi.Condition
 	// Warnings are things the Gateway's owner should know that are not a
 	// route condition, such as a listener certificate that could not be
 	// served because its SNI was already taken.

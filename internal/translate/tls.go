@@ -32,7 +32,10 @@ func (t *translator) certificates() []kong.Certificate {
 	certs := map[types.NamespacedName]*kong.Certificate{}
 	bound := map[string]types.NamespacedName{}
 	for _, l := range t.listeners {
-		if !terminatesTLS(l.spec) || !l.serves() || l.verdict.ResolvedRefs.Status != "True" || len(l.verdict.Certificates) == 0 {
+		// Certificates holds only Secrets that resolved, and a listener
+		// whose only problem is an invalid caCertificateRef (ResolvedRefs
+		// False, still accepted with its other CAs) keeps serving them.
+		if !terminatesTLS(l.spec) || !l.serves() || len(l.verdict.Certificates) == 0 {
 			continue
 		}
 		key := l.verdict.Certificates[0]

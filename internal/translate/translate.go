@@ -116,18 +116,22 @@ func newTranslator(snap *Snapshot) *translator {
 		t.namespaces[snap.Namespaces[i].Name] = &snap.Namespaces[i]
 	}
 
+	configMaps := map[types.NamespacedName]*corev1.ConfigMap{}
+	for i := range snap.ConfigMaps {
+		cm := &snap.ConfigMaps[i]
+		configMaps[types.NamespacedName{Namespace: cm.Namespace, Name: cm.Name}] = cm
+	}
+	listenerInput := gatewayapi.ListenerInput{
+		Gateway: snap.Gateway, Secrets: t.secrets, ConfigMaps: configMaps, ReferenceGrants: snap.ReferenceGrants,
+	}
 	verdicts := snap.Listeners
 	if verdicts == nil {
-		verdicts = gatewayapi.ValidateListeners(gatewayapi.ListenerInput{
-			Gateway: snap.Gateway, Secrets: t.secrets, ReferenceGrants: snap.ReferenceGrants,
-		})
+		verdicts = gatewayapi.ValidateListeners(listenerInput)
 	}
 	t.sets = snap.ListenerSetResults
 	if t.sets == nil {
 		t.sets = gatewayapi.ValidateListenerSets(gatewayapi.ListenerSetInput{
-			ListenerInput: gatewayapi.ListenerInput{
-				Gateway: snap.Gateway, Secrets: t.secrets, ReferenceGrants: snap.ReferenceGrants,
-			},
+			ListenerInput:    listenerInput,
 			GatewayListeners: verdicts,
 			ListenerSets:     snap.ListenerSets,
 			Namespaces:       snap.Namespaces,

@@ -19,10 +19,10 @@ import (
 const usage = `Usage: drawbridge translate -f FILE... [-o yaml|json] [--gateway NAMESPACE/NAME]
 
 Translates Gateway API manifests (GatewayClasses, Gateways, routes, Services,
-EndpointSlices, Secrets, ReferenceGrants, Namespaces, ListenerSets,
-BackendTLSPolicies and their CA ConfigMaps) offline into the Kong
-declarative configuration Drawbridge would push and the status each route
-and listener would get. "-f -" reads standard input.
+EndpointSlices, Secrets, CA ConfigMaps, ReferenceGrants, Namespaces,
+ListenerSets, BackendTLSPolicies) offline into the Kong declarative
+configuration Drawbridge would push and the status each route and listener
+would get. "-f -" reads standard input.
 `
 
 type fileList []string

@@ -247,6 +247,8 @@ func (o *Objects) decodeObject(src source, data []byte) error {
 			s.Secrets = append(s.Secrets, v)
 		}
 	case group == "" && tm.Kind == "ConfigMap":
+		// CA bundles of spec.tls.frontend and of BackendTLSPolicies; other
+		// ConfigMaps are harmless.
 		var v corev1.ConfigMap
 		if err = strict(&v); err == nil {
 			defaultNamespace(&v.Namespace)

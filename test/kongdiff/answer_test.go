@@ -22,7 +22,13 @@ package kongdiff
 //   - JSON bodies are compared re-encoded with sorted keys (spacing);
 //   - the echo that answered is shown as the original target it replaced;
 //   - a served certificate is shown as the configuration certificate it is
-//     (by subject), or "default" for a data plane's own default certificate.
+//     (by subject), or "default" for a data plane's own default certificate;
+//   - a reset on an HTTPS request, and Go's HTTP/2 "client conn could not
+//     be established" over TLS, count as a TLS error: a refused client
+//     certificate reaches a TLS 1.3 client, which has already sent its
+//     first request, as an alert, as a reset when the server closed with
+//     that request unread, or (HTTP/2) as a connection that ended before
+//     the server's SETTINGS; which one is timing (tlsRefusal, sendH2).
 
 import (
 	"bytes"

@@ -22,6 +22,7 @@ var drawbridgePriorities = map[string]int{
 	"drawbridge-backend-select": 799,
 	"drawbridge-mirror":         mirrorPriority,
 	"drawbridge-h2c":            -100000,
+	clientCertPluginName:        1000010,
 }
 
 func newDrawbridgePlugin(name string, cfg map[string]any) plugin {
@@ -34,6 +35,8 @@ func newDrawbridgePlugin(name string, cfg map[string]any) plugin {
 		return newMirror(cfg)
 	case "drawbridge-h2c":
 		return h2cPlugin{}
+	case clientCertPluginName:
+		return clientCertPlugin{}
 	}
 	return nil
 }

@@ -178,7 +178,11 @@ func (s *Server) Start() (err error) {
 		if !l.SSL {
 			ln = kongErrorPageListener{ln}
 		}
-		s.serveHTTP(ln, l, s.proxyHandler(l, port), s.proxyTLSConfig(nil), true)
+		tlsCfg := s.proxyTLSConfig(nil)
+		if l.SSL {
+			tlsCfg = s.withClientCerts(tlsCfg, s.cfg.publishedPort(port), l.HTTP2)
+		}
+		s.serveHTTP(ln, l, s.proxyHandler(l, port), tlsCfg, true)
 	}
 	for _, l := range s.cfg.AdminListeners {
 		ln, err := net.Listen("tcp", l.Addr())

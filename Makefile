@@ -24,7 +24,7 @@ BUNDLE_IMG_DEFAULT = ghcr.io/drawbridge-dev/drawbridge:v$(VERSION)
 BUNDLE_IMG = $(if $(filter command line environment,$(origin IMG)),$(IMG),$(BUNDLE_IMG_DEFAULT))
 BUNDLE_CHANNELS ?= candidate-v0
 KUSTOMIZE = go run ./hack/kustomize
-GATEWAY_API_DIR = $(shell go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)
+GATEWAY_API_DIR = $(shell GOTOOLCHAIN=$(GOTOOLCHAIN) go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)
 
 .PHONY: help
 help: ## Show the targets.
@@ -106,7 +106,7 @@ conformance: lab-binaries kube-binaries kong ## Run the upstream Gateway API con
 # report exactly as the suite wrote it, its README.md, and our SUMMARY.md.
 # The version names the commit the run was built from, so the tree must be
 # committed first.
-GATEWAY_API_VERSION = $(shell go list -m -f '{{.Version}}' sigs.k8s.io/gateway-api)
+GATEWAY_API_VERSION = $(shell GOTOOLCHAIN=$(GOTOOLCHAIN) go list -m -f '{{.Version}}' sigs.k8s.io/gateway-api)
 REPORT_COMMIT = $(shell git rev-parse --short=12 HEAD)
 REPORT_VERSION = v$(VERSION)-main.$(REPORT_COMMIT)
 REPORT_DIR = $(CURDIR)/conformance/reports/$(GATEWAY_API_VERSION)/drawbridge

@@ -10,7 +10,7 @@ import (
 // claimedFeatures are the Gateway API features Drawbridge claims on its
 // GatewayClasses. Each one is in the list only because every upstream
 // conformance test of that feature passed against real traffic in the lab
-// (`make conformance`; conformance/report.yaml). The conformance run reads
+// (`make conformance`; conformance/reports/). The conformance run reads
 // the claim back from GatewayClass status, so this is the one list there is.
 // The features we leave out, and why, are listed in the README.
 var claimedFeatures = []features.FeatureName{

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -144,7 +145,7 @@ func Start(t testing.TB, opts Options) *Kong {
 		t.Fatal(err)
 	}
 	k := &Kong{Install: in, Prefix: prefix, kongBin: bin}
-	ports := FreePorts(t, 3)
+	ports := FreePorts(t, 5)
 	k.Admin = "http://127.0.0.1:" + ports[0]
 	k.HTTP = "127.0.0.1:" + ports[1]
 	k.HTTPS = "127.0.0.1:" + ports[2]
@@ -169,9 +170,8 @@ func Start(t testing.TB, opts Options) *Kong {
 		"KONG_ADMIN_ACCESS_LOG":       "off",
 	}
 	if opts.Stream {
-		sp := FreePorts(t, 2)
-		k.StreamTCP = "127.0.0.1:" + sp[0]
-		k.StreamUDP = "127.0.0.1:" + sp[1]
+		k.StreamTCP = "127.0.0.1:" + ports[3]
+		k.StreamUDP = "127.0.0.1:" + ports[4]
 		env["KONG_STREAM_LISTEN"] = fmt.Sprintf("%s, %s udp", k.StreamTCP, k.StreamUDP)
 	}
 	if os.Geteuid() == 0 {
@@ -310,22 +310,45 @@ func WaitHTTP(url string, timeout time.Duration) error {
 	return fmt.Errorf("%s not ready after %s: %v", url, timeout, last)
 }
 
-// FreePorts returns n TCP ports on 127.0.0.1 that were free a moment ago.
+// handedOut are the ports FreePorts has returned in this process. A port
+// is released as soon as it is found free, so without this list a later
+// call could return it again: a caller's proxy port chosen first and
+// Start's admin port chosen next could then be one port, which nginx
+// accepts (two server blocks on one address) and which answers the admin
+// API's requests with the proxy's 404.
+var (
+	handedOutMu sync.Mutex
+	handedOut   = map[string]bool{}
+)
+
+// FreePorts returns n TCP ports on 127.0.0.1 that were free a moment ago
+// and that no earlier call in this process returned.
 func FreePorts(t testing.TB, n int) []string {
 	t.Helper()
+	handedOutMu.Lock()
+	defer handedOutMu.Unlock()
 	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
 	var out []string
-	for range n {
+	for attempts := 0; len(out) < n; attempts++ {
+		if attempts > 100*n {
+			t.Fatalf("find %d free ports: only %d found", n, len(out))
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatalf("find a free port: %v", err)
 		}
-		ls = append(ls, l)
+		ls = append(ls, l) // held until all are found, so none repeats
 		_, port, _ := net.SplitHostPort(l.Addr().String())
+		if handedOut[port] {
+			continue
+		}
+		handedOut[port] = true
 		out = append(out, port)
-	}
-	for _, l := range ls {
-		l.Close()
 	}
 	return out
 }

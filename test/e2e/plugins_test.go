@@ -385,7 +385,7 @@ apiVersion: gateway.drawbridge.dev/v1alpha1
 kind: KongPlugin
 metadata: {name: hello, namespace: %[1]s}
 spec:
-  plugin: drawbridge-hello
+  plugin: hello-header
   config: {greeting: hi from a ConfigMap}
   targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: web}]
 ---
@@ -426,7 +426,7 @@ const pluginsClass = `
 apiVersion: v1
 kind: ConfigMap
 metadata:
-  name: drawbridge-hello
+  name: hello-header
   namespace: drawbridge-system
 data:
   handler.lua: |
@@ -438,7 +438,7 @@ data:
   schema.lua: |
     local typedefs = require "kong.db.schema.typedefs"
     return {
-      name = "drawbridge-hello",
+      name = "hello-header",
       fields = {
         { protocols = typedefs.protocols_http },
         { config = { type = "record", fields = {
@@ -462,8 +462,8 @@ spec:
     gateway:
     - plugin: prometheus
     custom:
-    - name: drawbridge-hello
-      configMapName: drawbridge-hello
+    - name: hello-header
+      configMapName: hello-header
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass

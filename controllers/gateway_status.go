@@ -2,11 +2,13 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,7 +20,37 @@ import (
 
 // patchStatus writes the Gateway status decided in this reconcile. It runs
 // deferred, so status is written even when a phase failed halfway.
+//
+// Conditions are a list, which a merge patch replaces whole: a write based
+// on a stale cached copy would drop conditions another controller added
+// since (GatewayPreserveForeignConditions). So the patch carries the
+// resourceVersion it was computed from, and on a conflict our verdicts are
+// laid again over the status read straight from the API server, as long as
+// the spec they were decided for has not changed.
 func (r *GatewayReconciler) patchStatus(ctx context.Context, s *gatewayScope, original *gwv1.Gateway) error {
+	programmed, err := r.writeGatewayStatus(ctx, s, original)
+	for attempt := 0; apierrors.IsConflict(err) && attempt < 3; attempt++ {
+		fresh := &gwv1.Gateway{}
+		if gerr := r.APIReader.Get(ctx, client.ObjectKeyFromObject(s.gateway), fresh); gerr != nil {
+			return errors.Join(err, gerr)
+		}
+		if fresh.Generation != s.gateway.Generation {
+			break // the next reconcile decides for the new spec
+		}
+		s.gateway.ResourceVersion = fresh.ResourceVersion
+		s.gateway.Status = *fresh.Status.DeepCopy()
+		programmed, err = r.writeGatewayStatus(ctx, s, s.gateway.DeepCopy())
+	}
+	if err != nil {
+		return fmt.Errorf("patch status of Gateway %s/%s: %w", s.gateway.Namespace, s.gateway.Name, err)
+	}
+	return r.writeListenerSetStatuses(ctx, s, programmed)
+}
+
+// writeGatewayStatus sets this reconcile's verdicts on s.gateway's status
+// and patches it against original with an optimistic lock. It returns
+// whether the Gateway is Programmed.
+func (r *GatewayReconciler) writeGatewayStatus(ctx context.Context, s *gatewayScope, original *gwv1.Gateway) (bool, error) {
 	gw := s.gateway
 	gen := gw.Generation
 	accepted, programmed := gatewayConditions(s)
@@ -38,14 +70,7 @@ func (r *GatewayReconciler) patchStatus(ctx context.Context, s *gatewayScope, or
 		n := attachedListenerSets(s)
 		gw.Status.AttachedListenerSets = &n
 	}
-	// Conditions are a list, which a merge patch replaces whole: without the
-	// lock, a write from a stale cache would drop conditions another
-	// controller added since (GatewayPreserveForeignConditions). A conflict
-	// requeues the Gateway.
-	if err := r.Client.Status().Patch(ctx, gw, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("patch status of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
-	}
-	return r.writeListenerSetStatuses(ctx, s, programmed.Status == "True")
+	return programmed.Status == "True", r.Client.Status().Patch(ctx, gw, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{}))
 }
 
 // gatewayConditions decides Accepted and Programmed.

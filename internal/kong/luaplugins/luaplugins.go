@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 )
 
 //go:embed plugins
@@ -47,8 +48,19 @@ type File struct {
 	Data   []byte
 }
 
-// Names are the plugins, sorted.
-func Names() []string {
+// The embedded tree never changes while the process runs, and Render asks
+// for the files and their hash on every Gateway reconcile: read and hash
+// them once.
+var (
+	names  = sync.OnceValue(readNames)
+	files  = sync.OnceValue(readFiles)
+	digest = sync.OnceValue(hashFiles)
+)
+
+// Names are the plugins, sorted. The slice is shared: do not modify it.
+func Names() []string { return names() }
+
+func readNames() []string {
 	entries, err := fs.ReadDir(sources, ".")
 	if err != nil {
 		panic(fmt.Sprintf("luaplugins: read embedded tree: %v", err))
@@ -74,8 +86,10 @@ func IsDrawbridgePlugin(name string) bool {
 }
 
 // Files lists every Lua file of every plugin (tests excluded), sorted by
-// plugin then file name.
-func Files() []File {
+// plugin then file name. The slice is shared: do not modify it.
+func Files() []File { return files() }
+
+func readFiles() []File {
 	var out []File
 	for _, plugin := range Names() {
 		entries, err := fs.ReadDir(sources, plugin)
@@ -98,7 +112,9 @@ func Files() []File {
 
 // Hash identifies the plugins' content: a data plane whose pods were
 // started with another hash runs other Lua and must roll.
-func Hash() string {
+func Hash() string { return digest() }
+
+func hashFiles() string {
 	h := sha256.New()
 	for _, f := range Files() {
 		fmt.Fprintf(h, "%s/%s %d\n", f.Plugin, f.Name, len(f.Data))

@@ -15,6 +15,9 @@ const (
 	AdminTLSKey     = AdminTLSDir + "/tls.key"
 	AdminTLSCA      = AdminTLSDir + "/ca.crt"
 	verifyDepthLeaf = "1" // the operator's CA signs client certificates directly
+	// AdminBodyLimit bounds the configuration a replica accepts over the
+	// admin API (nginx size syntax).
+	AdminBodyLimit = "64m"
 )
 
 // managedEnv are the variables that carry the operator's contract with Kong.
@@ -88,5 +91,14 @@ func kongEnv(ports []PortMapping) []corev1.EnvVar {
 		corev1.EnvVar{Name: "KONG_ADMIN_ACCESS_LOG", Value: "/dev/stdout"},
 		corev1.EnvVar{Name: "KONG_PROXY_ERROR_LOG", Value: "/dev/stderr"},
 		corev1.EnvVar{Name: "KONG_ADMIN_ERROR_LOG", Value: "/dev/stderr"},
+		// Kong's admin API reads a JSON body only from memory: a body larger
+		// than client_body_buffer_size goes to a temporary file and POST
+		// /config answers 400 "Cannot parse JSON body"
+		// (kong/api/arguments.lua:528-531). Both limits default to 10m
+		// (kong/templates/kong_defaults.lua:114-115), about 14,000
+		// generated HTTPRoutes. nginx allocates the buffer for the body's
+		// length, not the limit, so small configs cost no more.
+		corev1.EnvVar{Name: "KONG_NGINX_ADMIN_CLIENT_MAX_BODY_SIZE", Value: AdminBodyLimit},
+		corev1.EnvVar{Name: "KONG_NGINX_ADMIN_CLIENT_BODY_BUFFER_SIZE", Value: AdminBodyLimit},
 	)
 }

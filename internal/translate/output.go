@@ -16,6 +16,7 @@ const placeholderUpstream = "drawbridge-empty-config"
 // result assembles the config in a canonical order and encodes it.
 func (t *translator) result(certs []kong.Certificate) (*Result, error) {
 	cfg := &kong.Config{FormatVersion: kong.FormatVersion, Certificates: certs}
+	t.shareBackends()
 	sort.Slice(t.kongServices, func(i, j int) bool { return t.kongServices[i].svc.Name < t.kongServices[j].svc.Name })
 	for _, sb := range t.kongServices {
 		svc := sb.svc

@@ -13,11 +13,20 @@ import (
 type serviceBuild struct {
 	svc    kong.Service
 	routes []*kong.Route
+	// upstream is the rule's own upstream when the service may share it
+	// (and itself) with other rules that send to the same backends; see
+	// shareBackends. Nil for services that keep their upstream in
+	// t.upstreams.
+	upstream *kong.Upstream
+	// backends names the resolved backends for the shared upstream's name
+	// and tags.
+	backends []resolvedBackend
 }
 
-// ruleService creates the Kong service and upstream for one route rule.
-// Each rule gets its own pair, named after the route and rule index, so a
-// Kong error on either names the rule that caused it.
+// ruleService creates the Kong service and upstream for one route rule,
+// named after the route and rule index. When the rule sends to at least one
+// endpoint, shareBackends later merges them with every other rule's that
+// sends to the same endpoints with the same settings.
 func (t *translator) ruleService(meta *routeMeta, ruleIdx int, backends ruleBackends, proto backendProtocol, extraTags []string) *serviceBuild {
 	name := entityName(meta.key.Kind, meta.key.Namespace, meta.key.Name, ruleIdx)
 	tags := routeTags(meta, append([]string{fmt.Sprintf("drawbridge-rule:%d", ruleIdx)}, extraTags...)...)
@@ -26,8 +35,14 @@ func (t *translator) ruleService(meta *routeMeta, ruleIdx int, backends ruleBack
 		port = int(b.port)
 		break
 	}
-	t.upstreams = append(t.upstreams, kong.Upstream{Name: name, Tags: tags, Targets: backends.targets()})
-	sb := &serviceBuild{svc: kong.Service{
+	up := kong.Upstream{Name: name, Tags: tags, Targets: backends.targets()}
+	var own *kong.Upstream
+	if len(up.Targets) > 0 {
+		own = &up
+	} else {
+		t.upstreams = append(t.upstreams, up)
+	}
+	sb := &serviceBuild{upstream: own, backends: backends.resolved, svc: kong.Service{
 		Name: name, Protocol: proto.kongProtocol, Host: name, Port: port, Tags: tags,
 	}}
 	if backends.tls != nil && proto.tlsProtocol != "" {

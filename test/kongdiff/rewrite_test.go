@@ -45,10 +45,44 @@ func rewriteForTraffic(raw []byte, ech echoes, kongTLSPorts map[int]int, token s
 		return nil, fmt.Errorf("decode config: %w", err)
 	}
 	rw := &rewritten{labels: map[string]string{}}
+	// Upstreams that carry HTTP/2 with prior knowledge (gRPC services,
+	// routes with drawbridge-h2c, and the per-backend upstreams their
+	// drawbridge-backend-select names) get the gRPC echoes: nginx pools
+	// upstream connections by address, so an h2c connection left in the
+	// pool by one case would be reused for HTTP/1.1 by the next one that
+	// sends to the same echo, which then resets it.
 	serviceProto := map[string]string{}
 	for _, s := range list(cfg["services"]) {
-		if host, ok := s["host"].(string); ok {
-			serviceProto[host], _ = s["protocol"].(string)
+		host, ok := s["host"].(string)
+		if !ok {
+			continue
+		}
+		proto, _ := s["protocol"].(string)
+		if serviceProto[host] == "" || proto == "grpc" || proto == "grpcs" {
+			serviceProto[host] = proto
+		}
+		for _, r := range list(s["routes"]) {
+			h2 := proto == "grpc" || proto == "grpcs"
+			for _, p := range list(r["plugins"]) {
+				if p["name"] == "drawbridge-h2c" {
+					h2 = true
+				}
+			}
+			if !h2 {
+				continue
+			}
+			serviceProto[host] = "grpc"
+			for _, p := range list(r["plugins"]) {
+				if p["name"] != "drawbridge-backend-select" {
+					continue
+				}
+				c, _ := p["config"].(map[string]any)
+				for _, b := range list(c["backends"]) {
+					if u, ok := b["upstream"].(string); ok {
+						serviceProto[u] = "grpc"
+					}
+				}
+			}
 		}
 	}
 	next := map[*echoPool]int{}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/internal/kong/luaplugins"
+	"github.com/drawbridge-dev/drawbridge/internal/provision"
 )
 
 const startTimeout = 60 * time.Second
@@ -168,6 +169,9 @@ func Start(t testing.TB, opts Options) *Kong {
 		"KONG_DNS_RESOLVER":           "127.0.0.1:1", // nothing in tests resolves names
 		"KONG_PROXY_ACCESS_LOG":       "off",
 		"KONG_ADMIN_ACCESS_LOG":       "off",
+		// As provisioned data planes: large configs must fit in memory.
+		"KONG_NGINX_ADMIN_CLIENT_MAX_BODY_SIZE":    provision.AdminBodyLimit,
+		"KONG_NGINX_ADMIN_CLIENT_BODY_BUFFER_SIZE": provision.AdminBodyLimit,
 	}
 	if opts.Stream {
 		k.StreamTCP = "127.0.0.1:" + ports[3]

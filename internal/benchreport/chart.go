@@ -205,150 +205,201 @@ func layoutLegend(series []plotSeries, left, right, top int) ([]legendEntry, int
 	return entries, rows * legendRow
 }
 
-// renderChart draws c and also returns the plot area, the frame inside the
-// axes where data is drawn.
-func renderChart(c *Chart) (*image.RGBA, image.Rectangle, error) {
-	w, h := c.Width, c.Height
-	if w == 0 {
-		w = defaultChartWidth
-	}
-	if h == 0 {
-		h = defaultChartHeight
-	}
-	d, err := prepare(c)
-	if err != nil {
-		return nil, image.Rectangle{}, err
-	}
-	cv := newCanvas(w, h)
+// chartLayout is where each part of a chart goes.
+type chartLayout struct {
+	width, height  int
+	plot           image.Rectangle // the frame inside the axes
+	legend         []legendEntry
+	yScale, xScale pixelScale
+	numericX       bool          // false for bar charts, whose X axis is categories
+	groupWidth     float64       // bar charts: pixels per category
+	xLabelRows     int           // bar charts: 2 when category labels alternate rows
+	barLabels      barLabelStyle // bar charts: how values are written
+}
 
-	// Top down: title, legend, then the plot.
-	y := margin
-	if c.Title != "" {
-		y += lineHeight + 10
+// layoutChart measures c's text and places the title, legend, axes and
+// plot, and decides the axes' ranges.
+func layoutChart(c *Chart, d chartData) (chartLayout, error) {
+	l := chartLayout{width: c.Width, height: c.Height, xLabelRows: 1}
+	if l.width == 0 {
+		l.width = defaultChartWidth
 	}
-	legend, legendHeight := layoutLegend(d.series, margin+4, w-margin-4, y)
-	if legendHeight > 0 {
-		y += legendHeight + 6
-	}
-	plotTop := y + lineHeight/2 + 2 // room for the top Y tick label
-
-	// Axes. The Y axis covers every drawable value and every guide, so
-	// nothing is drawn outside the frame.
-	var ys, xs []float64
-	for _, s := range d.series {
-		for _, p := range s.points {
-			ys = append(ys, p.Y)
-			xs = append(xs, p.X)
-		}
-	}
-	for _, g := range d.guides {
-		ys = append(ys, g.Y)
+	if l.height == 0 {
+		l.height = defaultChartHeight
 	}
 	empty := d.points == 0
+	l.numericX = c.Kind != BarChart && !empty
+
+	// Top down: title, legend, then the plot.
+	top := margin
+	if c.Title != "" {
+		top += lineHeight + 10
+	}
+	var legendHeight int
+	l.legend, legendHeight = layoutLegend(d.series, margin+4, l.width-margin-4, top)
+	if legendHeight > 0 {
+		top += legendHeight + 6
+	}
+	top += lineHeight/2 + 2 // room for the top Y tick label
+
+	// The Y axis covers every drawable value and every guide, so nothing
+	// is drawn outside the frame.
 	var yAxis, xAxis axis
-	numericX := c.Kind != BarChart && !empty
 	if !empty {
+		var ys, xs []float64
+		for _, s := range d.series {
+			for _, p := range s.points {
+				ys = append(ys, p.Y)
+				xs = append(xs, p.X)
+			}
+		}
+		for _, g := range d.guides {
+			ys = append(ys, g.Y)
+		}
 		// Bars grow from zero, so their axis always shows it. Other data
 		// that is never negative starts at zero too, so that heights
 		// compare honestly.
 		yAxis = makeAxis(ys, c.LogY, c.Kind == BarChart || slices.Min(ys) >= 0)
-	}
-	if numericX {
-		xAxis = makeAxis(xs, c.LogX, false)
+		if l.numericX {
+			xAxis = makeAxis(xs, c.LogX, false)
+		}
 	}
 
 	// Left to right: Y label, Y tick labels, plot, right margin.
-	plotLeft := margin
+	left := margin
 	if c.YLabel != "" {
-		plotLeft += lineHeight + 8
+		left += lineHeight + 8
 	}
 	widest := 0
 	for _, t := range yAxis.ticks {
 		widest = max(widest, textWidth(t.label))
 	}
-	plotLeft += widest + tickLabelGap + tickLength
-	plotRight := w - margin - 8
+	left += widest + tickLabelGap + tickLength
+	right := l.width - margin - 8
 	if n := len(xAxis.ticks); n > 0 {
-		// The last X tick label is centred on the plot's right edge.
-		plotRight = min(plotRight, w-margin-textWidth(xAxis.ticks[n-1].label)/2+innerPad)
+		// The last X tick is innerPad inside the frame, and its label is
+		// centred on it; keep the label within the image.
+		right = min(right, l.width-margin-textWidth(xAxis.ticks[n-1].label)/2+innerPad)
 	}
 
-	// Bottom up: X label, X tick labels (bar labels may need two rows).
-	bottom := h - margin
+	// Bottom up: X label, then X tick labels, which for bars may alternate
+	// between two rows.
+	bottom := l.height - margin
 	if c.XLabel != "" {
 		bottom -= lineHeight + 8
 	}
-	xLabelRows := 1
-	groupWidth := 0.0
 	if c.Kind == BarChart && len(d.categories) > 0 {
-		groupWidth = float64(plotRight-plotLeft) / float64(len(d.categories))
+		l.groupWidth = float64(right-left) / float64(len(d.categories))
 		for _, cat := range d.categories {
-			if float64(textWidth(cat)) > groupWidth-4 {
-				xLabelRows = 2
+			if float64(textWidth(cat)) > l.groupWidth-4 {
+				l.xLabelRows = 2
 			}
 		}
 	}
-	plotBottom := bottom - xLabelRows*(lineHeight+2) - tickLabelGap - tickLength
-	plot := image.Rect(plotLeft, plotTop, plotRight, plotBottom)
-	if plot.Dx() < 50 || plot.Dy() < 50 {
-		return nil, image.Rectangle{}, fmt.Errorf("chart %dx%d leaves no room to plot after its labels and legend", w, h)
+	bottom -= l.xLabelRows*(lineHeight+2) + tickLabelGap + tickLength
+	l.plot = image.Rect(left, top, right, bottom)
+	if l.plot.Dx() < 50 || l.plot.Dy() < 50 {
+		return chartLayout{}, fmt.Errorf("chart %dx%d leaves no room to plot after its labels and legend", l.width, l.height)
 	}
 
-	// Bars carry their values above them; reserve room for those.
-	barLabels := barLabelsNone
-	topPad := innerPad
-	if c.Kind == BarChart && !empty {
-		barLabels, topPad = chooseBarLabels(d, groupWidth, plot.Dy())
-	}
-	// Markers keep clear of the frame; bars stand on the X axis.
-	bottomPad := innerPad
+	// Markers keep clear of the frame. Bars stand on the X axis and carry
+	// their values above them.
+	topPad, bottomPad := innerPad, innerPad
 	if c.Kind == BarChart {
 		bottomPad = 0
-	}
-	yScale := pixelScale{axis: yAxis, from: plot.Max.Y - 1 - bottomPad, to: plot.Min.Y + topPad}
-	xScale := pixelScale{axis: xAxis, from: plot.Min.X + innerPad, to: plot.Max.X - 1 - innerPad}
-
-	if !empty {
-		drawGrid(cv, plot, yScale, xScale, numericX)
-	}
-	for _, g := range d.guides {
 		if !empty {
-			cv.dashedHLine(plot.Min.X, plot.Max.X-1, yScale.px(g.Y), colorGuide)
+			l.barLabels, topPad = chooseBarLabels(d, l.groupWidth, l.plot.Dy())
 		}
 	}
-	switch {
-	case empty:
+	l.yScale = pixelScale{axis: yAxis, from: l.plot.Max.Y - 1 - bottomPad, to: l.plot.Min.Y + topPad}
+	l.xScale = pixelScale{axis: xAxis, from: l.plot.Min.X + innerPad, to: l.plot.Max.X - 1 - innerPad}
+	return l, nil
+}
+
+// renderChart draws c and also returns its plot area, the frame inside the
+// axes where data is drawn.
+func renderChart(c *Chart) (*image.RGBA, image.Rectangle, error) {
+	d, err := prepare(c)
+	if err != nil {
+		return nil, image.Rectangle{}, err
+	}
+	l, err := layoutChart(c, d)
+	if err != nil {
+		return nil, image.Rectangle{}, err
+	}
+	cv := newCanvas(l.width, l.height)
+	plot := l.plot
+
+	// Grid, guide lines, data, then the axes over them.
+	if d.points == 0 {
 		msg := "no data"
 		cv.text(plot.Min.X+(plot.Dx()-textWidth(msg))/2, plot.Min.Y+(plot.Dy()-lineHeight)/2, msg, colorText)
-	case c.Kind == BarChart:
-		drawBars(cv, d, plot, yScale, groupWidth, barLabels)
-	default:
-		for _, s := range d.series {
-			if c.Kind == LineChart {
-				for i := 1; i < len(s.points); i++ {
-					a, b := s.points[i-1], s.points[i]
-					cv.line(xScale.px(a.X)-1, yScale.px(a.Y)-1, xScale.px(b.X)-1, yScale.px(b.Y)-1, s.color)
-				}
-			}
-			for _, p := range s.points {
-				cv.marker(xScale.px(p.X), yScale.px(p.Y), markerRadius, s.shape, s.color)
-			}
+	} else {
+		drawGrid(cv, plot, l.yScale, l.xScale, l.numericX)
+		for _, g := range d.guides {
+			cv.dashedHLine(plot.Min.X, plot.Max.X-1, l.yScale.px(g.Y), colorGuide)
+		}
+		if c.Kind == BarChart {
+			drawBars(cv, d, plot, l.yScale, l.groupWidth, l.barLabels)
+		} else {
+			drawPoints(cv, d, l.xScale, l.yScale, c.Kind == LineChart)
 		}
 	}
-
-	// Axes over the data, then every label.
 	cv.vline(plot.Min.X, plot.Min.Y, plot.Max.Y-1, colorAxis)
 	cv.hline(plot.Min.X, plot.Max.X-1, plot.Max.Y-1, colorAxis)
-	if !empty {
-		drawYTicks(cv, plot, yScale)
-		if numericX {
-			drawXTicks(cv, plot, xScale)
+
+	// Then every label.
+	if d.points > 0 {
+		drawYTicks(cv, plot, l.yScale)
+		if l.numericX {
+			drawXTicks(cv, plot, l.xScale)
 		} else {
-			drawCategories(cv, plot, d.categories, groupWidth, xLabelRows)
+			drawCategories(cv, plot, d.categories, l.groupWidth, l.xLabelRows)
+		}
+		drawGuideLabels(cv, plot, l.yScale, d.guides)
+	}
+	if c.Title != "" {
+		title := fitText(c.Title, l.width-2*margin)
+		cv.boldText((l.width-textWidth(title))/2, margin, title, colorText)
+	}
+	for _, e := range l.legend {
+		drawLegendSwatch(cv, e, c.Kind)
+		cv.text(e.x+legendSwatch+6, e.y+2, e.text, colorText)
+	}
+	if c.XLabel != "" {
+		label := fitText(c.XLabel, plot.Dx())
+		cv.text(plot.Min.X+(plot.Dx()-textWidth(label))/2, l.height-margin-lineHeight, label, colorText)
+	}
+	if c.YLabel != "" {
+		label := fitText(c.YLabel, plot.Dy())
+		cv.textUp(margin, plot.Min.Y+(plot.Dy()-textWidth(label))/2, label, colorText)
+	}
+	return cv.img, plot, nil
+}
+
+// drawPoints draws line and scatter series: markers on every point, joined
+// in order of X for lines.
+func drawPoints(cv *canvas, d chartData, xScale, yScale pixelScale, join bool) {
+	for _, s := range d.series {
+		if join {
+			for i := 1; i < len(s.points); i++ {
+				a, b := s.points[i-1], s.points[i]
+				// The line is two pixels thick from its start; step back
+				// one so it runs through the markers' centres.
+				cv.line(xScale.px(a.X)-1, yScale.px(a.Y)-1, xScale.px(b.X)-1, yScale.px(b.Y)-1, s.color)
+			}
+		}
+		for _, p := range s.points {
+			cv.marker(xScale.px(p.X), yScale.px(p.Y), markerRadius, s.shape, s.color)
 		}
 	}
-	for _, g := range d.guides {
-		if empty || g.Label == "" {
+}
+
+// drawGuideLabels writes each guide's label at the left end of its line,
+// on a white box so that data behind it does not garble it.
+func drawGuideLabels(cv *canvas, plot image.Rectangle, yScale pixelScale, guides []Guide) {
+	for _, g := range guides {
+		if g.Label == "" {
 			continue
 		}
 		label := fitText(g.Label, plot.Dx()-16)
@@ -361,23 +412,6 @@ func renderChart(c *Chart) (*image.RGBA, image.Rectangle, error) {
 		cv.fill(box, colorBackground)
 		cv.text(box.Min.X+2, box.Min.Y+1, label, colorGuide)
 	}
-	if c.Title != "" {
-		title := fitText(c.Title, w-2*margin)
-		cv.boldText((w-textWidth(title))/2, margin, title, colorText)
-	}
-	for _, e := range legend {
-		drawLegendSwatch(cv, e, c.Kind)
-		cv.text(e.x+legendSwatch+6, e.y+2, e.text, colorText)
-	}
-	if c.XLabel != "" {
-		label := fitText(c.XLabel, plot.Dx())
-		cv.text(plot.Min.X+(plot.Dx()-textWidth(label))/2, h-margin-lineHeight, label, colorText)
-	}
-	if c.YLabel != "" {
-		label := fitText(c.YLabel, plot.Dy())
-		cv.textUp(margin, plot.Min.Y+(plot.Dy()-textWidth(label))/2, label, colorText)
-	}
-	return cv.img, plot, nil
 }
 
 func drawGrid(cv *canvas, plot image.Rectangle, yScale, xScale pixelScale, numericX bool) {

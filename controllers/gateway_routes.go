@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -105,12 +106,13 @@ func (r *GatewayReconciler) snapshot(ctx context.Context, s *gatewayScope) ([]cl
 	}
 	for _, ns := range sortedSet(backendNamespaces) {
 		var svcs corev1.ServiceList
-		if err := r.Client.List(ctx, &svcs, client.InNamespace(ns)); err != nil {
+		// Read-only, like the routes above.
+		if err := r.Client.List(ctx, &svcs, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
 			return nil, nil, fmt.Errorf("list Services in %s: %w", ns, err)
 		}
 		snap.Services = append(snap.Services, svcs.Items...)
 		var slices discoveryv1.EndpointSliceList
-		if err := r.Client.List(ctx, &slices, client.InNamespace(ns)); err != nil {
+		if err := r.Client.List(ctx, &slices, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
 			return nil, nil, fmt.Errorf("list EndpointSlices in %s: %w", ns, err)
 		}
 		snap.EndpointSlices = append(snap.EndpointSlices, slices.Items...)
@@ -132,7 +134,11 @@ func (r *GatewayReconciler) routesOf(ctx context.Context, gateway string, listen
 	seen := map[objectRef]bool{}
 	list := func(k routeKind, field, value string) error {
 		l := k.newList()
-		if err := r.Client.List(ctx, l, client.MatchingFields{field: value}); err != nil {
+		// The routes are read, never written, until writeRouteStatuses
+		// copies the ones whose status changes: no copy of thousands of
+		// cached routes on every reconcile (TestTranslateLeavesItsInputAlone
+		// holds translation to that).
+		if err := r.Client.List(ctx, l, client.MatchingFields{field: value}, client.UnsafeDisableDeepCopy); err != nil {
 			return fmt.Errorf("list %ss by %s: %w", k.kind, value, err)
 		}
 		items, err := meta.ExtractList(l)
@@ -188,10 +194,15 @@ func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwv1.Gat
 		if reflect.DeepEqual(merged, *parents) || (len(merged) == 0 && len(*parents) == 0) {
 			continue
 		}
-		original := obj.DeepCopyObject().(client.Object)
-		*parents = merged
+		// obj is the informer cache's own object (routesOf does not copy):
+		// change a copy.
+		original := obj
+		obj = obj.DeepCopyObject().(client.Object)
+		*routeParents(obj) = merged
 		patch := client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})
-		if err := r.Client.Status().Patch(ctx, obj, patch); err != nil {
+		if err := r.Client.Status().Patch(ctx, obj, patch); apierrors.IsNotFound(err) {
+			continue // deleted since it was read: no status to write
+		} else if err != nil {
 			errs = append(errs, fmt.Errorf("patch status of %s: %w", key, err))
 		}
 	}

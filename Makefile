@@ -128,8 +128,11 @@ conformance-http-core: ## The GATEWAY-HTTP core tests only (a quick check); the 
 		CONFORMANCE_ARGS="-supported-features=Gateway,HTTPRoute,ReferenceGrant"
 
 .PHONY: bench
-bench: ## Run the benchmarks and print their figures.
-	go test ./... -run '^$$' -bench . -benchmem -benchtime 3x
+bench: build lab-binaries kube-binaries kong ## Run the Go benchmarks, then the scale benchmark on real Kong and the lab; writes the report to bench/ (README.md and charts).
+	go test ./... -run '^$$' -bench . -benchmem -benchtime 3x 2>&1 | tee $(BIN)/bench-go.txt
+	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) \
+		KONG_DIR=$(KONG_DIR) LAB_KONG=$(LAB_KONG) SCALEBENCH_REPORT=$(CURDIR)/bench $(if $(BENCH_STAGES),SCALEBENCH_STAGES=$(BENCH_STAGES)) \
+		go test ./test/scalebench/ -run '^TestScaleBench$$' -count=1 -timeout 150m -v 2>&1 | tee $(BIN)/bench.log
 
 ##@ Build
 

@@ -107,6 +107,15 @@ func ReadYAMLFile(path string) ([]*unstructured.Unstructured, error) {
 	if err != nil {
 		return nil, err
 	}
+	out, err := ParseYAML(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return out, nil
+}
+
+// ParseYAML parses every document of a multi-document YAML text.
+func ParseYAML(raw []byte) ([]*unstructured.Unstructured, error) {
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
 	var out []*unstructured.Unstructured
 	for {
@@ -115,11 +124,11 @@ func ReadYAMLFile(path string) ([]*unstructured.Unstructured, error) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", path, err)
+			return nil, fmt.Errorf("read: %w", err)
 		}
 		u := &unstructured.Unstructured{}
 		if err := utilyaml.Unmarshal(doc, &u.Object); err != nil {
-			return nil, fmt.Errorf("parse %s: %w", path, err)
+			return nil, fmt.Errorf("parse: %w", err)
 		}
 		if len(u.Object) > 0 {
 			out = append(out, u)

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
@@ -35,6 +36,11 @@ type Options struct {
 	// Prefix starts every generated route, Service and namespace name, so
 	// several sets can share a cluster (default "").
 	Prefix string
+	// Endpoints gives the addresses of Service i (default: three addresses
+	// of 10.x.y.0/24 per Service, all distinct), and TargetPort their port
+	// (default 8080).
+	Endpoints  func(service int) []string
+	TargetPort int32
 }
 
 func (o *Options) defaults() {
@@ -52,6 +58,14 @@ func (o *Options) defaults() {
 	}
 	if o.Port == 0 {
 		o.Port = 80
+	}
+	if o.TargetPort == 0 {
+		o.TargetPort = 8080
+	}
+	if o.Endpoints == nil {
+		o.Endpoints = func(i int) []string {
+			return []string{fmt.Sprintf("10.%d.%d.1", i/250%250, i%250), fmt.Sprintf("10.%d.%d.2", i/250%250, i%250), fmt.Sprintf("10.%d.%d.3", i/250%250, i%250)}
+		}
 	}
 }
 
@@ -80,6 +94,14 @@ func (o Options) Hostname(i int) string {
 // Path is the path prefix route i matches.
 func (o Options) Path(i int) string { return fmt.Sprintf("/app/%d", i) }
 
+// Header is the header route i also matches, if any (every third route).
+func (o Options) Header(i int) (name, value string, ok bool) {
+	if i%3 != 0 {
+		return "", "", false
+	}
+	return "x-tenant", fmt.Sprintf("t%d", i%7), true
+}
+
 // Generate builds the set. Routes get one Service for every five routes
 // (at least two), each with three endpoints; the second backend of a route
 // is always in the route's own namespace, so no ReferenceGrant is needed.
@@ -87,14 +109,14 @@ func Generate(o Options) *Set {
 	o.defaults()
 	s := &Set{
 		GatewayClass: &gwv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: "drawbridge"}, Spec: gwv1.GatewayClassSpec{ControllerName: gatewayapi.ControllerName}},
-		Gateway: &gwv1.Gateway{ObjectMeta: metav1.ObjectMeta{Name: o.GatewayName, Namespace: o.GatewayNamespace}, Spec: gwv1.GatewaySpec{
+		Gateway: &gwv1.Gateway{TypeMeta: metav1.TypeMeta{APIVersion: "gateway.networking.k8s.io/v1", Kind: "Gateway"}, ObjectMeta: metav1.ObjectMeta{Name: o.GatewayName, Namespace: o.GatewayNamespace}, Spec: gwv1.GatewaySpec{
 			GatewayClassName: "drawbridge",
 			Listeners: []gwv1.Listener{{Name: "http", Port: o.Port, Protocol: gwv1.HTTPProtocolType,
 				AllowedRoutes: &gwv1.AllowedRoutes{Namespaces: &gwv1.RouteNamespaces{From: ptr.To(gwv1.NamespacesFromAll)}}}},
 		}},
 	}
 	for i := 0; i < o.Namespaces; i++ {
-		s.Namespaces = append(s.Namespaces, corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: o.Namespace(i)}})
+		s.Namespaces = append(s.Namespaces, corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: o.Namespace(i)}})
 	}
 	services := max(o.Routes/5, 2)
 	// Services are numbered so that service i lives in namespace i mod
@@ -102,17 +124,23 @@ func Generate(o Options) *Set {
 	// two.
 	for i := 0; i < services; i++ {
 		ns, name := o.Namespace(i), fmt.Sprintf("%ssvc-%d", o.Prefix, i)
-		s.Services = append(s.Services, corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}}})
+		// Selectorless: the EndpointSlice below is the Service's only
+		// source of endpoints, as the generator wrote it.
+		s.Services = append(s.Services, corev1.Service{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(o.TargetPort)}}}})
 		var eps []discoveryv1.Endpoint
-		for e := 0; e < 3; e++ {
-			eps = append(eps, discoveryv1.Endpoint{Addresses: []string{fmt.Sprintf("10.%d.%d.%d", i/250%250, i%250, e+1)},
+		for _, addr := range o.Endpoints(i) {
+			eps = append(eps, discoveryv1.Endpoint{Addresses: []string{addr},
 				Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}})
 		}
 		s.EndpointSlices = append(s.EndpointSlices, discoveryv1.EndpointSlice{
-			ObjectMeta:  metav1.ObjectMeta{Name: name + "-1", Namespace: ns, Labels: map[string]string{discoveryv1.LabelServiceName: name}},
+			TypeMeta: metav1.TypeMeta{APIVersion: "discovery.k8s.io/v1", Kind: "EndpointSlice"},
+			ObjectMeta: metav1.ObjectMeta{Name: name + "-1", Namespace: ns, Labels: map[string]string{
+				discoveryv1.LabelServiceName: name, discoveryv1.LabelManagedBy: "scalegen.drawbridge.dev"}},
 			AddressType: discoveryv1.AddressTypeIPv4,
-			Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To(int32(8080)), Protocol: ptr.To(corev1.ProtocolTCP)}},
+			Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To(o.TargetPort), Protocol: ptr.To(corev1.ProtocolTCP)}},
 			Endpoints:   eps,
 		})
 	}
@@ -132,8 +160,8 @@ func Generate(o Options) *Set {
 func (o Options) Route(i int, a, b, ns string, weightA int32) gwv1.HTTPRoute {
 	o.defaults()
 	match := gwv1.HTTPRouteMatch{Path: &gwv1.HTTPPathMatch{Type: ptr.To(gwv1.PathMatchPathPrefix), Value: ptr.To(o.Path(i))}}
-	if i%3 == 0 {
-		match.Headers = []gwv1.HTTPHeaderMatch{{Name: "x-tenant", Value: fmt.Sprintf("t%d", i%7)}}
+	if name, value, ok := o.Header(i); ok {
+		match.Headers = []gwv1.HTTPHeaderMatch{{Name: gwv1.HTTPHeaderName(name), Value: value}}
 	}
 	ref := func(name string, w int32) gwv1.HTTPBackendRef {
 		return gwv1.HTTPBackendRef{BackendRef: gwv1.BackendRef{BackendObjectReference: gwv1.BackendObjectReference{

@@ -1,0 +1,159 @@
+package scalebench
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drawbridge-dev/drawbridge/internal/kong"
+	"github.com/drawbridge-dev/drawbridge/internal/testutil/realkong"
+	"github.com/drawbridge-dev/drawbridge/internal/testutil/scalegen"
+	"github.com/drawbridge-dev/drawbridge/internal/translate"
+)
+
+// applySample is one POST /config to real Kong.
+type applySample struct {
+	Shape  string // "shared" (what Drawbridge generates) or "per-rule"
+	Routes int
+	Bytes  int
+	// Services, Upstreams and Targets count the config's entities.
+	Services, Upstreams, Targets int
+	Seconds                      []float64 // one per repetition, POST to the worker serving it
+	KongRSS                      uint64    // Kong's processes after the last repetition
+}
+
+// scaleConfig is Drawbridge's configuration for n generated routes.
+func scaleConfig(n int) (*kong.Config, error) {
+	res, err := translate.Translate(scalegen.Generate(scalegen.Options{Routes: n}).Snapshot())
+	if err != nil {
+		return nil, err
+	}
+	return res.Config, nil
+}
+
+// perRule rebuilds the shape Drawbridge generated before rules shared
+// upstreams: every route's rule gets its own service and a copy of the
+// upstream with its targets.
+func perRule(cfg *kong.Config) *kong.Config {
+	out := *cfg
+	ups := map[string]kong.Upstream{}
+	for _, u := range cfg.Upstreams {
+		ups[u.Name] = u
+	}
+	out.Services, out.Upstreams = nil, nil
+	for _, s := range cfg.Services {
+		u, shared := ups[s.Host]
+		for _, r := range s.Routes {
+			// httproute.<ns>.<name>.<rule>.<match>...: the rule's name is
+			// the first four labels.
+			name := strings.Join(strings.SplitN(r.Name, ".", 5)[:4], ".")
+			svc := s
+			svc.Name, svc.Routes = name, []kong.Route{r}
+			if shared {
+				svc.Host = name
+				cp := u
+				cp.Name = name
+				out.Upstreams = append(out.Upstreams, cp)
+			}
+			out.Services = append(out.Services, svc)
+		}
+	}
+	return &out
+}
+
+func countEntities(cfg *kong.Config) (services, upstreams, targets int) {
+	for _, u := range cfg.Upstreams {
+		targets += len(u.Targets)
+	}
+	return len(cfg.Services), len(cfg.Upstreams), targets
+}
+
+// measureApply posts each configuration reps times to one real Kong, with
+// a small different configuration in between so every post is a change.
+func measureApply(t testing.TB, sizes map[string][]int, reps int, logf func(string, ...any)) []applySample {
+	k := realkong.Start(t, realkong.Options{})
+	kongUsage := func() procUsage {
+		raw, err := os.ReadFile(filepath.Join(k.Prefix, "pids", "nginx.pid"))
+		if err != nil {
+			return procUsage{}
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(raw)))
+		return treeUsage(pid)
+	}
+	var out []applySample
+	shapes := make([]string, 0, len(sizes))
+	for s := range sizes {
+		shapes = append(shapes, s)
+	}
+	sort.Strings(shapes)
+	for _, shape := range shapes {
+		for _, n := range sizes[shape] {
+			cfg, err := scaleConfig(n)
+			if err != nil {
+				t.Fatalf("translate %d routes: %v", n, err)
+			}
+			if shape == "per-rule" {
+				cfg = perRule(cfg)
+			}
+			data, err := json.Marshal(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := applySample{Shape: shape, Routes: n, Bytes: len(data)}
+			s.Services, s.Upstreams, s.Targets = countEntities(cfg)
+			for i := 0; i < reps; i++ {
+				reset := fmt.Sprintf(`{"_format_version":"3.0","services":[{"name":"reset-%d","host":"127.0.0.1"}]}`, time.Now().UnixNano())
+				if err := k.PostConfig([]byte(reset)); err != nil {
+					t.Fatalf("reset: %v", err)
+				}
+				start := time.Now()
+				if err := k.PostConfig(data); err != nil {
+					t.Fatalf("%s config of %d routes (%d bytes): %v", shape, n, len(data), err)
+				}
+				s.Seconds = append(s.Seconds, time.Since(start).Seconds())
+			}
+			s.KongRSS = kongUsage().PSSBytes
+			logf("kong apply: %s, %d routes, %d bytes, %d services, %d upstreams, %d targets: %v s, Kong RSS %d MiB",
+				shape, n, len(data), s.Services, s.Upstreams, s.Targets, s.Seconds, s.KongRSS>>20)
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// BenchmarkKongApply reports real Kong's time to apply Drawbridge's
+// configuration for 1,000 and 5,000 generated routes (KONG_DIR must name a
+// Kong build, as `make test` and `make bench` set it).
+func BenchmarkKongApply(b *testing.B) {
+	for _, n := range []int{1000, 5000} {
+		b.Run("routes="+strconv.Itoa(n), func(b *testing.B) {
+			var secs []float64
+			for i := 0; i < b.N; i++ {
+				s := measureApply(b, map[string][]int{"shared": {n}}, 1, b.Logf)
+				secs = append(secs, s[0].Seconds...)
+			}
+			sort.Float64s(secs)
+			b.ReportMetric(secs[len(secs)/2], "s/apply")
+		})
+	}
+}
+
+// writeJSON saves intermediate results next to the report, so a failed
+// later stage does not lose them.
+func writeJSON(dir, name string, v any) {
+	if dir == "" {
+		return
+	}
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return
+	}
+	_ = os.MkdirAll(filepath.Join(dir, "data"), 0o755)
+	_ = os.WriteFile(filepath.Join(dir, "data", name), data, 0o644)
+}

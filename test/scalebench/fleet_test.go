@@ -1,0 +1,153 @@
+package scalebench
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/drawbridge-dev/drawbridge/internal/lab"
+	"github.com/drawbridge-dev/drawbridge/internal/testutil/scalegen"
+)
+
+// fleetResult is many Gateways with a few routes each.
+type fleetResult struct {
+	Requested, Gateways, RoutesEach int
+	Reason                          string // why fewer Gateways than requested ran
+	ProgrammedSeconds               float64
+	OperatorRSS, KongRSS            uint64
+	KongProcesses                   int
+	IdleCPUPercent                  float64 // operator CPU while nothing changes
+	IdleSeconds                     float64
+	Propagation                     propagation
+	Served, Checked                 int
+}
+
+// dropBigGateway removes the big Gateway and the generated namespaces, so
+// the fleet is measured on its own.
+func (b *labBench) dropBigGateway() {
+	for i := 0; i < b.opts.Namespaces; i++ {
+		ns := &corev1.Namespace{}
+		ns.Name = b.opts.Namespace(i)
+		if err := b.c.Delete(b.ctx, ns); err != nil && !apierrors.IsNotFound(err) {
+			b.t.Fatalf("delete namespace %s: %v", ns.Name, err)
+		}
+	}
+	ns := &corev1.Namespace{}
+	ns.Name = infraNS
+	if err := b.c.Delete(b.ctx, ns); err != nil && !apierrors.IsNotFound(err) {
+		b.t.Fatalf("delete namespace %s: %v", infraNS, err)
+	}
+	err := lab.WaitFor(b.ctx, 10*time.Minute, "the generated namespaces to be gone", func() (bool, error) {
+		var list corev1.NamespaceList
+		if err := b.c.List(b.ctx, &list); err != nil {
+			return false, nil
+		}
+		for _, n := range list.Items {
+			if n.Name == infraNS || strings.HasPrefix(n.Name, "team-") {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.routes, b.services = 0, 0
+}
+
+// measureFleet creates up to requested Gateways with routesEach routes each,
+// bounded by the memory the machine has for their Kong processes.
+func (b *labBench) measureFleet(requested, routesEach int, kongRSSEach uint64) fleetResult {
+	res := fleetResult{Requested: requested, RoutesEach: routesEach, Gateways: requested}
+	if avail := memAvailable(); kongRSSEach > 0 && avail > 0 {
+		// Leave 40% of what is available for the operator, the control
+		// plane and the rest of the machine.
+		if fit := int(avail * 6 / 10 / kongRSSEach); fit < requested {
+			res.Gateways = max(fit, 1)
+			res.Reason = fmt.Sprintf("%d MiB available and %d MiB per Kong: %d fit in 60%% of it", avail>>20, kongRSSEach>>20, fit)
+		}
+	}
+	b.logf("fleet: %d Gateways with %d routes each", res.Gateways, routesEach)
+	start := time.Now()
+	for g := 0; g < res.Gateways; g++ {
+		ns := fmt.Sprintf("fleet-%d", g)
+		set := scalegen.Generate(scalegen.Options{Routes: routesEach, Namespaces: 1, Prefix: "", GatewayNamespace: ns, GatewayName: "gw",
+			TargetPort: 3000, Endpoints: func(i int) []string { return b.endpointsOf(g*10 + i) }})
+		set.Namespaces[0].Name = ns
+		var objs []client.Object
+		objs = append(objs, &set.Namespaces[0])
+		for i := range set.Services {
+			set.Services[i].Namespace = ns
+			set.EndpointSlices[i].Namespace = ns
+			objs = append(objs, &set.Services[i], &set.EndpointSlices[i])
+		}
+		b.createAll(objs)
+		b.apply(fmt.Sprintf(`
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: %s}
+spec:
+  gatewayClassName: %s
+  listeners:
+  - {name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}
+`, ns, fleetClassName))
+		objs = objs[:0]
+		for i := range set.HTTPRoutes {
+			set.HTTPRoutes[i].Namespace = ns
+			objs = append(objs, &set.HTTPRoutes[i])
+		}
+		b.createAll(objs)
+	}
+	var addrs []string
+	for g := 0; g < res.Gateways; g++ {
+		addrs = append(addrs, b.waitGateway(fmt.Sprintf("fleet-%d", g), "gw", 20*time.Minute))
+	}
+	res.ProgrammedSeconds = time.Since(start).Seconds()
+	b.logf("fleet: %d Gateways Programmed after %.0f s", res.Gateways, res.ProgrammedSeconds)
+	o := scalegen.Options{Routes: routesEach, Namespaces: 1}
+	for g := 0; g < res.Gateways; g++ {
+		r := (g * 7) % routesEach
+		if _, ok := b.waitRoute(time.Now(), addrs[g], o, r, func(code int, _ string) bool { return code == 200 }); ok {
+			res.Served++
+		}
+		res.Checked++
+	}
+	// Idle: nothing changes; what the operator spends now is its periodic
+	// work for every Gateway.
+	time.Sleep(10 * time.Second)
+	idle := 60 * time.Second
+	cpu0 := processUsage(isOperator).CPUSeconds()
+	time.Sleep(idle)
+	res.IdleSeconds = idle.Seconds()
+	res.IdleCPUPercent = 100 * (processUsage(isOperator).CPUSeconds() - cpu0) / idle.Seconds()
+	res.OperatorRSS = processUsage(isOperator).RSSBytes
+	k := processUsage(isKong)
+	res.KongRSS, res.KongProcesses = k.PSSBytes, k.Count
+	res.Propagation = b.measurePropagationOn("fleet-0", "gw", addrs[0], routesEach, 10)
+	b.logf("fleet: operator %d MiB, idle CPU %.1f%%, Kong %d MiB in %d processes", res.OperatorRSS>>20, res.IdleCPUPercent, res.KongRSS>>20, res.KongProcesses)
+	return res
+}
+
+// memAvailable is MemAvailable from /proc/meminfo, in bytes.
+func memAvailable() uint64 {
+	raw, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				kb, _ := strconv.ParseUint(f[0], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}

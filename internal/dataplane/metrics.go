@@ -18,6 +18,10 @@ type Metrics struct {
 	ReplicasInSync     *prometheus.GaugeVec
 	Replicas           *prometheus.GaugeVec
 	Rejections         *prometheus.CounterVec
+	// ReplicaChecks counts the periodic checks per replica and verdict;
+	// CheckReconciles the full reconciles those checks asked for.
+	ReplicaChecks   *prometheus.CounterVec
+	CheckReconciles *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and registers them with reg.
@@ -47,8 +51,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "drawbridge_kong_rejections_total", Help: "Kong validation errors by entity type and field or reason.",
 		}, append(gw, "entity_type", "status")),
+		ReplicaChecks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "drawbridge_replica_checks_total",
+			Help: "Periodic replica checks by verdict: in_sync, drifted (lost or replaced configuration), unreachable, new (not pushed to yet), " +
+				"pending (last push failed; its reconcile retries) or busy (a push was under way).",
+		}, append(gw, "result")),
+		CheckReconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "drawbridge_replica_check_reconciles_total", Help: "Full Gateway reconciles started because a periodic replica check found drift.",
+		}, gw),
 	}
-	reg.MustRegister(m.TranslationSeconds, m.ConfigBytes, m.PushSeconds, m.Pushes, m.ReplicasInSync, m.Replicas, m.Rejections)
+	reg.MustRegister(m.TranslationSeconds, m.ConfigBytes, m.PushSeconds, m.Pushes, m.ReplicasInSync, m.Replicas, m.Rejections,
+		m.ReplicaChecks, m.CheckReconciles)
 	return m
 }
 
@@ -84,6 +97,20 @@ func (m *Metrics) ObservePush(namespace, gateway string, res Result, took time.D
 	}
 }
 
+// ObserveCheck records one periodic check of a Gateway's replicas and
+// whether it started a full reconcile.
+func (m *Metrics) ObserveCheck(namespace, gateway string, report CheckReport, reconciled bool) {
+	if m == nil {
+		return
+	}
+	for _, c := range report.Replicas {
+		m.ReplicaChecks.WithLabelValues(namespace, gateway, string(c.Result)).Inc()
+	}
+	if reconciled {
+		m.CheckReconciles.WithLabelValues(namespace, gateway).Inc()
+	}
+}
+
 // ObserveTranslation records how long translating a Gateway took.
 func (m *Metrics) ObserveTranslation(namespace, gateway string, took time.Duration) {
 	if m == nil {
@@ -100,6 +127,7 @@ func (m *Metrics) Forget(namespace, gateway string) {
 	labels := prometheus.Labels{"namespace": namespace, "gateway": gateway}
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
 		m.TranslationSeconds, m.ConfigBytes, m.PushSeconds, m.Pushes, m.ReplicasInSync, m.Replicas, m.Rejections,
+		m.ReplicaChecks, m.CheckReconciles,
 	} {
 		v.DeletePartialMatch(labels)
 	}

@@ -47,3 +47,34 @@ drawbridge_config_bytes{gateway="web",namespace="apps"} 1234
 	var nilMetrics *Metrics
 	nilMetrics.ObservePush("apps", "web", res, time.Millisecond) // must not panic
 }
+
+func TestMetricsRecordChecks(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	inSync := CheckReport{Replicas: []ReplicaCheck{{Result: CheckInSync}, {Result: CheckInSync}}}
+	drifted := CheckReport{Replicas: []ReplicaCheck{{Result: CheckInSync}, {Result: CheckDrifted}}}
+	m.ObserveCheck("apps", "web", inSync, false)
+	m.ObserveCheck("apps", "web", drifted, true)
+
+	want := `
+# HELP drawbridge_replica_check_reconciles_total Full Gateway reconciles started because a periodic replica check found drift.
+# TYPE drawbridge_replica_check_reconciles_total counter
+drawbridge_replica_check_reconciles_total{gateway="web",namespace="apps"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "drawbridge_replica_check_reconciles_total"); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(m.ReplicaChecks.WithLabelValues("apps", "web", "in_sync")); got != 3 {
+		t.Fatalf("in_sync checks %v, want 3", got)
+	}
+	if got := testutil.ToFloat64(m.ReplicaChecks.WithLabelValues("apps", "web", "drifted")); got != 1 {
+		t.Fatalf("drifted checks %v, want 1", got)
+	}
+
+	m.Forget("apps", "web")
+	if n := testutil.CollectAndCount(m.ReplicaChecks) + testutil.CollectAndCount(m.CheckReconciles); n != 0 {
+		t.Fatalf("%d check series left after Forget", n)
+	}
+	var nilMetrics *Metrics
+	nilMetrics.ObserveCheck("apps", "web", drifted, true) // must not panic
+}

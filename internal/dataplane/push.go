@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -263,7 +262,9 @@ func (r Result) Err() error {
 // Push sends configJSON to every replica concurrently and returns when each
 // replica either holds it or has failed. A replica whose last successful
 // push had the same SHA-256 is skipped unless GET /status shows the
-// all-zero configuration hash (it restarted and lost its configuration).
+// all-zero configuration hash (it restarted and lost its configuration) or
+// a hash other than the one it reported while holding this configuration
+// (something replaced it).
 // Failed attempts are retried with capped exponential backoff and jitter
 // (a 429 waits for its Retry-After); a 400 rejection is not retried.
 func (p *Pusher) Push(ctx context.Context, replicas []Replica, configJSON []byte) Result {
@@ -420,28 +421,28 @@ func (p *Pusher) finish(r *replica, out *Outcome, sum string) {
 // hold the configuration, then a push when it does not.
 func (p *Pusher) try(ctx context.Context, r *replica, client *kong.Client, note *callNote, body []byte, sum string) (skipped bool, err error) {
 	r.mu.Lock()
-	known := r.state.SHA256 == sum
+	known, held := r.state.SHA256 == sum, r.state.ConfigurationHash
 	r.mu.Unlock()
 	if known {
-		callCtx, cancel := context.WithTimeout(ctx, p.timeout)
-		st, err := client.Status(withNote(callCtx, note))
-		cancel()
+		reported, err := p.status(ctx, client, note)
 		if err != nil {
-			if authErr := note.adminAuthError(); authErr != nil {
-				return false, fmt.Errorf("GET /status: %w", authErr)
-			}
-			return false, fmt.Errorf("GET /status: %w", err)
+			return false, err
 		}
-		if h := strings.TrimSpace(st.ConfigurationHash); h != "" && h != zeroConfigHash {
+		if verdict, learned := judge(held, reported, nil); verdict == CheckInSync {
+			r.mu.Lock()
+			r.state.ConfigurationHash = learned
+			r.mu.Unlock()
 			return true, nil
 		}
-		// The replica lost its configuration (restart): push again.
+		// The replica lost its configuration (restart) or holds another
+		// one: push again.
 	}
 	// The outcome of a push that fails midway is unknown (Kong may have
 	// applied it before the connection broke), so forget the SHA until a
 	// push succeeds; the next Push then re-sends instead of trusting it.
+	// The replica's hash is learned again at the next status check.
 	r.mu.Lock()
-	r.state.SHA256 = ""
+	r.state.SHA256, r.state.ConfigurationHash = "", ""
 	r.mu.Unlock()
 	callCtx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
@@ -463,6 +464,20 @@ func (p *Pusher) try(ctx context.Context, r *replica, client *kong.Client, note 
 		return false, ParseConfigError(apiErr.Code(), apiErr.Raw())
 	}
 	return false, fmt.Errorf("POST /config: %w", err)
+}
+
+// status asks a replica for the configuration hash it serves.
+func (p *Pusher) status(ctx context.Context, client *kong.Client, note *callNote) (string, error) {
+	callCtx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	st, err := client.Status(withNote(callCtx, note))
+	if err != nil {
+		if authErr := note.adminAuthError(); authErr != nil {
+			return "", fmt.Errorf("GET /status: %w", authErr)
+		}
+		return "", fmt.Errorf("GET /status: %w", err)
+	}
+	return st.ConfigurationHash, nil
 }
 
 // retryDelay decides whether err is worth another attempt and how long to

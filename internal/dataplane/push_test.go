@@ -271,6 +271,8 @@ type double struct {
 	script  []reply
 	posts   int
 	release chan struct{}
+	// hangStatus makes GET /status hang until the request is cancelled.
+	hangStatus bool
 }
 
 func newDouble(t testing.TB, p *pki, script ...reply) *double {
@@ -297,6 +299,16 @@ func (d *double) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/status":
+		d.mu.Lock()
+		hang := d.hangStatus
+		d.mu.Unlock()
+		if hang {
+			select {
+			case <-r.Context().Done():
+			case <-d.release:
+			}
+			return
+		}
 		_, _ = io.WriteString(w, `{"server":{"total_requests":1},"configuration_hash":"0123456789abcdef0123456789abcdef"}`)
 	case r.Method == http.MethodPost && r.URL.Path == "/config":
 		_, _ = io.Copy(io.Discard, r.Body)

@@ -56,6 +56,12 @@ type ReplicaState struct {
 	// replica successfully; empty when unknown (never pushed, or the last
 	// push ended without a known outcome).
 	SHA256 string
+	// ConfigurationHash is the configuration_hash the replica reported in
+	// GET /status while it held SHA256: Kong computes it from its own
+	// serialisation, so it cannot be predicted and is learned on the first
+	// status check after a push. Empty until then. A later answer with a
+	// different hash means the replica no longer holds what was pushed.
+	ConfigurationHash string
 	// LastSuccess is when the replica was last confirmed to hold SHA256
 	// (a successful push, or a status check that allowed a skip).
 	LastSuccess time.Time

@@ -74,6 +74,7 @@ func runManager(args []string) error {
 	leaderNamespace := fs.String("leader-election-namespace", "", "namespace of the leader-election Lease (default: the operator's namespace)")
 	operatorNamespace := fs.String("operator-namespace", envOr("POD_NAMESPACE", "drawbridge-system"), "namespace the operator runs in")
 	adminDialer := fs.String("admin-api-dialer", "pod-ip", "how Kong admin APIs are reached: pod-ip (in-cluster) or portforward (through the API server's pods/portforward, for running the operator outside the cluster; mutual TLS stays end to end)")
+	replicaCheckPeriod := fs.Duration("replica-check-period", controllers.DefaultReplicaCheckPeriod, "how often every Gateway's Kong replicas are asked for the configuration they hold (one GET /status each); only a replica that lost or changed it gets its Gateway fully reconciled")
 	podLabels := fs.String("operator-pod-labels", "app.kubernetes.io/name=drawbridge", "labels of the operator's pods, the only clients allowed to reach Kong admin APIs")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(fs)
@@ -123,12 +124,13 @@ func runManager(args []string) error {
 	ctx := ctrl.SetupSignalHandler()
 	configs := dataplane.NewStore()
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
-		OperatorNamespace: *operatorNamespace,
-		OperatorPodLabels: operatorPodLabels,
-		Configs:           configs,
-		AdminDialer:       dialer,
-		Metrics:           dataplane.NewMetrics(ctrlmetrics.Registry),
-		ProxyEnv:          provision.OperatorProxyEnv(),
+		OperatorNamespace:  *operatorNamespace,
+		OperatorPodLabels:  operatorPodLabels,
+		Configs:            configs,
+		AdminDialer:        dialer,
+		Metrics:            dataplane.NewMetrics(ctrlmetrics.Registry),
+		ProxyEnv:           provision.OperatorProxyEnv(),
+		ReplicaCheckPeriod: *replicaCheckPeriod,
 	}); err != nil {
 		return err
 	}

@@ -21,9 +21,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
@@ -37,10 +39,6 @@ import (
 // removal happen before the Gateway disappears, even where no garbage
 // collector runs, and gives data-plane sync a point to forget the Gateway.
 const CleanupFinalizer = "gateway.drawbridge.dev/cleanup"
-
-// resyncPeriod is how often a Gateway's replicas are checked for the
-// configuration they hold when nothing else happens.
-const resyncPeriod = 30 * time.Second
 
 // GatewayReconciler provisions the Kong data plane of every Gateway whose
 // class is ours and reports its status.
@@ -70,6 +68,10 @@ type GatewayReconciler struct {
 	Metrics *dataplane.Metrics
 	// ProxyEnv is the cluster-wide egress proxy the data planes inherit.
 	ProxyEnv []corev1.EnvVar
+	// ReplicaCheckPeriod is how often the replicas of every Gateway are
+	// asked for the configuration they hold; DefaultReplicaCheckPeriod
+	// when zero.
+	ReplicaCheckPeriod time.Duration
 
 	pushers    pushers
 	rejected   rejections
@@ -197,11 +199,11 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		return reconcile.Result{}, errors.Join(err, translateErr)
 	}
 	s.adminCertFingerprint = fingerprint
-	// Come back when the admin certificate is due for renewal, and at least
-	// every resyncPeriod: a replica that restarted without its readiness
-	// changing would otherwise wait for the next event to get its
-	// configuration back (the check costs one GET /status per replica).
-	result := reconcile.Result{RequeueAfter: min(max(renewAt.Sub(r.PKI.Now()), time.Second), resyncPeriod)}
+	// Come back when the admin certificate is due for renewal. Between
+	// events nothing else needs a full reconcile: the periodic replica
+	// check (replicaCheck) sends the Gateway back here when a replica no
+	// longer holds what was pushed to it.
+	result := reconcile.Result{RequeueAfter: max(renewAt.Sub(r.PKI.Now()), time.Second)}
 	if !r.checkAddresses(s) {
 		return result, translateErr
 	}
@@ -536,7 +538,21 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	for _, k := range r.RouteKinds {
 		b = b.Watches(k.newObj(), handler.EnqueueRequestsFromMapFunc(r.gatewaysForRoute))
 	}
-	return b.Complete(r)
+	// The periodic replica check sends the Gateways whose replicas drifted.
+	drifted := make(chan event.TypedGenericEvent[*gwv1.Gateway])
+	b = b.WatchesRawSource(source.Channel(drifted, &handler.TypedEnqueueRequestForObject[*gwv1.Gateway]{}))
+	if err := b.Complete(r); err != nil {
+		return err
+	}
+	period := r.ReplicaCheckPeriod
+	if period <= 0 {
+		period = DefaultReplicaCheckPeriod
+	}
+	check := &replicaCheck{reconciler: r, period: period, reconcile: drifted, log: mgr.GetLogger().WithName("replica-check")}
+	if err := mgr.Add(check); err != nil {
+		return fmt.Errorf("add the periodic replica check: %w", err)
+	}
+	return nil
 }
 
 func (r *GatewayReconciler) gatewaysMatching(ctx context.Context, field, value string) []reconcile.Request {

@@ -13,6 +13,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/drawbridge-dev/drawbridge/internal/certs"
 	"github.com/drawbridge-dev/drawbridge/internal/dataplane"
@@ -36,6 +37,25 @@ func (p *pushers) get(key types.NamespacedName, create func() *dataplane.Pusher)
 		p.m[key] = create()
 	}
 	return p.m[key]
+}
+
+// lookup returns the Pusher of a Gateway, or nil when it was never pushed
+// to.
+func (p *pushers) lookup(key types.NamespacedName) *dataplane.Pusher {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.m[key]
+}
+
+// keys returns the Gateways with a Pusher.
+func (p *pushers) keys() []types.NamespacedName {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]types.NamespacedName, 0, len(p.m))
+	for key := range p.m {
+		out = append(out, key)
+	}
+	return out
 }
 
 func (p *pushers) forget(key types.NamespacedName) {
@@ -65,7 +85,7 @@ func (r *GatewayReconciler) syncDataPlane(ctx context.Context, s *gatewayScope) 
 	if !ok {
 		return nil
 	}
-	replicas, err := r.adminReplicas(ctx, s)
+	replicas, err := r.adminReplicas(ctx, s.gateway, s.names)
 	if err != nil {
 		return err
 	}
@@ -187,13 +207,13 @@ func (r *GatewayReconciler) newPusher(ctx context.Context) *dataplane.Pusher {
 // EndpointSlices of its headless admin Service. Terminating endpoints are
 // skipped; readiness is not required, because a replica becomes Ready only
 // after it has received its configuration.
-func (r *GatewayReconciler) adminReplicas(ctx context.Context, s *gatewayScope) ([]dataplane.Replica, error) {
+func (r *GatewayReconciler) adminReplicas(ctx context.Context, gw *gwv1.Gateway, names provision.Names) ([]dataplane.Replica, error) {
 	var slices discoveryv1.EndpointSliceList
-	if err := r.Client.List(ctx, &slices, client.InNamespace(s.gateway.Namespace),
-		client.MatchingLabels{discoveryv1.LabelServiceName: s.names.Admin}); err != nil {
-		return nil, fmt.Errorf("list admin EndpointSlices of Gateway %s/%s: %w", s.gateway.Namespace, s.gateway.Name, err)
+	if err := r.Client.List(ctx, &slices, client.InNamespace(gw.Namespace),
+		client.MatchingLabels{discoveryv1.LabelServiceName: names.Admin}); err != nil {
+		return nil, fmt.Errorf("list admin EndpointSlices of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
 	}
-	serverName := certs.ReplicaServerName(s.names.Admin, s.gateway.Namespace)
+	serverName := certs.ReplicaServerName(names.Admin, gw.Namespace)
 	var replicas []dataplane.Replica
 	seen := map[string]bool{}
 	for _, slice := range slices.Items {
@@ -218,7 +238,7 @@ func (r *GatewayReconciler) adminReplicas(ctx context.Context, s *gatewayScope) 
 				continue
 			}
 			seen[name] = true
-			replicas = append(replicas, dataplane.Replica{Name: name, Namespace: s.gateway.Namespace, Address: ep.Addresses[0], Port: port, ServerName: serverName})
+			replicas = append(replicas, dataplane.Replica{Name: name, Namespace: gw.Namespace, Address: ep.Addresses[0], Port: port, ServerName: serverName})
 		}
 	}
 	return replicas, nil

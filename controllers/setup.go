@@ -27,6 +27,11 @@ type Options struct {
 	// ProxyEnv is the cluster-wide egress proxy (HTTP_PROXY, HTTPS_PROXY,
 	// NO_PROXY) passed on to every data plane; see provision.OperatorProxyEnv.
 	ProxyEnv []corev1.EnvVar
+	// ReplicaCheckPeriod is how often every Gateway's replicas are asked
+	// for the configuration they hold (one GET /status each); a replica
+	// that lost or changed it gets its Gateway fully reconciled.
+	// DefaultReplicaCheckPeriod when zero.
+	ReplicaCheckPeriod time.Duration
 }
 
 // CacheOptions configure the manager's cache. Reads of kinds without an
@@ -70,6 +75,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		AdminDialer:        opts.AdminDialer,
 		Metrics:            opts.Metrics,
 		ProxyEnv:           opts.ProxyEnv,
+		ReplicaCheckPeriod: opts.ReplicaCheckPeriod,
 		PKI: &AdminPKI{
 			Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(),
 			Namespace: opts.OperatorNamespace, Now: time.Now,

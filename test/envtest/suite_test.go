@@ -40,6 +40,10 @@ import (
 
 const operatorNamespace = "drawbridge-system"
 
+// replicaCheckPeriod is how often the operator asks replicas for the
+// configuration they hold in this suite.
+const replicaCheckPeriod = 500 * time.Millisecond
+
 var (
 	k8s client.Client
 	// managerCache is the operator's informer cache, to check what it holds.
@@ -103,6 +107,9 @@ var _ = BeforeSuite(func() {
 		AdminDialer:       loopbackDialer,
 		Metrics:           pushMetrics,
 		ProxyEnv:          []corev1.EnvVar{{Name: "HTTPS_PROXY", Value: "http://proxy.example:3128"}},
+		// Short, so a replica that loses its configuration gets it back
+		// within the suite's Eventually timeouts.
+		ReplicaCheckPeriod: replicaCheckPeriod,
 	})).To(Succeed())
 	go func() {
 		defer GinkgoRecover()

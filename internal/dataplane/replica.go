@@ -63,7 +63,8 @@ type ReplicaState struct {
 	// different hash means the replica no longer holds what was pushed.
 	ConfigurationHash string
 	// LastSuccess is when the replica was last confirmed to hold SHA256
-	// (a successful push, or a status check that allowed a skip).
+	// (a successful push, a status check that allowed a skip, or a
+	// periodic Check that found it in sync).
 	LastSuccess time.Time
 	// LastAttempt is when the last push to the replica ended.
 	LastAttempt time.Time

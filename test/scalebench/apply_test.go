@@ -3,6 +3,8 @@ package scalebench
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -101,26 +103,35 @@ func measureApply(t testing.TB, sizes map[string][]int, reps int, logf func(stri
 			if shape == "per-rule" {
 				cfg = perRule(cfg)
 			}
-			data, err := json.Marshal(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := applySample{Shape: shape, Routes: n, Bytes: len(data)}
+			s := applySample{Shape: shape, Routes: n}
 			s.Services, s.Upstreams, s.Targets = countEntities(cfg)
 			for i := 0; i < reps; i++ {
 				reset := fmt.Sprintf(`{"_format_version":"3.0","services":[{"name":"reset-%d","host":"127.0.0.1"}]}`, time.Now().UnixNano())
 				if err := k.PostConfig([]byte(reset)); err != nil {
 					t.Fatalf("reset: %v", err)
 				}
+				// Kong answers POST /config once the configuration is in
+				// its LMDB; the worker rebuilds its router afterwards. A
+				// probe route that answers itself (request-termination,
+				// no upstream) tells when the new router serves.
+				token := fmt.Sprintf("probe-%d-%d", n, time.Now().UnixNano())
+				data, err := json.Marshal(withProbe(cfg, token))
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.Bytes = len(data)
 				start := time.Now()
 				if err := k.PostConfig(data); err != nil {
 					t.Fatalf("%s config of %d routes (%d bytes): %v", shape, n, len(data), err)
 				}
+				if err := waitProbe(k.HTTP, token, 60*time.Second); err != nil {
+					t.Fatalf("%s config of %d routes: %v", shape, n, err)
+				}
 				s.Seconds = append(s.Seconds, time.Since(start).Seconds())
 			}
 			s.KongRSS = kongUsage().PSSBytes
-			logf("kong apply: %s, %d routes, %d bytes, %d services, %d upstreams, %d targets: %v s, Kong RSS %d MiB",
-				shape, n, len(data), s.Services, s.Upstreams, s.Targets, s.Seconds, s.KongRSS>>20)
+			logf("kong apply: %s, %d routes, %d bytes, %d services, %d upstreams, %d targets: %v s, Kong PSS %d MiB",
+				shape, n, s.Bytes, s.Services, s.Upstreams, s.Targets, s.Seconds, s.KongRSS>>20)
 			out = append(out, s)
 		}
 	}
@@ -156,4 +167,36 @@ func writeJSON(dir, name string, v any) {
 	}
 	_ = os.MkdirAll(filepath.Join(dir, "data"), 0o755)
 	_ = os.WriteFile(filepath.Join(dir, "data", name), data, 0o644)
+}
+
+// withProbe adds a route on /<token> that Kong answers itself with 200.
+func withProbe(cfg *kong.Config, token string) *kong.Config {
+	out := *cfg
+	out.Services = append(append([]kong.Service(nil), cfg.Services...), kong.Service{
+		Name: token, Protocol: "http", Host: "127.0.0.1", Port: 9,
+		Routes: []kong.Route{{
+			Name: token, Protocols: []string{"http"}, Expression: fmt.Sprintf(`http.path == "/%s"`, token), Priority: 1,
+			Plugins: []kong.Plugin{{Name: kong.PluginRequestTermination, Config: map[string]any{"status_code": 200, "message": token}}},
+		}},
+	})
+	return &out
+}
+
+// waitProbe polls Kong's proxy (on 127.0.0.1) until the probe route
+// answers, every 5 ms.
+func waitProbe(proxy, token string, timeout time.Duration) error {
+	c := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		resp, err := c.Get("http://" + proxy + "/" + token)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return fmt.Errorf("the probe route /%s was not served within %s", token, timeout)
 }

@@ -127,8 +127,9 @@ func (r *GatewayReconciler) push(ctx context.Context, s *gatewayScope, pusher *d
 	start := time.Now()
 	// Kong may quote a refused value in its verdict; values that came from
 	// Secrets are taken out before the verdict reaches status or events.
-	values := r.Configs.SecretValuesOf(client.ObjectKeyFromObject(s.gateway), body)
-	res := pusher.Push(dataplane.WithSecretValues(ctx, values), replicas, body)
+	key := client.ObjectKeyFromObject(s.gateway)
+	values := func() []string { return r.Configs.SecretValuesOf(key, body) }
+	res := pusher.Push(dataplane.WithSecretValuesFunc(ctx, values), replicas, body)
 	r.Metrics.ObservePush(s.gateway.Namespace, s.gateway.Name, res, time.Since(start))
 	s.sync = &res
 	return res

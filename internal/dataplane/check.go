@@ -185,6 +185,12 @@ func (p *Pusher) checkOne(ctx context.Context, rep Replica) ReplicaCheck {
 	client, err := p.clientFor(r, rep)
 	if err == nil {
 		out.Reported, err = p.status(ctx, client, &callNote{})
+		if err != nil && ctx.Err() == nil {
+			// A connection kept alive to a Kong that has since restarted
+			// fails once; the second request opens a new one, so a restart
+			// reads as the zero hash it is rather than as unreachable.
+			out.Reported, err = p.status(ctx, client, &callNote{})
+		}
 	}
 	if err != nil {
 		err = fmt.Errorf("replica %s: %w", rep.Name, err)

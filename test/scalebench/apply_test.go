@@ -155,20 +155,6 @@ func BenchmarkKongApply(b *testing.B) {
 	}
 }
 
-// writeJSON saves intermediate results next to the report, so a failed
-// later stage does not lose them.
-func writeJSON(dir, name string, v any) {
-	if dir == "" {
-		return
-	}
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return
-	}
-	_ = os.MkdirAll(filepath.Join(dir, "data"), 0o755)
-	_ = os.WriteFile(filepath.Join(dir, "data", name), data, 0o644)
-}
-
 // withProbe adds a route on /<token> that Kong answers itself with 200.
 func withProbe(cfg *kong.Config, token string) *kong.Config {
 	out := *cfg

@@ -48,11 +48,11 @@ func buildReport(res results, machine benchreport.Machine, root string, started 
 	if len(res.Apply) > 0 {
 		r.Sections = append(r.Sections, applySection(res.Apply))
 	}
-	if len(res.Propagation) > 0 {
-		r.Sections = append(r.Sections, propagationSection(res.Propagation), scaleSection(res.Propagation))
-	}
-	if res.Churn != nil {
-		r.Sections = append(r.Sections, churnSection(*res.Churn))
+	if res.Lab != nil {
+		r.Sections = append(r.Sections, propagationSection(res.Lab.Propagation), scaleSection(res.Lab.Propagation))
+		if res.Lab.Churn != nil {
+			r.Sections = append(r.Sections, churnSection(*res.Lab.Churn))
+		}
 	}
 	if res.Fleet != nil {
 		r.Sections = append(r.Sections, fleetSection(*res.Fleet))
@@ -65,7 +65,12 @@ func buildReport(res results, machine benchreport.Machine, root string, started 
 
 func goals(res results) benchreport.Section {
 	t := benchreport.Table{Header: []string{"goal (issue 16)", "measured", "verdict"}}
-	for _, p := range res.Propagation {
+	var props []propagation
+	var churn *churnResult
+	if res.Lab != nil {
+		props, churn = res.Lab.Propagation, res.Lab.Churn
+	}
+	for _, p := range props {
 		switch p.Level {
 		case 10000:
 			t.Rows = append(t.Rows, []string{"a Gateway with 10,000 HTTPRoutes is accepted and served",
@@ -89,7 +94,7 @@ func goals(res results) benchreport.Section {
 				fmt.Sprintf("p50 %s, max %s over %d applies (%s)", secs(m.P50), secs(m.Max), m.N, bytesOf(uint64(a.Bytes))), verdict(m.N > 0 && m.Max < 2)})
 		}
 	}
-	if c := res.Churn; c != nil {
+	if c := churn; c != nil {
 		t.Rows = append(t.Rows, []string{"zero non-2xx on established routes while routes and backends change",
 			fmt.Sprintf("%d of %d requests failed", c.Sent-c.OK, c.Sent), verdict(c.Sent > 0 && c.Sent == c.OK)})
 	}
@@ -108,7 +113,7 @@ func goals(res results) benchreport.Section {
 }
 
 func applySection(samples []applySample) benchreport.Section {
-	t := benchreport.Table{Header: []string{"shape", "routes", "config", "services", "upstreams", "targets", "apply p50", "apply max", "Kong RSS after"}}
+	t := benchreport.Table{Header: []string{"shape", "routes", "config", "services", "upstreams", "targets", "served after p50", "served after max", "Kong PSS after"}}
 	bySeries := map[string]*benchreport.Series{}
 	var bySize []benchreport.Series
 	for _, s := range samples {
@@ -139,7 +144,7 @@ func applySection(samples []applySample) benchreport.Section {
 		bySize = append(bySize, benchreport.Series{Name: n, Points: pts})
 	}
 	text := "Real Kong 3.9.3 (one worker) on 127.0.0.1, no lab: the time from `POST /config` until the worker serves the new " +
-		"configuration (`/status` shows its hash), three times per size, each after a small different configuration. " +
+		"configuration (a probe route added to it answers), three times per size, each after a small different configuration. " +
 		"\"shared\" is what Drawbridge generates: rules that send to the same endpoints with the same weights share one " +
 		"upstream and one service. \"per-rule\" rebuilds the shape it generated before (a service and an upstream with " +
 		"its own copy of the targets for every rule) from the same translation. Kong builds a balancer and a health " +
@@ -184,9 +189,9 @@ func propagationSection(ps []propagation) benchreport.Section {
 
 func scaleSection(ps []propagation) benchreport.Section {
 	t := benchreport.Table{Header: []string{"routes", "served", "last route served after bulk creation", "config", "translation (mean)", "push to Kong (mean)",
-		"pushes per change", "status writes per change", "operator CPU per change", "operator RSS", "Kong RSS"}}
+		"pushes per change", "status writes per change", "operator CPU per change", "operator RSS", "Kong PSS"}}
 	op := benchreport.Series{Name: "operator RSS (MiB)"}
-	kg := benchreport.Series{Name: "Kong RSS (MiB)"}
+	kg := benchreport.Series{Name: "Kong PSS (MiB)"}
 	for _, p := range ps {
 		served := "-"
 		if p.ServedChecked > 0 {
@@ -204,8 +209,9 @@ func scaleSection(ps []propagation) benchreport.Section {
 	}
 	text := "At each level, over that level's propagation samples: the operator's own metrics (scraped with a " +
 		"ServiceAccount token bound to drawbridge-metrics-reader) give translation and push times and pushes per " +
-		"change; status writes are the MODIFIED events of HTTPRoutes and Gateways seen by a watch; RSS and CPU come " +
-		"from /proc for the operator process and Kong's nginx processes. \"served\" is 100 random generated routes " +
+		"change; status writes are the MODIFIED events of HTTPRoutes and Gateways seen by a watch; the operator's RSS " +
+		"and CPU come from /proc, and Kong's memory is the proportional set size (PSS) of its nginx master and workers, " +
+		"which counts their shared memory zones once. \"served\" is 100 random generated routes " +
 		"requested once each."
 	return benchreport.Section{Title: "Cost at scale", Text: text, Tables: []benchreport.Table{t}, Charts: []benchreport.Chart{{
 		File: "memory.png", Title: "Resident memory by routes on one Gateway", XLabel: "generated HTTPRoutes", YLabel: "MiB",
@@ -241,7 +247,7 @@ func churnSection(c churnResult) benchreport.Section {
 }
 
 func fleetSection(f fleetResult) benchreport.Section {
-	t := benchreport.Table{Header: []string{"Gateways", "routes each", "all Programmed after", "served", "operator RSS", "operator CPU while idle", "Kong RSS (all)", "Kong processes"}}
+	t := benchreport.Table{Header: []string{"Gateways", "routes each", "all Programmed after", "served", "operator RSS", "operator CPU while idle", "Kong PSS (all)", "Kong processes"}}
 	t.Rows = append(t.Rows, []string{fmt.Sprint(f.Gateways), fmt.Sprint(f.RoutesEach), secs(f.ProgrammedSeconds), fmt.Sprintf("%d/%d", f.Served, f.Checked),
 		bytesOf(f.OperatorRSS), fmt.Sprintf("%.1f%% of a core over %s", f.IdleCPUPercent, secs(f.IdleSeconds)), bytesOf(f.KongRSS), fmt.Sprint(f.KongProcesses)})
 	p := benchreport.Table{Caption: "propagation on one Gateway of the fleet", Header: []string{"change", "n", "p50", "p90", "p99", "max"}}

@@ -16,20 +16,28 @@ import (
 	"github.com/drawbridge-dev/drawbridge/internal/lab"
 )
 
-// results is everything one run measured.
+// results is everything the report shows.
 type results struct {
-	Apply       []applySample
-	CLI         []cliSample
+	Apply []applySample
+	CLI   []cliSample
+	Lab   *labResults
+	Fleet *fleetResult
+	// Stages says which commit each stage ran on, and when.
+	Stages []stageRecord
+}
+
+// labResults are the single big Gateway's figures.
+type labResults struct {
 	Propagation []propagation
 	Churn       *churnResult
-	Fleet       *fleetResult
 	KubeVersion string
 }
 
-// TestScaleBench runs the whole benchmark and writes the report to
+// TestScaleBench runs the benchmark and writes the report to
 // $SCALEBENCH_REPORT (`make bench` sets it to bench/). SCALEBENCH_STAGES
-// picks stages (apply, cli, lab, fleet; default all); SCALEBENCH_FLEET sets
-// the number of Gateways in the fleet (default 100).
+// picks stages (apply, cli, lab, fleet; default all); a stage not run keeps
+// the figures an earlier run saved under data/. SCALEBENCH_FLEET sets the
+// number of Gateways in the fleet (default 100).
 func TestScaleBench(t *testing.T) {
 	dir := os.Getenv("SCALEBENCH_REPORT")
 	if dir == "" {
@@ -39,11 +47,15 @@ func TestScaleBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stages := map[string]bool{"apply": true, "cli": true, "lab": true, "fleet": true}
+	all := []string{"apply", "cli", "lab", "fleet"}
+	run := map[string]bool{}
 	if s := os.Getenv("SCALEBENCH_STAGES"); s != "" {
-		stages = map[string]bool{}
 		for _, st := range strings.Split(s, ",") {
-			stages[strings.TrimSpace(st)] = true
+			run[strings.TrimSpace(st)] = true
+		}
+	} else {
+		for _, st := range all {
+			run[st] = true
 		}
 	}
 	fleetSize := 100
@@ -55,62 +67,88 @@ func TestScaleBench(t *testing.T) {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "%s bench: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
+	commit := describeCommit(root)
 	started := time.Now()
 	machine := benchreport.DescribeMachine() // the load before the run starts
 	var res results
+	stage := func(name string, v any, measure func()) {
+		if run[name] {
+			at := time.Now()
+			measure()
+			if err := saveStage(dir, name, commit, at, v); err != nil {
+				t.Fatal(err)
+			}
+			res.Stages = append(res.Stages, stageRecord{Stage: name, Commit: commit, Started: at.UTC().Truncate(time.Second)})
+			return
+		}
+		rec, ok, err := loadStage(dir, name, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			logf("stage %s: figures of %s (commit %s) kept", name, rec.Started.Format(time.RFC3339), rec.Commit)
+			res.Stages = append(res.Stages, stageRecord{Stage: name, Commit: rec.Commit, Started: rec.Started})
+		}
+	}
 
-	if stages["apply"] {
+	stage("apply", &res.Apply, func() {
 		logf("stage apply: real Kong's POST /config against configuration size")
 		res.Apply = measureApply(t, map[string][]int{
 			"shared":   {100, 1000, 2000, 5000, 10000},
 			"per-rule": {100, 1000, 2000, 5000},
 		}, 3, logf)
-		writeJSON(dir, "apply.json", res.Apply)
-	}
-	if stages["cli"] {
+	})
+	stage("cli", &res.CLI, func() {
 		logf("stage cli: drawbridge translate end to end")
 		res.CLI = measureCLI(t, filepath.Join(root, "bin", "drawbridge"), []int{100, 1000, 10000}, 3, logf)
-		writeJSON(dir, "cli.json", res.CLI)
+	})
+	var b *labBench
+	lab := func() *labBench {
+		if b == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 120*time.Minute)
+			t.Cleanup(cancel)
+			b = upLab(t, ctx, root, logf)
+			b.setUp()
+		}
+		return b
 	}
-	if stages["lab"] || stages["fleet"] {
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Minute)
-		defer cancel()
-		b := upLab(t, ctx, root, logf)
-		b.setUp()
+	var kongEach uint64
+	stage("lab", &res.Lab, func() {
+		b := lab()
+		kongEach = processUsage(isKong).PSSBytes // one Gateway, one replica, no routes yet
+		res.Lab = &labResults{}
 		if v, err := b.cs.Discovery().ServerVersion(); err == nil {
-			res.KubeVersion = v.GitVersion
+			res.Lab.KubeVersion = v.GitVersion
 		}
-		kongEach := processUsage(isKong).PSSBytes // one Gateway, one replica, no routes yet
-		if stages["lab"] {
-			for _, lv := range []struct{ level, samples int }{{0, 30}, {100, 30}, {1000, 30}, {5000, 20}, {10000, 10}} {
-				var settle time.Duration
-				if lv.level > 0 {
-					logf("growing the Gateway to %d routes", lv.level)
-					settle = b.grow(lv.level)
-				}
-				p := b.measurePropagation(lv.level, lv.samples)
-				p.SettleSeconds = settle.Seconds()
-				if b.routes > 0 {
-					p.Served, p.ServedChecked = b.checkServed(100)
-				}
-				res.Propagation = append(res.Propagation, p)
-				writeJSON(dir, "propagation.json", res.Propagation)
-				if lv.level == 1000 {
-					c := b.measureChurn()
-					res.Churn = &c
-					writeJSON(dir, "churn.json", res.Churn)
-				}
+		for _, lv := range []struct{ level, samples int }{{0, 30}, {100, 30}, {1000, 30}, {5000, 20}, {10000, 10}} {
+			var settle time.Duration
+			if lv.level > 0 {
+				logf("growing the Gateway to %d routes", lv.level)
+				settle = b.grow(lv.level)
 			}
-		}
-		if stages["fleet"] {
+			p := b.measurePropagation(lv.level, lv.samples)
+			p.SettleSeconds = settle.Seconds()
 			if b.routes > 0 {
-				b.dropBigGateway()
+				p.Served, p.ServedChecked = b.checkServed(100)
 			}
-			f := b.measureFleet(fleetSize, 50, kongEach)
-			res.Fleet = &f
-			writeJSON(dir, "fleet.json", res.Fleet)
+			res.Lab.Propagation = append(res.Lab.Propagation, p)
+			if lv.level == 1000 {
+				c := b.measureChurn()
+				res.Lab.Churn = &c
+			}
 		}
-	}
+	})
+	stage("fleet", &res.Fleet, func() {
+		b := lab()
+		if kongEach == 0 {
+			kongEach = processUsage(isKong).PSSBytes
+		}
+		if b.routes > 0 {
+			b.dropBigGateway()
+		}
+		f := b.measureFleet(fleetSize, 50, kongEach)
+		res.Fleet = &f
+	})
 	rep := buildReport(res, machine, root, started)
 	if err := benchreport.Write(dir, rep); err != nil {
 		t.Fatal(err)
@@ -118,18 +156,25 @@ func TestScaleBench(t *testing.T) {
 	logf("report written to %s", dir)
 }
 
-func versions(root string, res results) []benchreport.KV {
-	commit := "unknown"
-	if out, err := exec.Command("git", "-C", root, "describe", "--always", "--dirty", "--abbrev=12").Output(); err == nil {
-		commit = strings.TrimSpace(string(out))
+func describeCommit(root string) string {
+	out, err := exec.Command("git", "-C", root, "describe", "--always", "--dirty", "--abbrev=12").Output()
+	if err != nil {
+		return "unknown"
 	}
+	return strings.TrimSpace(string(out))
+}
+
+func versions(root string, res results) []benchreport.KV {
 	kv := []benchreport.KV{
-		{Key: "Drawbridge", Value: commit},
+		{Key: "Drawbridge (at report time)", Value: describeCommit(root)},
 		{Key: "Go", Value: runtime.Version()},
 		{Key: "Kong", Value: "open-source Kong " + lab.KongVersion + ", built from source by `make kong`, one worker process"},
 	}
-	if res.KubeVersion != "" {
-		kv = append(kv, benchreport.KV{Key: "Kubernetes (lab)", Value: res.KubeVersion})
+	for _, st := range res.Stages {
+		kv = append(kv, benchreport.KV{Key: "stage " + st.Stage, Value: "commit " + st.Commit + ", started " + st.Started.Format("2006-01-02 15:04 UTC")})
+	}
+	if res.Lab != nil && res.Lab.KubeVersion != "" {
+		kv = append(kv, benchreport.KV{Key: "Kubernetes (lab)", Value: res.Lab.KubeVersion})
 	}
 	if crds := os.Getenv("GATEWAY_API_CRDS"); crds != "" {
 		for _, part := range strings.Split(crds, string(os.PathSeparator)) {

@@ -2,15 +2,12 @@ package translatecli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-
-	"sigs.k8s.io/yaml"
 
 	"github.com/drawbridge-dev/drawbridge/internal/kong"
 	"github.com/drawbridge-dev/drawbridge/internal/translate"
@@ -73,12 +70,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "translate: %v\n", err)
 		return 1
 	}
-	out, err := Render(reports, *output)
+	out, err := render(reports, *output)
 	if err != nil {
 		fmt.Fprintf(stderr, "translate: %v\n", err)
 		return 1
 	}
-	if _, err := stdout.Write(out); err != nil {
+	if _, err := out.WriteTo(stdout); err != nil {
 		fmt.Fprintf(stderr, "translate: write output: %v\n", err)
 		return 1
 	}
@@ -89,12 +86,11 @@ func readFile(objs *Objects, name string) error {
 	if name == "-" {
 		return objs.Decode("<stdin>", os.Stdin)
 	}
-	f, err := os.Open(name)
+	data, err := os.ReadFile(name)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	return objs.Decode(name, f)
+	return objs.DecodeBytes(name, data)
 }
 
 // Translate translates every Gateway served by Drawbridge (or only the one
@@ -131,30 +127,4 @@ func Translate(objs *Objects, only string, notes io.Writer) ([]translate.Report,
 		return nil, fmt.Errorf("Gateway %s is not in the input (or its GatewayClass is missing)", only)
 	}
 	return reports, nil
-}
-
-// Render prints reports as YAML documents or a JSON array.
-func Render(reports []translate.Report, format string) ([]byte, error) {
-	if format == "json" {
-		if reports == nil {
-			reports = []translate.Report{}
-		}
-		data, err := json.MarshalIndent(reports, "", "  ")
-		if err != nil {
-			return nil, err
-		}
-		return append(data, '\n'), nil
-	}
-	var b strings.Builder
-	for i, r := range reports {
-		if i > 0 {
-			b.WriteString("---\n")
-		}
-		data, err := yaml.Marshal(r)
-		if err != nil {
-			return nil, err
-		}
-		b.Write(data)
-	}
-	return []byte(b.String()), nil
 }

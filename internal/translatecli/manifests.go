@@ -1,23 +1,23 @@
 package translatecli
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
 	"github.com/drawbridge-dev/drawbridge/internal/translate"
+	"github.com/drawbridge-dev/drawbridge/internal/yamlfast"
 )
 
 // Objects are the objects read from manifests, by kind.
@@ -52,7 +52,19 @@ type typeMeta struct {
 // Decode reads a multi-document YAML (or JSON) stream. Unknown fields are
 // errors that name the file, the object and the field.
 func (o *Objects) Decode(file string, r io.Reader) error {
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(r))
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	return o.DecodeBytes(file, data)
+}
+
+// DecodeBytes is Decode for a stream already in memory.
+func (o *Objects) DecodeBytes(file string, data []byte) error {
+	// yamlfast splits documents as utilyaml.YAMLReader does, without
+	// copying each line.
+	reader := yamlfast.NewDocumentReader(data)
+	var conv yamlfast.Converter
 	for doc := 1; ; doc++ {
 		raw, err := reader.Read()
 		if errors.Is(err, io.EOF) {
@@ -65,30 +77,39 @@ func (o *Objects) Decode(file string, r io.Reader) error {
 		if len(bytes.TrimSpace(raw)) == 0 || isOnlyComments(raw) {
 			continue
 		}
-		data, err := yaml.YAMLToJSON(raw)
+		// The same JSON as yaml.YAMLToJSON, without its cost for the
+		// block-style YAML manifests are written in.
+		data, plain, err := conv.Convert(raw)
 		if err != nil {
 			return fmt.Errorf("%s: %w", src, err)
 		}
 		if string(data) == "null" {
 			continue
 		}
-		if err := o.decodeObject(src, data); err != nil {
+		if err := o.decodeObject(src, data, plain); err != nil {
 			return err
 		}
 	}
 }
 
 func isOnlyComments(raw []byte) bool {
-	for _, line := range strings.Split(string(raw), "\n") {
-		t := strings.TrimSpace(line)
-		if t != "" && !strings.HasPrefix(t, "#") && t != "---" {
+	for rest := raw; len(rest) > 0; {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\n"))
+		t := bytes.TrimSpace(line)
+		if len(t) != 0 && t[0] != '#' && string(t) != "---" {
 			return false
 		}
 	}
 	return true
 }
 
-func (o *Objects) decodeObject(src source, data []byte) error {
+// decodeObject decodes one object from its JSON. plain JSON (see
+// yamlfast.Converter.Convert) is tried with encoding/json alone first: when
+// that succeeds it yields what yaml.UnmarshalStrict would, and when it fails
+// yaml.UnmarshalStrict runs as always, for its error messages and for the
+// numbers and booleans it turns into strings where a field wants one.
+func (o *Objects) decodeObject(src source, data []byte, plain bool) error {
 	var tm typeMeta
 	if err := json.Unmarshal(data, &tm); err != nil {
 		return fmt.Errorf("%s: not a Kubernetes object: %w", src, err)
@@ -104,7 +125,7 @@ func (o *Objects) decodeObject(src source, data []byte) error {
 			return fmt.Errorf("%s (List): %w", src, err)
 		}
 		for _, item := range list.Items {
-			if err := o.decodeObject(src, item); err != nil {
+			if err := o.decodeObject(src, item, plain); err != nil {
 				return err
 			}
 		}
@@ -123,6 +144,10 @@ func (o *Objects) decodeObject(src source, data []byte) error {
 		return fmt.Errorf("%s: metadata.name is required", where)
 	}
 	strict := func(into any) error {
+		if plain && decodeJSONStrict(data, into) == nil {
+			return nil
+		}
+		reflect.ValueOf(into).Elem().SetZero() // forget what the failed attempt filled in
 		if err := yaml.UnmarshalStrict(data, into); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
@@ -269,6 +294,14 @@ func (o *Objects) decodeObject(src source, data []byte) error {
 		o.Skipped = append(o.Skipped, where)
 	}
 	return err
+}
+
+// decodeJSONStrict decodes like yaml.UnmarshalStrict's last step: unknown
+// fields are errors.
+func decodeJSONStrict(data []byte, into any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(into)
 }
 
 func defaultNamespace(ns *string) {

@@ -79,13 +79,19 @@ func renderReference(reports []translate.Report, format string) ([]byte, error) 
 func checkEquivalent(t *testing.T, name string, input []byte) {
 	t.Helper()
 	want, wantErr := decodeReference(name, bytes.NewReader(input))
-	got := &Objects{}
-	gotErr := got.DecodeBytes(name, input)
-	if fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
-		t.Fatalf("%s: decode errors differ:\nbefore: %v\nnow:    %v", name, wantErr, gotErr)
-	}
-	if !reflect.DeepEqual(want, got) {
-		t.Fatalf("%s: decoded objects differ", name)
+	// Batches of one and two documents make every stream exercise the
+	// collection of batches decoded in parallel.
+	var got *Objects
+	var gotErr error
+	for _, batch := range []int{1, 2, decodeBatch} {
+		got = &Objects{}
+		gotErr = got.decodeStream(name, input, batch)
+		if fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
+			t.Fatalf("%s: decode errors differ (batches of %d):\nbefore: %v\nnow:    %v", name, batch, wantErr, gotErr)
+		}
+		if !reflect.DeepEqual(want, got) {
+			t.Fatalf("%s: decoded objects differ (batches of %d)", name, batch)
+		}
 	}
 	if gotErr != nil {
 		return
@@ -149,6 +155,8 @@ func TestDecodeKeepsCoercionsAndErrors(t *testing.T) {
 		"crlf":             strings.ReplaceAll(manifests, "\n", "\r\n"),
 		"secret":           "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  tls.crt: abc\ndata:\n  k: aGVsbG8=\n",
 		"case-insensitive": "apiVersion: v1\nKind: Service\nmetadata:\n  Name: s\n",
+		"two errors":       strings.Replace(route("    bogus: 1\n"), "port: 80\n", "port: 0\n", 1),
+		"error then split": route("    bogus: 1\n") + "--- x\n",
 	}
 	for name, input := range cases {
 		t.Run(name, func(t *testing.T) { checkEquivalent(t, name, []byte(input)) })

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -61,33 +64,97 @@ func (o *Objects) Decode(file string, r io.Reader) error {
 
 // DecodeBytes is Decode for a stream already in memory.
 func (o *Objects) DecodeBytes(file string, data []byte) error {
+	return o.decodeStream(file, data, decodeBatch)
+}
+
+// decodeBatch is how many documents one goroutine decodes at a time.
+const decodeBatch = 64
+
+// decodeStream decodes the documents of a stream in batches, in parallel
+// (decoding thousands of routes is most of what reading them costs), and
+// then collects the batches in order, so objects, skipped documents and the
+// first error come out as if decoded one after another.
+func (o *Objects) decodeStream(file string, data []byte, batch int) error {
 	// yamlfast splits documents as utilyaml.YAMLReader does, without
 	// copying each line.
 	reader := yamlfast.NewDocumentReader(data)
-	var conv yamlfast.Converter
-	for doc := 1; ; doc++ {
+	var docs [][]byte
+	var splitErr error
+	for {
 		raw, err := reader.Read()
 		if errors.Is(err, io.EOF) {
-			return nil
+			break
 		}
-		src := source{file, doc}
 		if err != nil {
-			return fmt.Errorf("%s: %w", src, err)
+			splitErr = fmt.Errorf("%s: %w", source{file, len(docs) + 1}, err)
+			break
 		}
-		if len(bytes.TrimSpace(raw)) == 0 || isOnlyComments(raw) {
-			continue
+		docs = append(docs, raw)
+	}
+	batches := (len(docs) + batch - 1) / batch
+	parts := make([]Objects, batches)
+	errs := make([]error, batches)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), batches) {
+		wg.Go(func() {
+			var conv yamlfast.Converter
+			for b := int(next.Add(1)) - 1; b < batches; b = int(next.Add(1)) - 1 {
+				for i := b * batch; i < min((b+1)*batch, len(docs)); i++ {
+					if errs[b] = parts[b].decodeDocument(source{file, i + 1}, docs[i], &conv); errs[b] != nil {
+						break
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for b := range parts {
+		o.appendAll(&parts[b])
+		if errs[b] != nil {
+			return errs[b]
 		}
-		// The same JSON as yaml.YAMLToJSON, without its cost for the
-		// block-style YAML manifests are written in.
-		data, plain, err := conv.Convert(raw)
-		if err != nil {
-			return fmt.Errorf("%s: %w", src, err)
-		}
-		if string(data) == "null" {
-			continue
-		}
-		if err := o.decodeObject(src, data, plain); err != nil {
-			return err
+	}
+	return splitErr
+}
+
+// decodeDocument decodes one document of a stream.
+func (o *Objects) decodeDocument(src source, raw []byte, conv *yamlfast.Converter) error {
+	if len(bytes.TrimSpace(raw)) == 0 || isOnlyComments(raw) {
+		return nil
+	}
+	// The same JSON as yaml.YAMLToJSON, without its cost for the
+	// block-style YAML manifests are written in.
+	data, plain, err := conv.Convert(raw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", src, err)
+	}
+	if string(data) == "null" {
+		return nil
+	}
+	return o.decodeObject(src, data, plain)
+}
+
+// appendAll appends every list of p to the same list of o. Decoding only
+// ever appends to the slices of Objects and its Snapshot, so this collects a
+// batch completely; a field of another kind that decoding filled in would
+// be a change this must learn about, hence the panic.
+func (o *Objects) appendAll(p *Objects) {
+	appendSlices(reflect.ValueOf(o).Elem(), reflect.ValueOf(p).Elem())
+}
+
+func appendSlices(dst, src reflect.Value) {
+	for i := range dst.NumField() {
+		d, s := dst.Field(i), src.Field(i)
+		switch d.Kind() {
+		case reflect.Slice:
+			d.Set(reflect.AppendSlice(d, s))
+		case reflect.Struct:
+			appendSlices(d, s)
+		default:
+			if !s.IsZero() {
+				panic(fmt.Sprintf("translatecli: decoding set %s.%s, which appendAll cannot collect", dst.Type(), dst.Type().Field(i).Name))
+			}
 		}
 	}
 }

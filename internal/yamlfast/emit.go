@@ -129,18 +129,12 @@ func printable(r rune) bool {
 		r >= 0xE000 && r <= 0xFFFD && r != 0xFEFF
 }
 
-// isBreak reports line break characters. The only one that reaches the
-// emitter is '\n': strings with the others are handed to sigs.k8s.io/yaml
-// (see checkString).
+// isBreak reports go-yaml's line break characters. Of these only '\n' and
+// '\r' reach the emitter (strings with NEL, LS or PS are handed to
+// sigs.k8s.io/yaml, see checkString), and '\r', not being printable, is
+// always escaped in double quotes.
 func isBreak(r rune) bool {
 	return r == '\n' || r == '\r' || r == 0x85 || r == 0x2028 || r == 0x2029
-}
-
-func analyze(s string) analysis {
-	if a, ok := analyzeWord(s); ok {
-		return a
-	}
-	return analyzeChars(s)
 }
 
 // analyzeChars goes through s character by character as go-yaml does.
@@ -276,8 +270,7 @@ func chooseStyle(s string, a analysis, key bool) scalarStyle {
 
 // str writes a string scalar. Its continuation lines (folds and literal
 // lines) are indented one step deeper than the enclosing block.
-func (e *emitter) str(s string, key bool) {
-	a := analyze(s)
+func (e *emitter) str(s string, a analysis, key bool) {
 	style := chooseStyle(s, a, key)
 	saved := e.indent
 	if e.indent < 0 {

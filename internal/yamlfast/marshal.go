@@ -39,7 +39,7 @@ const chunkSize = 1 << 20
 // bytes (and errors) are always that function's; on error nothing is
 // appended.
 func (b *Buffer) Marshal(v any) error {
-	m := &marshaler{emitter: newEmitter(b.out, b.done), structs: map[reflect.Type]*structFields{}}
+	m := newMarshaler(b.out, b.done)
 	err := m.node(reflect.ValueOf(v), position{}, 0)
 	if err == nil {
 		m.writeIndent() // end the document's last line
@@ -95,7 +95,7 @@ func (b *Buffer) WriteTo(w io.Writer) (int64, error) {
 // directMarshal renders v without sigs.k8s.io/yaml, or fails with
 // errFallback. Tests use it to check which values take the direct path.
 func directMarshal(v any) ([]byte, error) {
-	m := &marshaler{emitter: newEmitter(nil, nil), structs: map[reflect.Type]*structFields{}}
+	m := newMarshaler(nil, nil)
 	if err := m.node(reflect.ValueOf(v), position{}, 0); err != nil {
 		return nil, err
 	}
@@ -122,6 +122,11 @@ type position struct {
 type marshaler struct {
 	*emitter
 	structs map[reflect.Type]*structFields
+	ownJSON map[reflect.Type]bool // see hasOwnJSON
+}
+
+func newMarshaler(out []byte, done [][]byte) *marshaler {
+	return &marshaler{emitter: newEmitter(out, done), structs: map[reflect.Type]*structFields{}, ownJSON: map[reflect.Type]bool{}}
 }
 
 var (
@@ -142,7 +147,7 @@ func (m *marshaler) node(v reflect.Value, pos position, depth int) error {
 	if t == jsonNumberType {
 		return m.number(v.String())
 	}
-	if hasOwnJSON(t) {
+	if m.hasOwnJSON(t) {
 		return m.viaJSON(v, pos, depth)
 	}
 	switch t.Kind() {
@@ -159,7 +164,7 @@ func (m *marshaler) node(v reflect.Value, pos position, depth int) error {
 			m.plainWord("null")
 			return nil
 		}
-		if t.Key().Kind() != reflect.String || hasOwnJSON(t.Key()) {
+		if t.Key().Kind() != reflect.String || m.hasOwnJSON(t.Key()) {
 			return m.viaJSON(v, pos, depth)
 		}
 		return m.mapValue(v, pos, depth)
@@ -200,12 +205,17 @@ func (m *marshaler) node(v reflect.Value, pos position, depth int) error {
 }
 
 // hasOwnJSON reports types that encode themselves (MarshalJSON, MarshalText).
-func hasOwnJSON(t reflect.Type) bool {
+func (m *marshaler) hasOwnJSON(t reflect.Type) bool {
 	if t.Kind() == reflect.Interface {
 		return false
 	}
-	return t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType) ||
-		reflect.PointerTo(t).Implements(jsonMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType)
+	own, ok := m.ownJSON[t]
+	if !ok {
+		own = t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType) ||
+			reflect.PointerTo(t).Implements(jsonMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType)
+		m.ownJSON[t] = own
+	}
+	return own
 }
 
 // viaJSON renders a value through encoding/json itself, for the types this
@@ -247,7 +257,7 @@ func (m *marshaler) number(text string) error {
 	case kindFloat:
 		m.plainWord(formatFloat(r.f))
 	case kindString: // out of float64's range: go-yaml keeps the text
-		m.str(text, false)
+		return m.stringScalar(text, position{})
 	default:
 		return errFallback
 	}
@@ -293,13 +303,17 @@ func checkString(s string) bool {
 }
 
 func (m *marshaler) stringScalar(s string, pos position) error {
-	if !checkString(s) {
-		return errFallback
+	a, word := analyzeWord(s) // such words need no further checks
+	if !word {
+		if !checkString(s) {
+			return errFallback
+		}
+		a = analyzeChars(s)
 	}
-	if pos.key && (len(s) > maxSimpleKey || analyze(s).multiline) {
+	if pos.key && (len(s) > maxSimpleKey || a.multiline) {
 		return errFallback // written as "? key", which this emitter does not do
 	}
-	m.str(s, pos.key)
+	m.str(s, a, pos.key)
 	return nil
 }
 

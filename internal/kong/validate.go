@@ -45,12 +45,37 @@ const (
 	MaxTimeoutMs    = 1<<31 - 2
 )
 
-var (
-	nameRE     = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
-	upstreamRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
-	hostLabel  = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?$`)
-	methodRE   = regexp.MustCompile(`^[A-Z]+$`)
-)
+var methodRE = regexp.MustCompile(`^[A-Z]+$`)
+
+// The character classes below run for every name, host and target of
+// configs with tens of thousands of entities, where regular expressions
+// cost more than the rest of the validation.
+
+// onlyOf reports whether s is non-empty and every byte is an ASCII letter, a
+// digit (isAlnum) or one of extra.
+func onlyOf(s, extra string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isAlnum(s[i]) && strings.IndexByte(extra, s[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validName is Kong's entity name rule: letters, digits and "._~-".
+func validName(s string) bool { return onlyOf(s, "._~-") }
+
+// validUpstreamName is the hostname-like rule for upstream names.
+func validUpstreamName(s string) bool { return onlyOf(s, "._-") }
+
+// validHostLabel is one DNS label as Kong checks it: letters, digits, '_'
+// and inner '-'.
+func validHostLabel(l string) bool {
+	return onlyOf(l, "_-") && l[0] != '-' && l[len(l)-1] != '-'
+}
 
 var protocolGroups = map[string]string{
 	"http": "http", "https": "http",
@@ -120,7 +145,7 @@ func (v *validator) name(path, entity, name string, seen map[string]bool, what s
 	switch {
 	case name == "":
 		v.add(path+".name", entity, "%s name is required", what)
-	case !nameRE.MatchString(name):
+	case !validName(name):
 		v.add(path+".name", entity, "%s name %q may only contain letters, digits, '.', '_', '~' and '-'", what, name)
 	case seen[name]:
 		v.add(path+".name", entity, "duplicate %s name %q", what, name)
@@ -152,9 +177,12 @@ func (v *validator) service(path string, s *Service, names, routeNames map[strin
 	if s.Retries != nil && (*s.Retries < 0 || *s.Retries > MaxRetries) {
 		v.add(path+".retries", s.Name, "retries %d is outside 0..%d", *s.Retries, MaxRetries)
 	}
-	for field, t := range map[string]*int{"connect_timeout": s.ConnectTimeout, "read_timeout": s.ReadTimeout, "write_timeout": s.WriteTimeout} {
-		if t != nil && (*t < 1 || *t > MaxTimeoutMs) {
-			v.add(path+"."+field, s.Name, "%d is outside 1..%d", *t, MaxTimeoutMs)
+	for _, t := range [...]struct {
+		field string
+		ms    *int
+	}{{"connect_timeout", s.ConnectTimeout}, {"read_timeout", s.ReadTimeout}, {"write_timeout", s.WriteTimeout}} {
+		if t.ms != nil && (*t.ms < 1 || *t.ms > MaxTimeoutMs) {
+			v.add(path+"."+t.field, s.Name, "%d is outside 1..%d", *t.ms, MaxTimeoutMs)
 		}
 	}
 	for i := range s.Routes {
@@ -216,7 +244,7 @@ func (v *validator) upstream(path string, u *Upstream, names map[string]bool) {
 	switch {
 	case u.Name == "":
 		v.add(path+".name", "", "upstream name is required")
-	case !upstreamRE.MatchString(u.Name) || net.ParseIP(u.Name) != nil:
+	case !validUpstreamName(u.Name) || net.ParseIP(u.Name) != nil:
 		v.add(path+".name", u.Name, "upstream name %q must be a hostname (letters, digits, '.', '_', '-'), not an IP", u.Name)
 	case names[u.Name]:
 		v.add(path+".name", u.Name, "duplicate upstream name %q", u.Name)
@@ -299,7 +327,7 @@ func checkHostname(h string, wildcard bool) error {
 		if l == "*" && wildcard && (i == 0 || i == len(labels)-1) && len(labels) > 1 && strings.Count(h, "*") == 1 {
 			continue
 		}
-		if !hostLabel.MatchString(l) {
+		if !validHostLabel(l) {
 			return fmt.Errorf("invalid hostname %q", h)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -223,4 +224,50 @@ func TestAnalyzeWordAgreesWithAnalyze(t *testing.T) {
 			t.Errorf("%q: analyzeWord %+v, analyzeChars %+v", w, fast, slow)
 		}
 	}
+}
+
+// randomValue builds a JSON-like value of maps, lists and scalars from the
+// tricky strings, nested a few levels, with keys of varied lengths so that
+// scalars start at many columns.
+func randomValue(r *rand.Rand, depth int) any {
+	switch n := r.IntN(10); {
+	case depth < 5 && n < 3:
+		m := map[string]any{}
+		for i := r.IntN(4); i >= 0; i-- {
+			k := strings.Repeat("k", r.IntN(60)) + fmt.Sprint(r.IntN(20))
+			if r.IntN(4) == 0 {
+				k = trickyStrings[r.IntN(len(trickyStrings))]
+			}
+			m[k] = randomValue(r, depth+1)
+		}
+		if r.IntN(8) == 0 {
+			return map[string]any{}
+		}
+		return m
+	case depth < 5 && n < 5:
+		var l []any
+		for i := r.IntN(4); i >= 0; i-- {
+			l = append(l, randomValue(r, depth+1))
+		}
+		if r.IntN(8) == 0 {
+			return []any{}
+		}
+		return l
+	case n == 5:
+		return []any{nil, true, 42, -7, 2.5, uint64(math.MaxUint64)}[r.IntN(6)]
+	default:
+		return trickyStrings[r.IntN(len(trickyStrings))]
+	}
+}
+
+func TestMarshalMatchesSigsYAMLOnRandomValues(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	direct := 0
+	const n = 3000
+	for i := 0; i < n; i++ {
+		if compare(t, randomValue(r, 0)) {
+			direct++
+		}
+	}
+	t.Logf("%d of %d random values rendered directly", direct, n)
 }

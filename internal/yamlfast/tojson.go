@@ -377,11 +377,13 @@ func (c *Converter) scalar(text string) error {
 		c.buf = appendJSONString(c.buf, value)
 		return nil
 	case '{', '[':
-		// Only empty flow collections, optionally followed by a comment.
-		if len(text) < 2 || text[:2] != "{}" && text[:2] != "[]" || !endsValue(text[2:]) {
+		p := flowParser{c: c, text: text}
+		if err := p.node(0); err != nil {
+			return err
+		}
+		if !endsValue(text[p.pos:]) {
 			return errFallback
 		}
-		c.buf = append(c.buf, text[:2]...)
 		return nil
 	case '-':
 		if len(text) == 1 || text[1] == ' ' {
@@ -398,6 +400,11 @@ func (c *Converter) scalar(text string) error {
 	if strings.Contains(text, ": ") || strings.HasSuffix(text, ":") {
 		return errFallback
 	}
+	return c.plainScalar(text)
+}
+
+// plainScalar writes an unquoted scalar as go-yaml types it.
+func (c *Converter) plainScalar(text string) error {
 	r := resolve(text)
 	switch r.kind {
 	case kindString, kindTimestamp:
@@ -462,4 +469,195 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[last:]...)
 	return append(dst, '"')
+}
+
+// flowParser converts a flow collection written on one line, such as
+// "[{name: gw, port: 80}]". It keeps to the unambiguous part of YAML's flow
+// syntax: plain scalars without ':', '#' or '?', quoted scalars, ", "
+// between entries and ": " after keys. Anything else, such as collections
+// continued on the next line, is left to go-yaml.
+type flowParser struct {
+	c    *Converter
+	text string
+	pos  int
+}
+
+// maxFlowDepth bounds nesting, far below go-yaml's limit.
+const maxFlowDepth = 1000
+
+func (p *flowParser) skipSpaces() {
+	for p.pos < len(p.text) && p.text[p.pos] == ' ' {
+		p.pos++
+	}
+}
+
+// peek returns the next character, or 0 at the end of the line.
+func (p *flowParser) peek() byte {
+	if p.pos < len(p.text) {
+		return p.text[p.pos]
+	}
+	return 0
+}
+
+func (p *flowParser) node(depth int) error {
+	if depth > maxFlowDepth {
+		return errFallback
+	}
+	switch p.peek() {
+	case '[':
+		return p.sequence(depth)
+	case '{':
+		return p.mapping(depth)
+	case '"', '\'':
+		value, n, ok := quoted(p.text[p.pos:])
+		if !ok {
+			return errFallback
+		}
+		p.pos += n
+		p.c.buf = appendJSONString(p.c.buf, value)
+		return nil
+	}
+	text, ok := p.plain()
+	if !ok {
+		return errFallback
+	}
+	return p.c.plainScalar(text)
+}
+
+// plain reads a plain scalar, which ends at a flow indicator.
+func (p *flowParser) plain() (string, bool) {
+	start := p.pos
+	for p.pos < len(p.text) && strings.IndexByte(",[]{}", p.text[p.pos]) < 0 {
+		if strings.IndexByte(":#?", p.text[p.pos]) >= 0 {
+			return "", false
+		}
+		p.pos++
+	}
+	text := strings.TrimRight(p.text[start:p.pos], " ")
+	if text == "" || isIndicator(text[0]) && !(text[0] == '-' && len(text) > 1 && text[1] != ' ') {
+		return "", false
+	}
+	return text, true
+}
+
+// next moves past the ", " between entries, reporting whether another
+// entry follows, or past the closing character.
+func (p *flowParser) next(closing byte) (more bool, err error) {
+	p.skipSpaces()
+	switch p.peek() {
+	case ',':
+		p.pos++
+		p.skipSpaces()
+		if c := p.peek(); c == closing || c == 0 || c == ',' {
+			return false, errFallback // empty entries and trailing commas
+		}
+		return true, nil
+	case closing:
+		p.pos++
+		return false, nil
+	}
+	return false, errFallback // the collection goes on on the next line, or worse
+}
+
+func (p *flowParser) sequence(depth int) error {
+	p.pos++
+	p.c.buf = append(p.c.buf, '[')
+	p.skipSpaces()
+	if p.peek() == ']' {
+		p.pos++
+		p.c.buf = append(p.c.buf, ']')
+		return nil
+	}
+	for n := 0; ; n++ {
+		if n > 0 {
+			p.c.buf = append(p.c.buf, ',')
+		}
+		if err := p.node(depth + 1); err != nil {
+			return err
+		}
+		more, err := p.next(']')
+		if err != nil {
+			return err
+		}
+		if !more {
+			p.c.buf = append(p.c.buf, ']')
+			return nil
+		}
+	}
+}
+
+func (p *flowParser) mapping(depth int) error {
+	c := p.c
+	p.pos++
+	base := len(c.entries)
+	start := len(c.buf)
+	c.buf = append(c.buf, '{')
+	p.skipSpaces()
+	if p.peek() == '}' {
+		p.pos++
+		c.buf = append(c.buf, '}')
+		return nil
+	}
+	for n := 0; ; n++ {
+		if n > 0 {
+			c.buf = append(c.buf, ',')
+		}
+		key, ok := p.key()
+		if !ok {
+			return errFallback
+		}
+		e := entry{key: key, start: len(c.buf)}
+		c.buf = appendJSONString(c.buf, key)
+		if len(c.buf)-e.start > maxKeyJSON {
+			return errFallback
+		}
+		c.buf = append(c.buf, ':')
+		if err := p.node(depth + 1); err != nil {
+			return err
+		}
+		e.end = len(c.buf)
+		c.entries = append(c.entries, e)
+		more, err := p.next('}')
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+	}
+	c.buf = append(c.buf, '}')
+	err := c.sortEntries(start, c.entries[base:])
+	c.entries = c.entries[:base]
+	return err
+}
+
+// key reads a mapping key and the ": " after it.
+func (p *flowParser) key() (string, bool) {
+	var key string
+	switch p.peek() {
+	case '"', '\'':
+		value, n, ok := quoted(p.text[p.pos:])
+		if !ok {
+			return "", false
+		}
+		key = value
+		p.pos += n
+	default:
+		end := strings.Index(p.text[p.pos:], ": ")
+		if end < 0 {
+			return "", false
+		}
+		key = p.text[p.pos : p.pos+end]
+		if key == "" || isIndicator(key[0]) || strings.ContainsAny(key, ",[]{}#?:") || strings.HasSuffix(key, " ") ||
+			key == "<<" || resolve(key).kind != kindString {
+			return "", false
+		}
+		p.pos += end
+	}
+	if !strings.HasPrefix(p.text[p.pos:], ": ") {
+		return "", false
+	}
+	p.pos += 2
+	p.skipSpaces()
+	return key, true
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,11 +85,44 @@ var directDocs = []string{
 	"a: {}\nb: []\nc: {} # c\nd: [] #c\n",
 	"---\na: 1\n",
 	"# c\n\n--- # c\na: 1\n",
+	"spec:\n  parentRefs: [{name: gw}]\n  rules:\n  - backendRefs: [{name: web, port: 80, weight: 1}]\n    matches: [{path: {type: PathPrefix, value: /x}}, {headers: [{name: a, value: '1'}]}]\n",
+	"a: [1, two, \"three\", 'four', true, ~, 1.5, [], {}, [x, [y]]]  # c\nb: {z: 1, a: 2, \"q\": x}\n",
+	"- [a, b]\n- {k: v}\n- [ a , b ]\n- {}\n",
 }
 
 // edgeDocs probe the edges of what ToJSON converts itself and what it must
 // leave to go-yaml.
 var edgeDocs = []string{
+	"a: [1, 2\n",
+	"a: [1,\n  2]\n",
+	"a: [1, , 2]\n",
+	"a: [1, 2,]\n",
+	"a: [a: b]\n",
+	"a: {a, b: c}\n",
+	"a: {a: }\n",
+	"a: {a: 1, a: 2}\n",
+	"a: {\"a\":1}\n",
+	"a: [a:b]\n",
+	"a: [http://x]\n",
+	"a: [#x]\n",
+	"a: [a #x]\n",
+	"a: [?x]\n",
+	"a: [-x, - y]\n",
+	"a: [-x]\n",
+	"a: {y: 1}\n",
+	"a: {1: x}\n",
+	"a: [x]y\n",
+	"a: [x] y\n",
+	"a: [*x]\n",
+	"a: [&x y]\n",
+	"a: [!t x]\n",
+	"a: [|]\n",
+	"a: [a b, c  d ]\n",
+	"a: {k: [1, {m: n}], j: {}}\n",
+	"a: [\"x\" , 'y''z']\n",
+	"a: ['x'y]\n",
+	"a: [[[[[]]]]]\n",
+	"a: [" + strings.Repeat("[", 1100) + "\n",
 	"n: -.inf\n",
 	"10: ten\n",
 	"a: b\na: c\n",
@@ -172,4 +206,79 @@ func FuzzToJSON(f *testing.F) {
 		var c Converter
 		compareJSON(t, &c, []byte(doc))
 	})
+}
+
+// randomDoc builds a document from pieces manifests are made of, with
+// random indentation slips, so that most documents are valid and many are
+// not in small ways.
+func randomDoc(r *rand.Rand) string {
+	scalars := []string{"a", "web", "80", "0x1F", "1.5", "true", "yes", "~", "null", "", "''", `""`, `"q: x"`, "'it''s'", "a b", "a:b", "-1", "-", "http://x/y",
+		"2024-01-02", "1e3", ".5", "{}", "[]", "[a, b]", "{k: v}", "[{name: gw, port: 80}]", "[a, [b, c]]", "{a: {b: c}}", "x # c", "#c", "a #b", "'a'b", "*x", "&x y", "|", ">", "!x y", "[a,", "{a: }", "a: b", "[a: b]", "é"}
+	keys := []string{"name", "port", "spec", "metadata", "z", "A", "_x", "k8s", "y", "10", "\"quoted\"", "'single'", "<<", "a b", "a:b", "-k", "? k", "dup", "dup"}
+	var b strings.Builder
+	var node func(indent, depth int)
+	pad := func(n int) {
+		if r.IntN(25) == 0 {
+			n += r.IntN(3) - 1 // an indentation slip
+		}
+		b.WriteString(strings.Repeat(" ", max(n, 0)))
+	}
+	node = func(indent, depth int) {
+		entries := 1 + r.IntN(3)
+		seq := r.IntN(3) == 0
+		for i := 0; i < entries; i++ {
+			pad(indent)
+			if r.IntN(15) == 0 {
+				b.WriteString("# comment\n")
+				pad(indent)
+			}
+			if seq {
+				b.WriteString("-")
+				if depth < 4 && r.IntN(3) == 0 {
+					if r.IntN(2) == 0 {
+						b.WriteString("\n")
+						node(indent+2, depth+1)
+					} else {
+						// A compact mapping on the "-" line.
+						b.WriteString(" " + keys[r.IntN(len(keys))] + ": " + scalars[r.IntN(len(scalars))] + "\n")
+						node(indent+2, depth+1)
+					}
+					continue
+				}
+				b.WriteString(" " + scalars[r.IntN(len(scalars))] + "\n")
+				continue
+			}
+			b.WriteString(keys[r.IntN(len(keys))] + ":")
+			if depth < 4 && r.IntN(3) == 0 {
+				b.WriteString("\n")
+				step := 2
+				if r.IntN(4) == 0 {
+					step = 0 // a sequence at its key's indentation
+				}
+				node(indent+step, depth+1)
+				continue
+			}
+			b.WriteString(" " + scalars[r.IntN(len(scalars))] + "\n")
+		}
+	}
+	if r.IntN(4) == 0 {
+		b.WriteString("---\n")
+	}
+	node(r.IntN(2)*2, 0)
+	return b.String()
+}
+
+// TestToJSONMatchesSigsYAMLOnRandomDocuments compares many generated
+// documents, valid and not.
+func TestToJSONMatchesSigsYAMLOnRandomDocuments(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var c Converter
+	direct := 0
+	const n = 20000
+	for i := 0; i < n; i++ {
+		if compareJSON(t, &c, []byte(randomDoc(r))) {
+			direct++
+		}
+	}
+	t.Logf("%d of %d random documents converted directly", direct, n)
 }

@@ -125,14 +125,14 @@ func (o *Objects) decodeDocument(src source, raw []byte, conv *yamlfast.Converte
 	}
 	// The same JSON as yaml.YAMLToJSON, without its cost for the
 	// block-style YAML manifests are written in.
-	data, plain, err := conv.Convert(raw)
+	data, direct, err := conv.Convert(raw)
 	if err != nil {
 		return fmt.Errorf("%s: %w", src, err)
 	}
 	if string(data) == "null" {
 		return nil
 	}
-	return o.decodeObject(src, data, plain)
+	return o.decodeObject(src, data, direct)
 }
 
 // appendAll appends every list of p to the same list of o. Decoding only
@@ -171,12 +171,13 @@ func isOnlyComments(raw []byte) bool {
 	return true
 }
 
-// decodeObject decodes one object from its JSON. plain JSON (see
-// yamlfast.Converter.Convert) is tried with encoding/json alone first: when
-// that succeeds it yields what yaml.UnmarshalStrict would, and when it fails
-// yaml.UnmarshalStrict runs as always, for its error messages and for the
-// numbers and booleans it turns into strings where a field wants one.
-func (o *Objects) decodeObject(src source, data []byte, plain bool) error {
+// decodeObject decodes one object from its JSON. JSON that yamlfast
+// converted directly (see yamlfast.Converter.Convert) is decoded with
+// encoding/json alone first: when that succeeds it yields what
+// yaml.UnmarshalStrict would, and when it fails yaml.UnmarshalStrict runs as
+// always, for its error messages and for the numbers and booleans it turns
+// into strings where a field wants one.
+func (o *Objects) decodeObject(src source, data []byte, direct bool) error {
 	var tm typeMeta
 	if err := json.Unmarshal(data, &tm); err != nil {
 		return fmt.Errorf("%s: not a Kubernetes object: %w", src, err)
@@ -192,7 +193,7 @@ func (o *Objects) decodeObject(src source, data []byte, plain bool) error {
 			return fmt.Errorf("%s (List): %w", src, err)
 		}
 		for _, item := range list.Items {
-			if err := o.decodeObject(src, item, plain); err != nil {
+			if err := o.decodeObject(src, item, direct); err != nil {
 				return err
 			}
 		}
@@ -211,7 +212,7 @@ func (o *Objects) decodeObject(src source, data []byte, plain bool) error {
 		return fmt.Errorf("%s: metadata.name is required", where)
 	}
 	strict := func(into any) error {
-		if plain && decodeJSONStrict(data, into) == nil {
+		if direct && decodeJSONStrict(data, into) == nil {
 			return nil
 		}
 		reflect.ValueOf(into).Elem().SetZero() // forget what the failed attempt filled in

@@ -22,8 +22,8 @@ type emitter struct {
 	done       [][]byte // chunks filled before out
 	column     int      // characters (not bytes) since the last line break
 	indent     int      // indentation of the current block, -1 outside any
-	whitespace bool
-	indention  bool
+	whitespace bool     // the last character written was a space or a line break
+	indention  bool     // the current line holds only indentation (and "- " indicators)
 }
 
 func newEmitter(out []byte, done [][]byte) *emitter {
@@ -38,6 +38,8 @@ func (e *emitter) lineBreak() {
 // writeIndent moves to the start of a line indented for the current block:
 // it breaks the line unless only indentation has been written so far.
 func (e *emitter) writeIndent() {
+	// Every key and item starts here, which makes it the place to start a
+	// new chunk once the current one is full.
 	if len(e.out) >= chunkSize {
 		e.done = append(e.done, e.out)
 		e.out = make([]byte, 0, chunkSize+chunkSize/4)
@@ -114,11 +116,10 @@ const (
 // before choosing how to write it (flow contexts never occur here: empty
 // collections are the only flow nodes written).
 type analysis struct {
-	multiline    bool
-	plainOK      bool
-	singleOK     bool
-	blockOK      bool
-	allPrintable bool
+	multiline bool // has line breaks
+	plainOK   bool // may be written unquoted
+	singleOK  bool // may be single-quoted
+	blockOK   bool // may be written as a literal block
 }
 
 // printable is go-yaml v2's set of characters written as they are: line
@@ -140,7 +141,7 @@ func isBreak(r rune) bool {
 // analyzeChars goes through s character by character as go-yaml does.
 func analyzeChars(s string) analysis {
 	if s == "" {
-		return analysis{plainOK: true, singleOK: true, allPrintable: true}
+		return analysis{plainOK: true, singleOK: true}
 	}
 	var (
 		indicators, lineBreaks, special                          bool
@@ -197,7 +198,7 @@ func analyzeChars(s string) analysis {
 		precededByWhitespace = r == ' ' || r == '\t' || r == 0 || isBreak(r)
 		i = next
 	}
-	a := analysis{multiline: lineBreaks, plainOK: true, singleOK: true, blockOK: true, allPrintable: !special}
+	a := analysis{multiline: lineBreaks, plainOK: true, singleOK: true, blockOK: true}
 	if leadingSpace || leadingBreak || trailingSpace || trailingBreak || lineBreaks || indicators {
 		a.plainOK = false
 	}
@@ -235,7 +236,7 @@ func analyzeWord(s string) (analysis, bool) {
 	if s[len(s)-1] == ':' || strings.HasPrefix(s, "---") || strings.HasPrefix(s, "...") {
 		plain = false
 	}
-	return analysis{plainOK: plain, singleOK: true, blockOK: true, allPrintable: true}, true
+	return analysis{plainOK: plain, singleOK: true, blockOK: true}, true
 }
 
 // chooseStyle picks the style go-yaml v2 ends up with for a string: it asks

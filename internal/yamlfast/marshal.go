@@ -145,7 +145,12 @@ func (m *marshaler) node(v reflect.Value, pos position, depth int) error {
 	}
 	t := v.Type()
 	if t == jsonNumberType {
-		return m.number(v.String())
+		// encoding/json writes the number as it is, after checking it ("" is 0).
+		data, err := json.Marshal(json.Number(v.String()))
+		if err != nil {
+			return errFallback
+		}
+		return m.number(string(data))
 	}
 	if m.hasOwnJSON(t) {
 		return m.viaJSON(v, pos, depth)
@@ -239,15 +244,10 @@ func (m *marshaler) viaJSON(v reflect.Value, pos position, depth int) error {
 	return m.node(reflect.ValueOf(generic), pos, depth+1)
 }
 
-// number writes a JSON number the way go-yaml v2 reads it back: integers
-// stay as written, other numbers are reformatted as float64.
+// number writes a number as encoding/json wrote it the way go-yaml v2 reads
+// it back: integers stay as written, other numbers are reformatted as
+// float64.
 func (m *marshaler) number(text string) error {
-	if text == "" {
-		text = "0" // encoding/json writes an empty json.Number as 0
-	}
-	if !json.Valid([]byte(text)) || text[0] == '{' || text[0] == '[' || text[0] == '"' {
-		return errFallback
-	}
 	r := resolve(text)
 	switch r.kind {
 	case kindInt:
@@ -376,7 +376,7 @@ func (m *marshaler) mapValue(v reflect.Value, pos position, depth int) error {
 type structFields struct {
 	fields []jsonField
 	// unsupported marks structs whose JSON this walker does not mirror
-	// (embedded structs, ",string", ",omitzero", clashing names).
+	// (embedded structs, tag options other than omitempty, clashing names).
 	unsupported bool
 }
 
@@ -412,9 +412,10 @@ func (m *marshaler) fieldsOf(t reflect.Type) *structFields {
 		field := jsonField{name: name, index: i}
 		for opt := range strings.SplitSeq(opts, ",") {
 			switch opt {
+			case "":
 			case "omitempty":
 				field.omitEmpty = true
-			case "string", "omitzero", "inline", "format":
+			default: // ",string", ",omitzero" and the like: encoding/json renders these
 				sf.unsupported = true
 			}
 		}

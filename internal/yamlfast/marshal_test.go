@@ -131,7 +131,7 @@ func TestMarshalValuesMatchSigsYAML(t *testing.T) {
 		embedded{inner: inner{Name: "e"}, Extra: "x"},
 		stringOpt{N: 5},
 		map[int]string{1: "a", 20: "b", 3: "c"},
-		json.Number("1e400"),
+		json.Number("1e400"), json.Number(""), json.Number("-0"), json.Number("12345678901234567890123"),
 	}
 	for i, v := range values {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
@@ -151,6 +151,7 @@ func TestMarshalValuesMatchSigsYAML(t *testing.T) {
 		map[string]any{"s": "ls\u2028ps\u2029"},
 		map[string]any{strings.Repeat("k", 129): 1},
 		map[string]any{"x\ny": 2},
+		json.Number(" 1"), json.Number("0x10"), json.Number("1e"),
 	}
 	for i, v := range leftToSigs {
 		t.Run(fmt.Sprint("sigs-", i), func(t *testing.T) { compare(t, v) })

@@ -2,7 +2,6 @@ package yamlfast
 
 import (
 	"encoding/json"
-	"errors"
 	"math"
 	"slices"
 	"strconv"
@@ -34,12 +33,12 @@ func (c *Converter) ToJSON(doc []byte) ([]byte, error) {
 	return data, err
 }
 
-// Convert is ToJSON that also reports whether the document was plain block
-// YAML converted without go-yaml. Such JSON is printable ASCII as
-// encoding/json writes it, with no key near go-yaml's 1024-character limit
-// and no negative zero, so sigs.k8s.io/yaml.Unmarshal would read it back
-// unchanged: callers may decode it with encoding/json directly.
-func (c *Converter) Convert(doc []byte) (data []byte, plain bool, err error) {
+// Convert is ToJSON that also reports whether the document was converted
+// directly, without go-yaml. Such JSON is printable ASCII as encoding/json
+// writes it, with no key near go-yaml's 1024-character limit and no
+// negative zero, so sigs.k8s.io/yaml.Unmarshal would read it back unchanged:
+// callers may decode it with encoding/json instead.
+func (c *Converter) Convert(doc []byte) (data []byte, direct bool, err error) {
 	if err := c.convert(string(doc)); err == nil {
 		return slices.Clone(c.buf), true, nil
 	}
@@ -64,12 +63,11 @@ type entry struct {
 // level is indented at least one column further.
 const maxIndent = 5000
 
-// convert parses doc as the block-style YAML manifests are written in:
-// block mappings and sequences, plain and quoted one-line scalars, empty
-// flow collections and comments. Anything else (anchors, tags, block
-// scalars, escapes, flow collections with content, multi-line scalars,
-// tabs, non-ASCII text) fails with errFallback, as do documents go-yaml
-// would reject.
+// convert parses doc as the YAML manifests are written in: block mappings
+// and sequences, plain and quoted one-line scalars, one-line flow
+// collections and comments. Anything else (anchors, tags, block scalars,
+// escapes, multi-line scalars and collections, tabs, non-ASCII text) fails
+// with errFallback, as do documents go-yaml would reject.
 func (c *Converter) convert(doc string) error {
 	c.lines = c.lines[:0]
 	c.pos = 0
@@ -424,19 +422,19 @@ func (c *Converter) plainScalar(text string) error {
 		}
 		if r.f == 0 && math.Signbit(r.f) {
 			// JSON "-0" reads back as the integer 0 when sigs.k8s.io/yaml
-			// decodes it, so Direct results would differ; leave it to go-yaml.
+			// decodes it, so decoding it directly would differ.
 			return errFallback
 		}
 		data, err := json.Marshal(r.f)
 		if err != nil {
-			return errors.Join(errFallback, err)
+			return errFallback
 		}
 		c.buf = append(c.buf, data...)
 	}
 	return nil
 }
 
-// endsValue reports whether what follows a quoted scalar or an empty flow
+// endsValue reports whether what follows a quoted scalar or a flow
 // collection on its line is nothing or a comment.
 func endsValue(after string) bool {
 	return after == "" || after[0] == ' ' && strings.HasPrefix(strings.TrimLeft(after, " "), "#")

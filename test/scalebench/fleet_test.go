@@ -19,6 +19,7 @@ import (
 type fleetResult struct {
 	Requested, Gateways, RoutesEach int
 	Reason                          string // why fewer Gateways than requested ran
+	KongEach                        uint64 // PSS of the first Gateway's Kong, alone
 	ProgrammedSeconds               float64
 	OperatorRSS, KongRSS            uint64
 	KongProcesses                   int
@@ -62,26 +63,18 @@ func (b *labBench) dropBigGateway() {
 }
 
 // measureFleet creates up to requested Gateways with routesEach routes each,
-// bounded by the memory the machine has for their Kong processes.
-func (b *labBench) measureFleet(requested, routesEach int, kongRSSEach uint64) fleetResult {
+// bounded by the memory the machine has for their Kong processes: the
+// first Gateway's Kong is measured, and at most as many as fit in 60% of
+// the memory then available run.
+func (b *labBench) measureFleet(requested, routesEach int) fleetResult {
 	res := fleetResult{Requested: requested, RoutesEach: routesEach, Gateways: requested}
-	if avail := memAvailable(); kongRSSEach > 0 && avail > 0 {
-		// Leave 40% of what is available for the operator, the control
-		// plane and the rest of the machine.
-		if fit := int(avail * 6 / 10 / kongRSSEach); fit < requested {
-			res.Gateways = max(fit, 1)
-			res.Reason = fmt.Sprintf("%d MiB available and %d MiB per Kong: %d fit in 60%% of it", avail>>20, kongRSSEach>>20, fit)
-		}
-	}
-	b.logf("fleet: %d Gateways with %d routes each", res.Gateways, routesEach)
 	start := time.Now()
-	for g := 0; g < res.Gateways; g++ {
+	create := func(g int) {
 		ns := fmt.Sprintf("fleet-%d", g)
-		set := scalegen.Generate(scalegen.Options{Routes: routesEach, Namespaces: 1, Prefix: "", GatewayNamespace: ns, GatewayName: "gw",
+		set := scalegen.Generate(scalegen.Options{Routes: routesEach, Namespaces: 1, GatewayNamespace: ns, GatewayName: "gw",
 			TargetPort: 3000, Endpoints: func(i int) []string { return b.endpointsOf(g*10 + i) }})
 		set.Namespaces[0].Name = ns
-		var objs []client.Object
-		objs = append(objs, &set.Namespaces[0])
+		objs := []client.Object{&set.Namespaces[0]}
 		for i := range set.Services {
 			set.Services[i].Namespace = ns
 			set.EndpointSlices[i].Namespace = ns
@@ -103,6 +96,19 @@ spec:
 			objs = append(objs, &set.HTTPRoutes[i])
 		}
 		b.createAll(objs)
+	}
+	create(0)
+	b.waitGateway("fleet-0", "gw", 5*time.Minute)
+	if each, avail := processUsage(isKong).PSSBytes, memAvailable(); each > 0 && avail > 0 {
+		res.KongEach = each
+		if fit := 1 + int(avail*6/10/each); fit < requested {
+			res.Gateways = fit
+			res.Reason = fmt.Sprintf("%d MiB were available with the first Gateway up, and its Kong uses %d MiB (PSS): %d fit in 60%% of that", avail>>20, each>>20, fit)
+		}
+	}
+	b.logf("fleet: %d Gateways with %d routes each", res.Gateways, routesEach)
+	for g := 1; g < res.Gateways; g++ {
+		create(g)
 	}
 	var addrs []string
 	for g := 0; g < res.Gateways; g++ {

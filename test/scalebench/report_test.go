@@ -247,9 +247,9 @@ func churnSection(c churnResult) benchreport.Section {
 }
 
 func fleetSection(f fleetResult) benchreport.Section {
-	t := benchreport.Table{Header: []string{"Gateways", "routes each", "all Programmed after", "served", "operator RSS", "operator CPU while idle", "Kong PSS (all)", "Kong processes"}}
+	t := benchreport.Table{Header: []string{"Gateways", "routes each", "all Programmed after", "served", "operator RSS", "operator CPU while idle", "Kong PSS (all)", "Kong PSS (first, alone)", "Kong processes"}}
 	t.Rows = append(t.Rows, []string{fmt.Sprint(f.Gateways), fmt.Sprint(f.RoutesEach), secs(f.ProgrammedSeconds), fmt.Sprintf("%d/%d", f.Served, f.Checked),
-		bytesOf(f.OperatorRSS), fmt.Sprintf("%.1f%% of a core over %s", f.IdleCPUPercent, secs(f.IdleSeconds)), bytesOf(f.KongRSS), fmt.Sprint(f.KongProcesses)})
+		bytesOf(f.OperatorRSS), fmt.Sprintf("%.1f%% of a core over %s", f.IdleCPUPercent, secs(f.IdleSeconds)), bytesOf(f.KongRSS), bytesOf(f.KongEach), fmt.Sprint(f.KongProcesses)})
 	p := benchreport.Table{Caption: "propagation on one Gateway of the fleet", Header: []string{"change", "n", "p50", "p90", "p99", "max"}}
 	p.Rows = append(p.Rows, distRow("create", f.Propagation.Create), distRow("edit", f.Propagation.Edit), distRow("delete", f.Propagation.Delete))
 	text := fmt.Sprintf("%d Gateways, each with its own Kong data plane (one replica) and %d generated routes, created one "+

@@ -112,10 +112,8 @@ func TestScaleBench(t *testing.T) {
 		}
 		return b
 	}
-	var kongEach uint64
 	stage("lab", &res.Lab, func() {
 		b := lab()
-		kongEach = processUsage(isKong).PSSBytes // one Gateway, one replica, no routes yet
 		res.Lab = &labResults{}
 		if v, err := b.cs.Discovery().ServerVersion(); err == nil {
 			res.Lab.KubeVersion = v.GitVersion
@@ -140,13 +138,8 @@ func TestScaleBench(t *testing.T) {
 	})
 	stage("fleet", &res.Fleet, func() {
 		b := lab()
-		if kongEach == 0 {
-			kongEach = processUsage(isKong).PSSBytes
-		}
-		if b.routes > 0 {
-			b.dropBigGateway()
-		}
-		f := b.measureFleet(fleetSize, 50, kongEach)
+		b.dropBigGateway()
+		f := b.measureFleet(fleetSize, 50)
 		res.Fleet = &f
 	})
 	rep := buildReport(res, machine, root, started)

@@ -76,18 +76,11 @@ func countEntities(cfg *kong.Config) (services, upstreams, targets int) {
 	return len(cfg.Services), len(cfg.Upstreams), targets
 }
 
-// measureApply posts each configuration reps times to one real Kong, with
-// a small different configuration in between so every post is a change.
+// measureApply posts each configuration reps times to real Kong, with a
+// small different configuration in between so every post is a change. Each
+// shape gets a Kong of its own, stopped when the shape is done, so its
+// memory figures are its own and no Kong outlives the stage.
 func measureApply(t testing.TB, sizes map[string][]int, reps int, logf func(string, ...any)) []applySample {
-	k := realkong.Start(t, realkong.Options{})
-	kongUsage := func() procUsage {
-		raw, err := os.ReadFile(filepath.Join(k.Prefix, "pids", "nginx.pid"))
-		if err != nil {
-			return procUsage{}
-		}
-		pid, _ := strconv.Atoi(strings.TrimSpace(string(raw)))
-		return treeUsage(pid)
-	}
 	var out []applySample
 	shapes := make([]string, 0, len(sizes))
 	for s := range sizes {
@@ -95,6 +88,15 @@ func measureApply(t testing.TB, sizes map[string][]int, reps int, logf func(stri
 	}
 	sort.Strings(shapes)
 	for _, shape := range shapes {
+		k := realkong.Start(t, realkong.Options{})
+		kongUsage := func() procUsage {
+			raw, err := os.ReadFile(filepath.Join(k.Prefix, "pids", "nginx.pid"))
+			if err != nil {
+				return procUsage{}
+			}
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(raw)))
+			return treeUsage(pid)
+		}
 		for _, n := range sizes[shape] {
 			cfg, err := scaleConfig(n)
 			if err != nil {
@@ -133,6 +135,9 @@ func measureApply(t testing.TB, sizes map[string][]int, reps int, logf func(stri
 			logf("kong apply: %s, %d routes, %d bytes, %d services, %d upstreams, %d targets: %v s, Kong PSS %d MiB",
 				shape, n, s.Bytes, s.Services, s.Upstreams, s.Targets, s.Seconds, s.KongRSS>>20)
 			out = append(out, s)
+		}
+		if err := k.Stop(); err != nil {
+			t.Fatal(err)
 		}
 	}
 	return out

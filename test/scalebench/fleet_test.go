@@ -59,6 +59,15 @@ func (b *labBench) dropBigGateway() {
 	if err != nil {
 		b.t.Fatal(err)
 	}
+	// The namespaces can be gone while the big Gateway's Kong is still
+	// draining (kong quit --wait); the fleet is sized on what its first
+	// Gateway's Kong alone uses, so wait for the last nginx to exit.
+	err = lab.WaitFor(b.ctx, 3*time.Minute, "the big Gateway's Kong processes to exit", func() (bool, error) {
+		return processUsage(isKong).Count == 0, nil
+	})
+	if err != nil {
+		b.t.Fatal(err)
+	}
 	b.routes, b.services = 0, 0
 }
 

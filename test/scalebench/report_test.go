@@ -144,7 +144,7 @@ func applySection(samples []applySample) benchreport.Section {
 		bySize = append(bySize, benchreport.Series{Name: n, Points: pts})
 	}
 	text := "Real Kong 3.9.3 (one worker) on 127.0.0.1, no lab: the time from `POST /config` until the worker serves the new " +
-		"configuration (a probe route added to it answers), three times per size, each after a small different configuration. " +
+		"configuration (a probe route added to it answers), three times per size, each after a small different configuration; each shape runs on a Kong of its own, so \"Kong PSS after\" is what that shape left Kong holding. " +
 		"\"shared\" is what Drawbridge generates: rules that send to the same endpoints with the same weights share one " +
 		"upstream and one service. \"per-rule\" rebuilds the shape it generated before (a service and an upstream with " +
 		"its own copy of the targets for every rule) from the same translation. Kong builds a balancer and a health " +
@@ -276,7 +276,8 @@ func cliSection(cs []cliSample) benchreport.Section {
 		}
 	}
 	text := "`bin/drawbridge translate -f <generated manifest> -o yaml|json` with its output discarded, three runs " +
-		"per size; peak RSS is the kernel's (getrusage) for the process."
+		"per size; peak RSS is the largest of the three as GNU time reports it (the process's own high-water mark; " +
+		"Go's rusage of a child it starts itself would include the parent's, through vfork)."
 	return benchreport.Section{Title: "`drawbridge translate`", Text: strings.TrimSpace(text), Tables: []benchreport.Table{t}, Charts: []benchreport.Chart{{
 		File: "translate-cli.png", Title: "drawbridge translate, end to end", XLabel: "HTTPRoutes", YLabel: "seconds (p50)", Kind: benchreport.BarChart,
 		Series: []benchreport.Series{yamlT, jsonT}, Guides: []benchreport.Guide{{Y: 1, Label: "goal at 10,000: 1 s"}},

@@ -134,13 +134,16 @@ type DataPlaneConfig struct {
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 
 	// Env adds environment variables to the Kong container. Variables that
-	// carry the operator's contract with Kong (database mode, router flavor,
-	// listeners, port maps, admin API and its TLS settings) cannot be set here.
+	// carry the operator's contract with Kong cannot be set here: database
+	// mode, role, router flavor, listeners and port maps, the prefix, the
+	// plugin list and Lua paths, headers, a declarative configuration, and
+	// every variable starting with KONG_ADMIN_, KONG_NGINX_ADMIN_,
+	// KONG_STATUS_, KONG_CLUSTER_ or KONG_UNTRUSTED_LUA.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=128
-	// +kubebuilder:validation:XValidation:rule="self.all(e, !(e.name in ['KONG_DATABASE','KONG_ROUTER_FLAVOR','KONG_PROXY_LISTEN','KONG_STREAM_LISTEN','KONG_PORT_MAPS','KONG_ADMIN_LISTEN','KONG_STATUS_LISTEN','KONG_ADMIN_SSL_CERT','KONG_ADMIN_SSL_CERT_KEY','KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE','KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT','KONG_NGINX_ADMIN_SSL_VERIFY_DEPTH','KONG_CLUSTER_LISTEN','KONG_PREFIX','KONG_ADMIN_GUI_LISTEN','KONG_PLUGINS','KONG_LUA_PACKAGE_PATH']))",message="env must not set variables that Drawbridge manages (KONG_DATABASE, KONG_ROUTER_FLAVOR, listeners, port maps, admin API and its TLS, KONG_PREFIX, KONG_PLUGINS, KONG_LUA_PACKAGE_PATH)"
+	// +kubebuilder:validation:XValidation:rule="self.all(e, !(e.name in ['KONG_DATABASE','KONG_ROUTER_FLAVOR','KONG_PROXY_LISTEN','KONG_STREAM_LISTEN','KONG_PORT_MAPS','KONG_PREFIX','KONG_ROLE','KONG_PLUGINS','KONG_LUA_PACKAGE_PATH','KONG_LUA_PACKAGE_CPATH','KONG_HEADERS','KONG_HEADERS_UPSTREAM','KONG_DECLARATIVE_CONFIG','KONG_DECLARATIVE_CONFIG_STRING']) && !(['KONG_ADMIN_','KONG_NGINX_ADMIN_','KONG_STATUS_','KONG_CLUSTER_','KONG_UNTRUSTED_LUA'].exists(p, e.name.startsWith(p))))",message="env must not set variables that Drawbridge manages (KONG_DATABASE, KONG_ROLE, KONG_ROUTER_FLAVOR, listeners, port maps, KONG_PREFIX, KONG_PLUGINS, Lua paths, headers, declarative configuration, and KONG_ADMIN_*, KONG_NGINX_ADMIN_*, KONG_STATUS_*, KONG_CLUSTER_*, KONG_UNTRUSTED_LUA*)"
 	Env []corev1.EnvVar `json:"env,omitempty"`
 
 	// PodTemplate is a strategic-merge patch applied over the generated pod

@@ -21,15 +21,38 @@ const (
 )
 
 // managedEnv are the variables that carry the operator's contract with Kong.
-// Users cannot set them through dataPlane.env: doing so could expose the admin
-// API without client certificates or detach listeners from the Gateway.
+// Users cannot set them through dataPlane.env or a podTemplate patch: doing so
+// could expose the admin API without client certificates, detach listeners
+// from the Gateway, turn Kong into a hybrid-mode node that ignores POST
+// /config, or break the Lua that Drawbridge generates (pre-function needs
+// untrusted_lua = sandbox and nothing more; its plugins need Kong's module
+// paths and headers as Kong ships them).
 var managedEnv = map[string]bool{
 	"KONG_DATABASE": true, "KONG_ROUTER_FLAVOR": true, "KONG_PROXY_LISTEN": true,
-	"KONG_STREAM_LISTEN": true, "KONG_PORT_MAPS": true, "KONG_ADMIN_LISTEN": true,
-	"KONG_STATUS_LISTEN": true, "KONG_ADMIN_SSL_CERT": true, "KONG_ADMIN_SSL_CERT_KEY": true,
-	"KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE": true, "KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT": true,
-	"KONG_NGINX_ADMIN_SSL_VERIFY_DEPTH": true, "KONG_CLUSTER_LISTEN": true, "KONG_PREFIX": true,
-	"KONG_ADMIN_GUI_LISTEN": true, "KONG_PLUGINS": true, "KONG_LUA_PACKAGE_PATH": true,
+	"KONG_STREAM_LISTEN": true, "KONG_PORT_MAPS": true, "KONG_PREFIX": true, "KONG_ROLE": true,
+	"KONG_PLUGINS": true, "KONG_LUA_PACKAGE_PATH": true, "KONG_LUA_PACKAGE_CPATH": true,
+	"KONG_HEADERS": true, "KONG_HEADERS_UPSTREAM": true,
+	"KONG_DECLARATIVE_CONFIG": true, "KONG_DECLARATIVE_CONFIG_STRING": true,
+}
+
+// managedEnvPrefixes name whole families of managed settings: the admin API
+// and every nginx directive injected into its server block, the status
+// listener, hybrid-mode clustering and the Lua sandbox.
+var managedEnvPrefixes = []string{"KONG_ADMIN_", "KONG_NGINX_ADMIN_", "KONG_STATUS_", "KONG_CLUSTER_", "KONG_UNTRUSTED_LUA"}
+
+// IsManagedEnv reports whether Drawbridge owns the Kong setting an
+// environment variable carries. The CEL rule on dataPlane.env lists the same
+// names and prefixes (a test keeps the two in step).
+func IsManagedEnv(name string) bool {
+	if managedEnv[name] {
+		return true
+	}
+	for _, p := range managedEnvPrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // kongEnv renders the environment that makes Kong a DB-less, expressions-router

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
@@ -25,6 +28,10 @@ import (
 // ProxyContainerName is the name of the Kong container; podTemplate patches
 // address it by this name.
 const ProxyContainerName = "proxy"
+
+// adminTLSVolume holds the admin API's server certificate and the CA that
+// client certificates must chain to.
+const adminTLSVolume = "admin-tls"
 
 // Input is everything one rendering needs.
 type Input struct {
@@ -253,18 +260,19 @@ func podTemplate(in Input, names Names, ports []PortMapping, plugins renderedPlu
 				VolumeMounts: append([]corev1.VolumeMount{
 					{Name: "kong-prefix", MountPath: KongPrefix},
 					{Name: "tmp", MountPath: "/tmp"},
-					{Name: "admin-tls", MountPath: AdminTLSDir, ReadOnly: true},
+					{Name: adminTLSVolume, MountPath: AdminTLSDir, ReadOnly: true},
 				}, plugins.mounts...),
 			}},
 			Volumes: append([]corev1.Volume{
 				{Name: "kong-prefix", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 				{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-				{Name: "admin-tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+				{Name: adminTLSVolume, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 					SecretName: names.AdminTLS, DefaultMode: ptr.To(int32(0o440)),
 				}}},
 			}, plugins.volumes...),
 		},
 	}
+	generated := tpl
 	for i, patch := range in.Config.PodTemplatePatches {
 		patched, err := applyPodTemplatePatch(tpl, patch.Raw)
 		if err != nil {
@@ -274,6 +282,11 @@ func podTemplate(in Input, names Names, ports []PortMapping, plugins renderedPlu
 	}
 	if !hasContainer(tpl, ProxyContainerName) {
 		return corev1.PodTemplateSpec{}, fmt.Errorf("dataPlane.podTemplate removed the %q container that runs Kong", ProxyContainerName)
+	}
+	if len(in.Config.PodTemplatePatches) > 0 {
+		if err := keepsManagedSettings(generated, tpl); err != nil {
+			return corev1.PodTemplateSpec{}, fmt.Errorf("dataPlane.podTemplate %w", err)
+		}
 	}
 	if in.AdminCertFingerprint != "" {
 		if tpl.Annotations == nil {
@@ -313,6 +326,76 @@ func applyPodTemplatePatch(tpl corev1.PodTemplateSpec, patch []byte) (corev1.Pod
 		out.Labels = map[string]string{}
 	}
 	return out, nil
+}
+
+// keepsManagedSettings refuses a patched pod template that changes what
+// the operator relies on in the Kong container: a managed variable added,
+// changed, removed or read from elsewhere, an envFrom (it could set any
+// managed variable that Drawbridge leaves at Kong's default), or the admin
+// API's TLS files.
+func keepsManagedSettings(generated, patched corev1.PodTemplateSpec) error {
+	want, got := proxyContainer(generated), proxyContainer(patched)
+	wantEnv := managedEnvOf(want.Env)
+	gotEnv := managedEnvOf(got.Env)
+	for _, e := range got.Env {
+		if IsManagedEnv(e.Name) && e.ValueFrom != nil {
+			return fmt.Errorf("must not set %s of the %q container from a reference: Drawbridge manages it", e.Name, ProxyContainerName)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(gotEnv)) {
+		if v, ok := wantEnv[name]; !ok || v != gotEnv[name] {
+			return fmt.Errorf("must not set %s of the %q container: Drawbridge manages it", name, ProxyContainerName)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(wantEnv)) {
+		if _, ok := gotEnv[name]; !ok {
+			return fmt.Errorf("must not remove %s from the %q container: Drawbridge manages it", name, ProxyContainerName)
+		}
+	}
+	if len(got.EnvFrom) > 0 {
+		return fmt.Errorf("must not give the %q container envFrom: it could set variables that Drawbridge manages; use env with valueFrom", ProxyContainerName)
+	}
+	if !equality.Semantic.DeepEqual(volumeNamed(generated, adminTLSVolume), volumeNamed(patched, adminTLSVolume)) {
+		return fmt.Errorf("must not change the %q volume: it holds the admin API's certificates", adminTLSVolume)
+	}
+	if !slices.ContainsFunc(got.VolumeMounts, func(m corev1.VolumeMount) bool {
+		return m.Name == adminTLSVolume && m.MountPath == AdminTLSDir && m.SubPath == "" && m.SubPathExpr == ""
+	}) || slices.ContainsFunc(got.VolumeMounts, func(m corev1.VolumeMount) bool {
+		return m.Name != adminTLSVolume && strings.HasPrefix(m.MountPath+"/", AdminTLSDir+"/")
+	}) {
+		return fmt.Errorf("must not change where the %q container mounts the admin API's certificates (%s)", ProxyContainerName, AdminTLSDir)
+	}
+	return nil
+}
+
+// managedEnvOf maps the managed variables of a container to their values,
+// the last entry of a name winning as it does in the kubelet.
+func managedEnvOf(env []corev1.EnvVar) map[string]string {
+	out := map[string]string{}
+	for _, e := range env {
+		if IsManagedEnv(e.Name) {
+			out[e.Name] = e.Value
+		}
+	}
+	return out
+}
+
+func proxyContainer(tpl corev1.PodTemplateSpec) corev1.Container {
+	for _, c := range tpl.Spec.Containers {
+		if c.Name == ProxyContainerName {
+			return c
+		}
+	}
+	return corev1.Container{}
+}
+
+func volumeNamed(tpl corev1.PodTemplateSpec, name string) *corev1.Volume {
+	for i := range tpl.Spec.Volumes {
+		if tpl.Spec.Volumes[i].Name == name {
+			return &tpl.Spec.Volumes[i]
+		}
+	}
+	return nil
 }
 
 func hasContainer(tpl corev1.PodTemplateSpec, name string) bool {

@@ -40,6 +40,12 @@ var _ = Describe("GatewayConfiguration admission (CEL and schema)", func() {
 			PodDisruptionBudget: &v1alpha1.PodDisruptionBudgetConfig{}}}, "exactly one of minAvailable and maxUnavailable"),
 		Entry("a managed env var", v1alpha1.GatewayConfigurationSpec{DataPlane: &v1alpha1.DataPlaneConfig{
 			Env: []corev1.EnvVar{{Name: "KONG_ADMIN_LISTEN", Value: "0.0.0.0:8001"}}}}, "must not set variables that Drawbridge manages"),
+		Entry("a managed env family (the Lua sandbox)", v1alpha1.GatewayConfigurationSpec{DataPlane: &v1alpha1.DataPlaneConfig{
+			Env: []corev1.EnvVar{{Name: "KONG_LOG_LEVEL", Value: "info"}, {Name: "KONG_UNTRUSTED_LUA", Value: "on"}}}}, "must not set variables that Drawbridge manages"),
+		Entry("an nginx directive in the admin server", v1alpha1.GatewayConfigurationSpec{DataPlane: &v1alpha1.DataPlaneConfig{
+			Env: []corev1.EnvVar{{Name: "KONG_NGINX_ADMIN_ALLOW", Value: "all"}}}}, "must not set variables that Drawbridge manages"),
+		Entry("hybrid mode", v1alpha1.GatewayConfigurationSpec{DataPlane: &v1alpha1.DataPlaneConfig{
+			Env: []corev1.EnvVar{{Name: "KONG_ROLE", Value: "data_plane"}}}}, "must not set variables that Drawbridge manages"),
 		Entry("an image with spaces", v1alpha1.GatewayConfigurationSpec{DataPlane: &v1alpha1.DataPlaneConfig{
 			Image: ptr.To("kong 3.9")}}, "spec.dataPlane.image"),
 		Entry("externalTrafficPolicy on ClusterIP", v1alpha1.GatewayConfigurationSpec{Service: &v1alpha1.ServiceConfig{
@@ -57,6 +63,9 @@ var _ = Describe("GatewayConfiguration admission (CEL and schema)", func() {
 		Entry("an image digest", v1alpha1.GatewayConfigurationSpec{DataPlane: &v1alpha1.DataPlaneConfig{Image: ptr.To("kong@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")}}),
 		Entry("a podTemplate patch with sidecars", v1alpha1.GatewayConfigurationSpec{DataPlane: &v1alpha1.DataPlaneConfig{
 			PodTemplate: rawJSON(`{"spec":{"containers":[{"name":"sidecar","image":"busybox"}]}}`)}}),
+		Entry("Kong settings Drawbridge leaves to the platform team", v1alpha1.GatewayConfigurationSpec{DataPlane: &v1alpha1.DataPlaneConfig{
+			Env: []corev1.EnvVar{{Name: "KONG_LOG_LEVEL", Value: "info"}, {Name: "KONG_NGINX_WORKER_PROCESSES", Value: "2"},
+				{Name: "KONG_NGINX_PROXY_PROXY_BUFFER_SIZE", Value: "16k"}, {Name: "KONG_TRUSTED_IPS", Value: "10.0.0.0/8"}}}}),
 		Entry("an empty spec", v1alpha1.GatewayConfigurationSpec{}),
 	)
 })

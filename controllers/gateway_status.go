@@ -134,6 +134,9 @@ func gatewayConditions(s *gatewayScope) (accepted, programmed gatewayapi.Conditi
 				"Waiting for data-plane replicas to be discovered on the admin Service")
 		case !s.sync.AllInSync():
 			msg := s.sync.Summary()
+			if lagging := s.sync.Lagging(); lagging != "" {
+				msg += "; " + lagging
+			}
 			if s.sync.Rejection != nil {
 				msg += "; Kong rejected the configuration: " + s.sync.Rejection.Message
 			}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -247,6 +248,38 @@ func (r Result) AllInSync() bool { return r.Total > 0 && r.InSync == r.Total }
 func (r Result) Summary() string {
 	return fmt.Sprintf("%d/%d replicas hold the current configuration", r.InSync, r.Total)
 }
+
+// Lagging names the replicas that do not hold the configuration and why,
+// for the Gateway's status: "not in sync: web-1 (GET /status: ... connection
+// refused)". It is empty when every replica is in sync. Kong's rejections
+// are left out: the status reports them on their own. Each cause is cut to
+// a line, so a status message stays readable with many replicas.
+func (r Result) Lagging() string {
+	var parts []string
+	for _, o := range r.Replicas {
+		if o.InSync || o.Rejection != nil {
+			continue
+		}
+		cause := "not pushed yet"
+		if o.Err != nil {
+			cause = o.Err.Error()
+		}
+		if i := strings.IndexByte(cause, '\n'); i >= 0 {
+			cause = cause[:i]
+		}
+		if len(cause) > laggingCauseMax {
+			cause = strings.ToValidUTF8(cause[:laggingCauseMax], "") + "..."
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", o.Replica.Name, cause))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "not in sync: " + strings.Join(parts, "; ")
+}
+
+// laggingCauseMax bounds each replica's cause in Lagging, in bytes.
+const laggingCauseMax = 240
 
 // Err joins the errors of replicas that are not in sync, or returns nil.
 func (r Result) Err() error {

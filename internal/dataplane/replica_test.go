@@ -421,3 +421,26 @@ func TestReplicaValidation(t *testing.T) {
 		t.Fatal(u)
 	}
 }
+
+func TestLaggingNamesEveryReplicaOutOfSyncAndWhy(t *testing.T) {
+	long := errors.New("POST /config: " + strings.Repeat("x", 500) + "\nsecond line")
+	res := Result{Total: 4, InSync: 1, Replicas: []Outcome{
+		{Replica: Replica{Name: "web-a"}, InSync: true},
+		{Replica: Replica{Name: "web-b"}, Err: fmt.Errorf("GET /status: %w", &AdminAuthError{Status: 400, Reason: "The SSL certificate error"})},
+		{Replica: Replica{Name: "web-c"}, Err: long},
+		{Replica: Replica{Name: "web-d"}, Rejection: &ConfigError{Status: 400}, Err: errors.New("rejected")},
+	}}
+	got := res.Lagging()
+	if !strings.HasPrefix(got, "not in sync: web-b (GET /status: Kong admin API refused the operator's client certificate") {
+		t.Errorf("Lagging() = %q: want web-b named first with its admin authentication failure", got)
+	}
+	if !strings.Contains(got, "; web-c (POST /config: xxx") || strings.Contains(got, "second line") || len(got) > 2*laggingCauseMax+100 {
+		t.Errorf("Lagging() = %q: want web-c's cause cut to one bounded line", got)
+	}
+	if strings.Contains(got, "web-a") || strings.Contains(got, "web-d") {
+		t.Errorf("Lagging() = %q names a replica in sync or one whose rejection is reported on its own", got)
+	}
+	if got := (Result{Total: 1, InSync: 1, Replicas: []Outcome{{Replica: Replica{Name: "a"}, InSync: true}}}).Lagging(); got != "" {
+		t.Errorf("all in sync: Lagging() = %q, want empty", got)
+	}
+}

@@ -156,7 +156,8 @@ var _ = Describe("Gateway provisioning", func() {
 		ready := startReplica(gw)
 		publishReplicas(gw, ready, podAddress(nextLoopback())) // nothing listens on its loopback twin
 		Eventually(gatewayCondition(gw, "Programmed")).Should(And(
-			haveCondition(metav1.ConditionFalse, "Pending"), HaveField("Message", ContainSubstring("1/2 replicas hold the current configuration"))))
+			haveCondition(metav1.ConditionFalse, "Pending"), HaveField("Message", ContainSubstring("1/2 replicas hold the current configuration")),
+			HaveField("Message", MatchRegexp(`; not in sync: \S+ \(`))))
 		publishReplicas(gw, ready)
 		Eventually(gatewayCondition(gw, "Programmed")).Should(And(
 			haveCondition(metav1.ConditionFalse, "Pending"), HaveField("Message", ContainSubstring("0/1 replicas available"))))

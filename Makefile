@@ -55,13 +55,27 @@ run-cluster: build ## Run the operator from this machine against the current kub
 		--metrics-bind-address=127.0.0.1:18080 --metrics-secure=false --health-probe-bind-address=127.0.0.1:18081
 
 .PHONY: test
-test: verify kube-binaries lab-binaries kong ## Run every test: unit, golden, fuzz seeds, envtest, the differential suite and the lab e2e suite on real Kong, and the conformance suite for every claimed feature.
+test: verify kube-binaries lab-binaries kong ## Run every test: unit, golden, fuzz seeds, envtest (and again under the race detector with the controllers and internal/dataplane), the differential suite and the lab e2e suite on real Kong, and the conformance suite for every claimed feature.
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) \
 		KONG_DIR=$(KONG_DIR) LAB_KONG=$(LAB_KONG) KONGDIFF_SUMMARY=$(BIN)/kongdiff-summary.txt \
 		go test ./... -count=1 2>&1 | tee $(BIN)/test.log
-	cd test/conformance && go test -count=1 -run '^TestWrite' . 2>&1 | tee -a $(BIN)/test.log
+	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental \
+		go test -race -count=1 ./controllers/... ./internal/dataplane/... ./test/envtest/... 2>&1 | sed 's/^ok /ok (race) /' | tee -a $(BIN)/test.log
+	cd test/conformance && go test -count=1 -run '^Test(Write|Gate)' . 2>&1 | tee -a $(BIN)/test.log
 	$(MAKE) conformance-ci
 	@echo "test: $$(grep -c '^ok' $(BIN)/test.log) packages passed, $$(grep -c '^FAIL' $(BIN)/test.log || true) failed; conformance passed for every profile and claimed feature"
+
+# How long `make fuzz` runs each fuzz target (their seeds run in make test).
+FUZZTIME ?= 30s
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each, one after another; a failure stops with the crashing input under testdata/fuzz.
+	@for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./test/conformance/' | xargs -n1 dirname | sort -u); do \
+		for target in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$pkg/*_test.go | sed 's/^func //'); do \
+			echo "fuzz: $$pkg $$target for $(FUZZTIME)"; \
+			go test $$pkg -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) || exit 1; \
+		done; \
+	done
 
 .PHONY: test-e2e
 test-e2e: kube-binaries lab-binaries kong ## Run only the lab e2e suite (root).
@@ -72,6 +86,9 @@ CONFORMANCE_PROFILES ?= GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP,GATEWA
 CONFORMANCE_REPORT ?= $(BIN)/conformance/report.yaml
 CONFORMANCE_VERSION ?= $(VERSION)
 CONFORMANCE_ARGS ?=
+# The profiles and extended features the report must show with nothing
+# failed or skipped (empty: no check, for runs of a subset).
+CONFORMANCE_EXPECTED_CLAIM ?= $(CURDIR)/test/conformance/expected-claim.yaml
 # Labs are known by name; a second run under the same name would take the
 # first one down, so each kind of run has its own.
 CONFORMANCE_LAB ?= conformance
@@ -97,7 +114,7 @@ conformance: lab-binaries kube-binaries kong ## Run the upstream Gateway API con
 		-conformance-profiles=$(CONFORMANCE_PROFILES) -report-output=$(CONFORMANCE_REPORT) \
 		-usable-address=$(CONFORMANCE_USABLE_ADDRESS) -unusable-address=$(CONFORMANCE_UNUSABLE_ADDRESS) \
 		-timeout-config-overrides=$(CONFORMANCE_TIMEOUTS) \
-		-drawbridge-version=$(CONFORMANCE_VERSION) -data-plane="$(DATA_PLANE)" $(CONFORMANCE_ARGS) 2>&1 | tee $(BIN)/$(CONFORMANCE_LAB).log | grep -E '^(--- |    --- (PASS|FAIL)|ok|PASS|FAIL|lab:)' || true
+		-drawbridge-version=$(CONFORMANCE_VERSION) -data-plane="$(DATA_PLANE)" $(if $(CONFORMANCE_EXPECTED_CLAIM),-expected-claim=$(CONFORMANCE_EXPECTED_CLAIM)) $(CONFORMANCE_ARGS) 2>&1 | tee $(BIN)/$(CONFORMANCE_LAB).log | grep -E '^(--- |    --- (PASS|FAIL)|ok|PASS|FAIL|lab:)' || true
 	@grep -q '^--- PASS: TestConformance' $(BIN)/$(CONFORMANCE_LAB).log || { echo "conformance: failed (full log: bin/$(CONFORMANCE_LAB).log)"; exit 1; }
 	@cat $(dir $(CONFORMANCE_REPORT))SUMMARY.md
 
@@ -124,7 +141,7 @@ conformance-ci: ## Every profile and claimed feature, as make test runs it; the 
 
 .PHONY: conformance-http-core
 conformance-http-core: ## The GATEWAY-HTTP core tests only (a quick check); the report goes to bin/.
-	$(MAKE) conformance CONFORMANCE_LAB=conformance-core CONFORMANCE_PROFILES=GATEWAY-HTTP CONFORMANCE_REPORT=$(BIN)/conformance-http-core/report.yaml \
+	$(MAKE) conformance CONFORMANCE_LAB=conformance-core CONFORMANCE_PROFILES=GATEWAY-HTTP CONFORMANCE_REPORT=$(BIN)/conformance-http-core/report.yaml CONFORMANCE_EXPECTED_CLAIM= \
 		CONFORMANCE_ARGS="-supported-features=Gateway,HTTPRoute,ReferenceGrant"
 
 .PHONY: bench

@@ -61,7 +61,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := SetupIndexes(ctx, mgr.GetFieldIndexer(), routeKinds, listenerSets, backendTLSPolicies); err != nil {
 		return err
 	}
-	if err := (&GatewayClassReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	installed := map[string]bool{"ReferenceGrant": true, "ListenerSet": listenerSets, "BackendTLSPolicy": backendTLSPolicies}
+	for _, k := range routeKinds {
+		installed[k.kind] = true
+	}
+	if err := (&GatewayClassReconciler{Client: mgr.GetClient(), KindInstalled: func(kind string) bool { return installed[kind] }}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up GatewayClass controller: %w", err)
 	}
 	if err := (&GatewayReconciler{

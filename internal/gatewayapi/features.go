@@ -2,6 +2,7 @@ package gatewayapi
 
 import (
 	"sort"
+	"strings"
 
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/gateway-api/pkg/features"
@@ -66,13 +67,42 @@ var claimedFeatures = []features.FeatureName{
 	features.SupportUDPRoute,
 }
 
-// SupportedFeatures returns the claimed features as GatewayClass
-// status.supportedFeatures, sorted by name as the API asks.
-func SupportedFeatures() []gwv1.SupportedFeature {
+// SupportedFeatures returns the claimed features that the cluster's
+// Gateway API CRDs allow, as GatewayClass status.supportedFeatures, sorted
+// by name as the API asks. installed reports whether the API server serves
+// a kind (HTTPRoute, TCPRoute, ListenerSet, ...): a feature of a kind that
+// is not installed cannot be used, so it is not claimed.
+func SupportedFeatures(installed func(kind string) bool) []gwv1.SupportedFeature {
 	out := make([]gwv1.SupportedFeature, 0, len(claimedFeatures))
 	for _, f := range claimedFeatures {
-		out = append(out, gwv1.SupportedFeature{Name: gwv1.FeatureName(f)})
+		if kind := FeatureKind(f); kind == "Gateway" || installed(kind) {
+			out = append(out, gwv1.SupportedFeature{Name: gwv1.FeatureName(f)})
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// featureKinds are the kinds whose names begin the names of their features
+// (HTTPRouteQueryParamMatching belongs to HTTPRoute).
+var featureKinds = []string{"HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute", "ListenerSet", "BackendTLSPolicy", "ReferenceGrant"}
+
+// FeatureKind names the Gateway API kind a feature needs besides Gateway
+// and GatewayClass ("Gateway" when it needs nothing more).
+func FeatureKind(f features.FeatureName) string {
+	// A client certificate for backends is presented only on connections
+	// that a BackendTLSPolicy makes TLS.
+	if f == features.SupportGatewayBackendClientCertificate {
+		return "BackendTLSPolicy"
+	}
+	for _, k := range featureKinds {
+		if strings.HasPrefix(string(f), k) {
+			return k
+		}
+	}
+	return "Gateway"
+}
+
+// AllKindsInstalled is SupportedFeatures' argument for a cluster with every
+// Gateway API CRD Drawbridge knows (the one conformance runs on).
+func AllKindsInstalled(string) bool { return true }

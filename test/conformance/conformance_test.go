@@ -23,6 +23,9 @@ var (
 	// README.md, and the commit the run's version points at.
 	submissionReadme = flag.String("submission-readme", "", "where to write the README.md of a conformance/reports/<version>/drawbridge submission (none when empty)")
 	commitURL        = flag.String("commit-url", "", "the URL of the commit the run was built from, linked from the submission README")
+	// Set by `make conformance` (and so by make test): the test fails unless
+	// the report proves exactly this claim; see Gate.
+	expectedClaim = flag.String("expected-claim", "", "expected-claim.yaml: the profiles and extended features the report must show, with nothing failed or skipped (no check when empty)")
 )
 
 // TestConformance runs the unmodified upstream suite. Which features run is
@@ -53,6 +56,9 @@ func TestConformance(t *testing.T) {
 				t.Errorf("parse the report %s: %v", report, err)
 				return
 			}
+			if *expectedClaim != "" {
+				checkClaim(t, r, *expectedClaim)
+			}
 			out := *summaryPath
 			if out == "" {
 				out = filepath.Join(filepath.Dir(report), "SUMMARY.md")
@@ -81,4 +87,22 @@ func TestConformance(t *testing.T) {
 		})
 	}
 	conformance.RunConformanceWithOptions(t, opts)
+}
+
+// checkClaim fails the test for every way the report falls short of the
+// expected claim.
+func checkClaim(t *testing.T, r confv1.ConformanceReport, path string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("read the expected claim: %v", err)
+		return
+	}
+	var want ExpectedClaim
+	if err := yaml.UnmarshalStrict(data, &want); err != nil {
+		t.Errorf("parse the expected claim %s: %v", path, err)
+		return
+	}
+	for _, p := range Gate(r, want) {
+		t.Errorf("conformance report: %s", p)
+	}
 }

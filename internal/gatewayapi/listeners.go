@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	k8svalidation "k8s.io/apimachinery/pkg/util/validation"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
@@ -153,6 +154,15 @@ func validateListener(in ListenerInput, from Reference, l gwv1.Listener) Listene
 		r.Accepted = False(string(gwv1.ListenerConditionAccepted), string(gwv1.ListenerReasonUnsupportedProtocol),
 			fmt.Sprintf("protocol %q is not supported; use HTTP, HTTPS, TLS, TCP or UDP", l.Protocol))
 		r.SupportedKinds = []gwv1.RouteGroupKind{}
+		return r
+	}
+	// The CRDs refuse such names at admission; a listener that reaches us
+	// without that check (an older CRD, the offline translator) must not
+	// carry its name into Kong tags, which refuse most punctuation.
+	if errs := k8svalidation.IsDNS1123Subdomain(string(l.Name)); len(errs) > 0 {
+		r.Accepted = False(string(gwv1.ListenerConditionAccepted), string(gwv1.ListenerReasonUnsupportedValue),
+			fmt.Sprintf("name %q is not a valid section name: %s", l.Name, strings.Join(errs, "; ")))
+		r.SupportedKinds = kinds
 		return r
 	}
 	r.Accepted = True(string(gwv1.ListenerConditionAccepted), string(gwv1.ListenerReasonAccepted), "Listener is accepted")

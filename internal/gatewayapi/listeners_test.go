@@ -196,3 +196,18 @@ func TestReferenceAllowedRespectsNames(t *testing.T) {
 		t.Error("a Gateway from another namespace must not be allowed")
 	}
 }
+
+func TestListenerWithAnInvalidNameIsNotAccepted(t *testing.T) {
+	gw := &gwv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: "apps"}, Spec: gwv1.GatewaySpec{Listeners: []gwv1.Listener{
+		listener("web", 80, gwv1.HTTPProtocolType), listener("has space", 81, gwv1.HTTPProtocolType), listener("Upper", 82, gwv1.HTTPProtocolType),
+	}}}
+	results := ValidateListeners(ListenerInput{Gateway: gw})
+	if !results[0].Serves() {
+		t.Fatalf("a valid name is refused: %+v", results[0].Accepted)
+	}
+	for _, r := range results[1:] {
+		if r.Serves() || r.Accepted.Reason != string(gwv1.ListenerReasonUnsupportedValue) || !strings.Contains(r.Accepted.Message, string(r.Name)) {
+			t.Errorf("listener %q: Accepted %+v, want False/UnsupportedValue naming it", r.Name, r.Accepted)
+		}
+	}
+}

@@ -94,7 +94,7 @@ spec:
     port: 8080
     targetPort: %[6]d
     protocol: %[4]s
-`, ns, name, replicas, proto, extraEnv, echoPort(extraEnv))), "deploy echo backend %s/%s", ns, name)
+`, ns, name, replicas, proto, extraEnv, echoPort(extraEnv)))).To(Succeed(), "deploy echo backend %s/%s", ns, name)
 	Eventually(func(g Gomega) {
 		var d appsv1.Deployment
 		g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &d)).To(Succeed())

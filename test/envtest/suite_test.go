@@ -7,10 +7,6 @@ package envtest
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,20 +18,16 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	ctrl "sigs.k8s.io/controller-runtime"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
 	"github.com/drawbridge-dev/drawbridge/controllers"
 	"github.com/drawbridge-dev/drawbridge/internal/dataplane"
+	"github.com/drawbridge-dev/drawbridge/internal/testutil/envtestenv"
 )
 
 const operatorNamespace = "drawbridge-system"
@@ -54,7 +46,7 @@ var (
 	pushMetrics = dataplane.NewMetrics(prometheus.NewRegistry())
 	testEnv     *envtest.Environment
 	cancel      context.CancelFunc
-	scheme      = runtime.NewScheme()
+	scheme      *runtime.Scheme
 )
 
 func TestEnvtest(t *testing.T) {
@@ -64,37 +56,18 @@ func TestEnvtest(t *testing.T) {
 
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(gwv1.Install(scheme))
-	utilruntime.Must(v1alpha1.AddToScheme(scheme))
-
+	scheme = envtestenv.Scheme()
 	root := repoRoot()
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = filepath.Join(root, "bin", "k8s", "v1.36.3")
-	}
-	Expect(filepath.Join(assets, "kube-apiserver")).To(BeAnExistingFile(),
-		"Kubernetes test binaries are missing: run `make kube-binaries` (or `make test`)")
-	testEnv = &envtest.Environment{
-		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths: []string{
-			filepath.Join(root, "config", "crd", "bases"),
-			gatewayAPICRDs(),
-		},
-		ErrorIfCRDPathMissing: true,
-	}
-	cfg, err := testEnv.Start()
+	crds, err := envtestenv.GatewayAPICRDs("experimental")
+	Expect(err).NotTo(HaveOccurred())
+	var cfg *rest.Config
+	testEnv, cfg, err = envtestenv.Start(root, crds)
 	Expect(err).NotTo(HaveOccurred())
 
 	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  controllers.CacheOptions(),
-	})
+	mgr, err := envtestenv.NewManager(cfg, scheme)
 	Expect(err).NotTo(HaveOccurred())
 	managerCache = mgr.GetCache()
 	Expect(k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}})).To(Succeed())
@@ -129,25 +102,7 @@ var _ = AfterSuite(func() {
 })
 
 func repoRoot() string {
-	dir, err := os.Getwd()
+	root, err := envtestenv.RepoRoot()
 	Expect(err).NotTo(HaveOccurred())
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil && !strings.Contains(dir, "hack") {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		Expect(parent).NotTo(Equal(dir), "go.mod not found above the test directory")
-		dir = parent
-	}
-}
-
-// gatewayAPICRDs finds the experimental-channel CRDs (a superset of the
-// standard channel) of the pinned Gateway API module.
-func gatewayAPICRDs() string {
-	if dir := os.Getenv("GATEWAY_API_CRDS"); dir != "" {
-		return dir
-	}
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api").Output()
-	Expect(err).NotTo(HaveOccurred(), "locate the sigs.k8s.io/gateway-api module")
-	return filepath.Join(strings.TrimSpace(string(out)), "config", "crd", "experimental")
+	return root
 }

@@ -2,8 +2,6 @@ package scalebench
 
 import (
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -150,19 +148,4 @@ spec:
 }
 
 // memAvailable is MemAvailable from /proc/meminfo, in bytes.
-func memAvailable() uint64 {
-	raw, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				kb, _ := strconv.ParseUint(f[0], 10, 64)
-				return kb * 1024
-			}
-		}
-	}
-	return 0
-}
+func memAvailable() uint64 { return kibField("/proc/meminfo", "MemAvailable:") }

@@ -46,15 +46,18 @@ func processUsage(match func(argv []string) bool) procUsage {
 }
 
 // pss reads a process's proportional set size from smaps_rollup.
-func pss(procDir string) uint64 {
-	raw, err := os.ReadFile(filepath.Join(procDir, "smaps_rollup"))
+func pss(procDir string) uint64 { return kibField(filepath.Join(procDir, "smaps_rollup"), "Pss:") }
+
+// kibField reads a "Name:   1234 kB" line of a /proc file, in bytes; 0 when
+// the file or the line is missing.
+func kibField(path, name string) uint64 {
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "Pss:"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
+		if rest, ok := strings.CutPrefix(line, name); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
 				kb, _ := strconv.ParseUint(f[0], 10, 64)
 				return kb * 1024
 			}
@@ -123,19 +126,4 @@ func treeUsage(pid int) procUsage {
 	return u
 }
 
-func statusRSS(path string) uint64 {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				kb, _ := strconv.ParseUint(f[0], 10, 64)
-				return kb * 1024
-			}
-		}
-	}
-	return 0
-}
+func statusRSS(path string) uint64 { return kibField(path, "VmRSS:") }

@@ -8,9 +8,7 @@ package corecrds
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,23 +16,19 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	ctrl "sigs.k8s.io/controller-runtime"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/gateway-api/pkg/features"
 
-	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
 	"github.com/drawbridge-dev/drawbridge/controllers"
 	"github.com/drawbridge-dev/drawbridge/internal/dataplane"
 	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
+	"github.com/drawbridge-dev/drawbridge/internal/testutil/envtestenv"
 )
 
 // coreCRDs are the standard-channel CRDs this API server gets.
@@ -53,43 +47,25 @@ func TestCoreCRDs(t *testing.T) {
 
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(gwv1.Install(scheme))
-	utilruntime.Must(v1alpha1.AddToScheme(scheme))
-
-	root := repoRoot()
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = filepath.Join(root, "bin", "k8s", "v1.36.3")
-	}
-	Expect(filepath.Join(assets, "kube-apiserver")).To(BeAnExistingFile(),
-		"Kubernetes test binaries are missing: run `make kube-binaries` (or `make test`)")
+	scheme := envtestenv.Scheme()
+	root, err := envtestenv.RepoRoot()
+	Expect(err).NotTo(HaveOccurred())
 
 	crds := GinkgoT().TempDir()
-	standard := standardCRDs()
+	standard, err := envtestenv.GatewayAPICRDs("standard")
+	Expect(err).NotTo(HaveOccurred())
 	for _, name := range coreCRDs {
 		data, err := os.ReadFile(filepath.Join(standard, "gateway.networking.k8s.io_"+name+".yaml"))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(data)).To(ContainSubstring("gateway.networking.k8s.io/channel: standard"))
 		Expect(os.WriteFile(filepath.Join(crds, name+".yaml"), data, 0o644)).To(Succeed())
 	}
-	testEnv = &envtest.Environment{
-		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases"), crds},
-		ErrorIfCRDPathMissing: true,
-	}
-	cfg, err := testEnv.Start()
+	var cfg *rest.Config
+	testEnv, cfg, err = envtestenv.Start(root, crds)
 	Expect(err).NotTo(HaveOccurred())
 	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
-
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  controllers.CacheOptions(),
-	})
+	mgr, err := envtestenv.NewManager(cfg, scheme)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "drawbridge-system"}})).To(Succeed())
 	var ctx context.Context
@@ -141,27 +117,3 @@ var _ = Describe("GatewayClass on a cluster with the core CRDs only", func() {
 		Expect(len(names)).To(BeNumerically("<", len(gatewayapi.SupportedFeatures(gatewayapi.AllKindsInstalled))))
 	})
 })
-
-func repoRoot() string {
-	dir, err := os.Getwd()
-	Expect(err).NotTo(HaveOccurred())
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		Expect(parent).NotTo(Equal(dir), "go.mod not found above the test directory")
-		dir = parent
-	}
-}
-
-// standardCRDs finds the standard-channel CRDs of the pinned Gateway API
-// module (next to the experimental ones that make test names).
-func standardCRDs() string {
-	if dir := os.Getenv("GATEWAY_API_CRDS"); dir != "" {
-		return filepath.Join(filepath.Dir(dir), "standard")
-	}
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api").Output()
-	Expect(err).NotTo(HaveOccurred(), "locate the sigs.k8s.io/gateway-api module")
-	return filepath.Join(strings.TrimSpace(string(out)), "config", "crd", "standard")
-}

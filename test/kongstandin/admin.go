@@ -18,8 +18,6 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// maxAdminBody mirrors nginx_admin_client_max_body_size (10m).
-const maxAdminBody = 10 << 20
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -218,7 +216,11 @@ func (s *Server) postConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.loadMu.Unlock()
 	flatten := truthy(r.URL.Query().Get("flatten_errors"))
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdminBody))
+	limited := r.Body
+	if s.cfg.AdminMaxBodySize > 0 {
+		limited = http.MaxBytesReader(w, r.Body, s.cfg.AdminMaxBodySize)
+	}
+	body, err := io.ReadAll(limited)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -234,7 +236,7 @@ func (s *Server) postConfig(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "expected a declarative configuration"})
 		return
 	}
-	doc, status, msg := parseConfigBody(r, body)
+	doc, status, msg := parseConfigBody(r, body, s.cfg.AdminBodyBufferSize)
 	if status != 0 {
 		writeJSON(w, status, map[string]any{"message": msg})
 		return
@@ -260,11 +262,15 @@ func (s *Server) postConfig(w http.ResponseWriter, r *http.Request) {
 
 // parseConfigBody extracts the declarative document from the body. A
 // non-zero status is an error response.
-func parseConfigBody(r *http.Request, body []byte) (map[string]any, int, string) {
+func parseConfigBody(r *http.Request, body []byte, bufferSize int64) (map[string]any, int, string) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	var text string
 	switch ct {
 	case "application/json", "":
+		if int64(len(body)) > bufferSize {
+			// nginx spilled the body to a file, which Kong does not read.
+			return nil, http.StatusBadRequest, "Cannot parse JSON body"
+		}
 		var obj map[string]any
 		if err := decodeJSON(body, &obj); err != nil {
 			return nil, http.StatusBadRequest, "Cannot parse JSON body"
@@ -279,7 +285,7 @@ func parseConfigBody(r *http.Request, body []byte) (map[string]any, int, string)
 			text = string(body)
 		}
 	case "application/x-www-form-urlencoded", "multipart/form-data":
-		if err := r.ParseMultipartForm(maxAdminBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		if err := r.ParseMultipartForm(bufferSize); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 			return nil, http.StatusBadRequest, "failed parsing form body"
 		}
 		text = r.PostFormValue("config")

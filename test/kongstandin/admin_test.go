@@ -363,3 +363,42 @@ func TestAdminMutualTLS(t *testing.T) {
 		})
 	}
 }
+
+// Source: kong/templates/kong_defaults.lua:114-115 (both limits 10m),
+// kong/api/arguments.lua:528-531 (a JSON body nginx buffered to a file is
+// not read: 400 "Cannot parse JSON body"), nginx's 413 past
+// client_max_body_size. Provisioned data planes raise both to 64m.
+func TestAdminBodyLimits(t *testing.T) {
+	config := func(size int) []byte {
+		// A valid configuration padded with one long tag to the size asked for.
+		head := `{"_format_version":"3.0","services":[{"name":"s","host":"h","tags":["`
+		tail := `"]}]}`
+		return []byte(head + strings.Repeat("a", size-len(head)-len(tail)) + tail)
+	}
+	asJSON := map[string]string{"Content-Type": "application/json"}
+
+	s := startStandin(t, map[string]string{
+		"KONG_NGINX_ADMIN_CLIENT_BODY_BUFFER_SIZE": "64k",
+		"KONG_NGINX_ADMIN_CLIENT_MAX_BODY_SIZE":    "128k",
+	})
+	if resp, body := s.do("POST", s.admin+"/config", config(60<<10), asJSON); resp.StatusCode != 201 {
+		t.Errorf("60 KiB under a 64k buffer = %d %v, want 201", resp.StatusCode, body)
+	}
+	if resp, body := s.do("POST", s.admin+"/config", config(100<<10), asJSON); resp.StatusCode != 400 || body["message"] != "Cannot parse JSON body" {
+		t.Errorf("100 KiB past a 64k buffer = %d %v, want 400 Cannot parse JSON body", resp.StatusCode, body)
+	}
+	if resp, _ := s.do("POST", s.admin+"/config", config(200<<10), asJSON); resp.StatusCode != 413 {
+		t.Errorf("200 KiB past a 128k limit = %d, want 413", resp.StatusCode)
+	}
+
+	raised := startStandin(t, map[string]string{
+		"KONG_NGINX_ADMIN_CLIENT_BODY_BUFFER_SIZE": "64m",
+		"KONG_NGINX_ADMIN_CLIENT_MAX_BODY_SIZE":    "64m",
+	})
+	if resp, body := raised.do("POST", raised.admin+"/config", config(12<<20), asJSON); resp.StatusCode != 201 {
+		t.Errorf("12 MiB with 64m limits = %d %v, want 201 (past Kong's 10m defaults)", resp.StatusCode, body)
+	}
+	if _, err := ConfigFromEnv([]string{"KONG_NGINX_ADMIN_CLIENT_MAX_BODY_SIZE=ten"}); err == nil || !strings.Contains(err.Error(), "nginx size") {
+		t.Errorf("a size that is not one: %v", err)
+	}
+}

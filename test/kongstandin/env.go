@@ -45,6 +45,14 @@ type Config struct {
 	AdminClientCA     string
 	AdminVerifyClient string // on, off, optional
 	AdminVerifyDepth  int
+	// AdminMaxBodySize is nginx_admin_client_max_body_size (0: no limit):
+	// a larger body is answered 413 by nginx. AdminBodyBufferSize is
+	// nginx_admin_client_body_buffer_size: nginx writes a larger body to a
+	// temporary file, and Kong's admin API parses JSON only from memory
+	// (kong/api/arguments.lua:528-531), so it answers 400 "Cannot parse
+	// JSON body".
+	AdminMaxBodySize    int64
+	AdminBodyBufferSize int64
 	PortMaps          []string
 	portMap           map[int]int // kong-side port -> published port
 	ClusterListen     string
@@ -92,6 +100,14 @@ var knownEnv = map[string]envSetter{
 		c.AdminVerifyDepth = n
 		return nil
 	},
+	"KONG_NGINX_ADMIN_CLIENT_MAX_BODY_SIZE": func(c *Config, v string) (err error) {
+		c.AdminMaxBodySize, err = parseNginxSize(v)
+		return err
+	},
+	"KONG_NGINX_ADMIN_CLIENT_BODY_BUFFER_SIZE": func(c *Config, v string) (err error) {
+		c.AdminBodyBufferSize, err = parseNginxSize(v)
+		return err
+	},
 	"KONG_PORT_MAPS":                 func(c *Config, v string) error { c.PortMaps = splitList(v); return nil },
 	"KONG_CLUSTER_LISTEN":            func(c *Config, v string) error { c.ClusterListen = strings.TrimSpace(v); return nil },
 	"KONG_PLUGINS":                   func(c *Config, v string) error { c.Plugins = splitList(v); return nil },
@@ -115,6 +131,27 @@ var knownEnv = map[string]envSetter{
 	// named in KONG_PLUGINS that it does not implement are accepted in a
 	// config and answer 500 at request time (doc.go).
 	"KONG_LUA_PACKAGE_PATH": func(c *Config, v string) error { return nil },
+}
+
+// parseNginxSize reads an nginx size ("10m", "512k", "1048576").
+func parseNginxSize(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	unit := int64(1)
+	if v != "" {
+		switch v[len(v)-1] {
+		case 'k', 'K':
+			unit, v = 1<<10, v[:len(v)-1]
+		case 'm', 'M':
+			unit, v = 1<<20, v[:len(v)-1]
+		case 'g', 'G':
+			unit, v = 1<<30, v[:len(v)-1]
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("expected an nginx size such as 10m, got %q", v)
+	}
+	return n * unit, nil
 }
 
 func expectValue(v, want string) error {
@@ -147,6 +184,9 @@ func ConfigFromEnv(environ []string) (*Config, error) {
 		StatusListen:      []string{"127.0.0.1:8007 reuseport backlog=16384"},
 		AdminVerifyClient: "off",
 		AdminVerifyDepth:  1,
+		// kong_defaults.lua:114-115.
+		AdminMaxBodySize:    10 << 20,
+		AdminBodyBufferSize: 10 << 20,
 		Plugins:           []string{"bundled"},
 		LogLevel:          "notice",
 		WorkerProcesses:   "auto",

@@ -18,7 +18,6 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	b, err := json.Marshal(v)

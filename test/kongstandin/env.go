@@ -53,20 +53,20 @@ type Config struct {
 	// JSON body".
 	AdminMaxBodySize    int64
 	AdminBodyBufferSize int64
-	PortMaps          []string
-	portMap           map[int]int // kong-side port -> published port
-	ClusterListen     string
-	Plugins           []string
-	LogLevel          string
-	WorkerProcesses   string
-	ProxyAccessLog    string
-	ProxyErrorLog     string
-	AdminAccessLog    string
-	AdminErrorLog     string
-	StatusAccessLog   string
-	StatusErrorLog    string
-	StreamAccessLog   string
-	StreamErrorLog    string
+	PortMaps            []string
+	portMap             map[int]int // kong-side port -> published port
+	ClusterListen       string
+	Plugins             []string
+	LogLevel            string
+	WorkerProcesses     string
+	ProxyAccessLog      string
+	ProxyErrorLog       string
+	AdminAccessLog      string
+	AdminErrorLog       string
+	StatusAccessLog     string
+	StatusErrorLog      string
+	StreamAccessLog     string
+	StreamErrorLog      string
 	// Prefix is Kong's working directory; the stand-in keeps only the pid
 	// file there that `kong quit` reads.
 	Prefix string
@@ -187,18 +187,18 @@ func ConfigFromEnv(environ []string) (*Config, error) {
 		// kong_defaults.lua:114-115.
 		AdminMaxBodySize:    10 << 20,
 		AdminBodyBufferSize: 10 << 20,
-		Plugins:           []string{"bundled"},
-		LogLevel:          "notice",
-		WorkerProcesses:   "auto",
-		ProxyAccessLog:    "logs/access.log",
-		ProxyErrorLog:     "logs/error.log",
-		AdminAccessLog:    "logs/admin_access.log",
-		AdminErrorLog:     "logs/error.log",
-		StatusAccessLog:   "off",
-		StatusErrorLog:    "logs/status_error.log",
-		StreamAccessLog:   "logs/access.log basic",
-		StreamErrorLog:    "logs/error.log",
-		Prefix:            "/usr/local/kong",
+		Plugins:             []string{"bundled"},
+		LogLevel:            "notice",
+		WorkerProcesses:     "auto",
+		ProxyAccessLog:      "logs/access.log",
+		ProxyErrorLog:       "logs/error.log",
+		AdminAccessLog:      "logs/admin_access.log",
+		AdminErrorLog:       "logs/error.log",
+		StatusAccessLog:     "off",
+		StatusErrorLog:      "logs/status_error.log",
+		StreamAccessLog:     "logs/access.log basic",
+		StreamErrorLog:      "logs/error.log",
+		Prefix:              "/usr/local/kong",
 	}
 	var unknown []string
 	for _, kv := range environ {

@@ -61,9 +61,14 @@ func runRequests(t *testing.T, cases []goldenCase, kong, standin *plane, known *
 		budget = d
 	}
 	echoCert := selfSigned(t, "echo-tls")
+	// Echoes are handed to targets in turn. A pool smaller than a case's
+	// targets gives one echo to two upstreams, and an answer from it names
+	// both: a random target choice then reads as a difference between the
+	// planes. The largest case has 12 targets (hostname-intersection-
+	// precedence-http), so no HTTP echo is shared.
 	ech := echoes{
-		http:  startHTTPEchos(t, "h", 8),
-		grpc:  startHTTPEchos(t, "g", 4),
+		http:  startHTTPEchos(t, "h", 16),
+		grpc:  startHTTPEchos(t, "g", 8),
 		tcp:   startTCPEchos(t, "t", 4, echoCert),
 		udp:   startUDPEchos(t, "u", 4),
 		probe: startTCPEchos(t, "probe", 3, echoCert),

@@ -40,10 +40,10 @@ var managedEnv = map[string]bool{
 // listener, hybrid-mode clustering and the Lua sandbox.
 var managedEnvPrefixes = []string{"KONG_ADMIN_", "KONG_NGINX_ADMIN_", "KONG_STATUS_", "KONG_CLUSTER_", "KONG_UNTRUSTED_LUA"}
 
-// IsManagedEnv reports whether Drawbridge owns the Kong setting an
+// isManagedEnv reports whether Drawbridge owns the Kong setting an
 // environment variable carries. The CEL rule on dataPlane.env lists the same
 // names and prefixes (a test keeps the two in step).
-func IsManagedEnv(name string) bool {
+func isManagedEnv(name string) bool {
 	if managedEnv[name] {
 		return true
 	}

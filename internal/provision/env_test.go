@@ -9,7 +9,7 @@ import (
 )
 
 // TestManagedEnvMatchesTheCELRule keeps the admission rule on
-// dataPlane.env and IsManagedEnv in step: a name refused at admission but
+// dataPlane.env and isManagedEnv in step: a name refused at admission but
 // not at render (or the reverse) would make a GatewayConfiguration's fate
 // depend on which check saw it first.
 func TestManagedEnvMatchesTheCELRule(t *testing.T) {
@@ -55,8 +55,8 @@ func TestIsManagedEnv(t *testing.T) {
 		"KONG_LOG_LEVEL": false, "KONG_NGINX_WORKER_PROCESSES": false, "KONG_NGINX_PROXY_PROXY_BUFFER_SIZE": false,
 		"KONG_TRUSTED_IPS": false, "KONG_HEADERS_X": false, "MY_KONG_ADMIN_LISTEN": false,
 	} {
-		if got := IsManagedEnv(name); got != want {
-			t.Errorf("IsManagedEnv(%s) = %v, want %v", name, got, want)
+		if got := isManagedEnv(name); got != want {
+			t.Errorf("isManagedEnv(%s) = %v, want %v", name, got, want)
 		}
 	}
 }

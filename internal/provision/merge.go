@@ -185,7 +185,7 @@ func (c Config) Validate() error {
 		problems = append(problems, "dataPlane.autoscaling.minReplicas must not exceed maxReplicas")
 	}
 	for _, e := range c.Env {
-		if IsManagedEnv(e.Name) {
+		if isManagedEnv(e.Name) {
 			problems = append(problems, fmt.Sprintf("dataPlane.env must not set %s: Drawbridge manages it", e.Name))
 		}
 	}

@@ -338,7 +338,7 @@ func keepsManagedSettings(generated, patched corev1.PodTemplateSpec) error {
 	wantEnv := managedEnvOf(want.Env)
 	gotEnv := managedEnvOf(got.Env)
 	for _, e := range got.Env {
-		if IsManagedEnv(e.Name) && e.ValueFrom != nil {
+		if isManagedEnv(e.Name) && e.ValueFrom != nil {
 			return fmt.Errorf("must not set %s of the %q container from a reference: Drawbridge manages it", e.Name, ProxyContainerName)
 		}
 	}
@@ -373,7 +373,7 @@ func keepsManagedSettings(generated, patched corev1.PodTemplateSpec) error {
 func managedEnvOf(env []corev1.EnvVar) map[string]string {
 	out := map[string]string{}
 	for _, e := range env {
-		if IsManagedEnv(e.Name) {
+		if isManagedEnv(e.Name) {
 			out[e.Name] = e.Value
 		}
 	}

@@ -91,6 +91,14 @@ func runManager(args []string) error {
 	if err != nil {
 		return fmt.Errorf("load kubeconfig: %w", err)
 	}
+	ctx := ctrl.SetupSignalHandler()
+	// What the manager sets up next (the RESTMapper that tells which
+	// Gateway API kinds are installed, the caches) needs the API server. An
+	// operator that restarts during an outage (it gives up leadership when
+	// it cannot renew its Lease) waits here instead of crash-looping.
+	if err := waitForAPIServer(ctx, cfg, apiServerWaitInterval); err != nil {
+		return err
+	}
 	var dialer dataplane.Dialer
 	switch *adminDialer {
 	case "pod-ip":
@@ -121,7 +129,6 @@ func runManager(args []string) error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-	ctx := ctrl.SetupSignalHandler()
 	configs := dataplane.NewStore()
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
 		OperatorNamespace:  *operatorNamespace,

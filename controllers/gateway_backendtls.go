@@ -31,9 +31,8 @@ import (
 
 // backendTLSPoliciesInstalled reports whether the BackendTLSPolicy CRD is
 // served.
-func backendTLSPoliciesInstalled(mapper meta.RESTMapper) bool {
-	_, err := mapper.RESTMapping(gwv1.SchemeGroupVersion.WithKind("BackendTLSPolicy").GroupKind(), gwv1.SchemeGroupVersion.Version)
-	return err == nil
+func backendTLSPoliciesInstalled(mapper meta.RESTMapper) (bool, error) {
+	return kindInstalled(mapper, "BackendTLSPolicy")
 }
 
 // snapshotBackendTLS adds the BackendTLSPolicies of the backend namespaces

@@ -26,9 +26,8 @@ import (
 
 // listenerSetsInstalled reports whether the API server serves ListenerSets;
 // without the CRD the Gateways simply have no ListenerSets.
-func listenerSetsInstalled(mapper meta.RESTMapper) bool {
-	_, err := mapper.RESTMapping(gwv1.SchemeGroupVersion.WithKind("ListenerSet").GroupKind(), gwv1.SchemeGroupVersion.Version)
-	return err == nil
+func listenerSetsInstalled(mapper meta.RESTMapper) (bool, error) {
+	return kindInstalled(mapper, "ListenerSet")
 }
 
 // loadListenerSets reads the ListenerSets that name the Gateway and the

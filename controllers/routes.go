@@ -32,15 +32,35 @@ var allRouteKinds = []routeKind{
 
 // installedRouteKinds keeps the route kinds whose CRDs the API server serves,
 // so a cluster with only the standard channel still runs the operator.
-func installedRouteKinds(mapper meta.RESTMapper) []routeKind {
+func installedRouteKinds(mapper meta.RESTMapper) ([]routeKind, error) {
 	var kinds []routeKind
 	for _, k := range allRouteKinds {
-		gk := gwv1.SchemeGroupVersion.WithKind(k.kind).GroupKind()
-		if _, err := mapper.RESTMapping(gk, gwv1.SchemeGroupVersion.Version); err == nil {
+		ok, err := kindInstalled(mapper, k.kind)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			kinds = append(kinds, k)
 		}
 	}
-	return kinds
+	return kinds, nil
+}
+
+// kindInstalled reports whether the API server serves a Gateway API kind at
+// v1. Only "no such kind" means not installed: any other error (the API
+// server unreachable) is returned, because taking it for a missing CRD
+// would run the operator without that kind's objects, and every Gateway
+// would then be pushed a configuration without them.
+func kindInstalled(mapper meta.RESTMapper, kind string) (bool, error) {
+	_, err := mapper.RESTMapping(gwv1.SchemeGroupVersion.WithKind(kind).GroupKind(), gwv1.SchemeGroupVersion.Version)
+	switch {
+	case err == nil:
+		return true, nil
+	case meta.IsNoMatchError(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("find out whether the API server serves %s %s: %w", gwv1.GroupName, kind, err)
+	}
 }
 
 // routeParentRefs returns the parentRefs of any route kind.

@@ -45,16 +45,25 @@ func CacheOptions() cache.Options {
 
 // Setup registers the indexes and every reconciler with the manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
-	routeKinds := installedRouteKinds(mgr.GetRESTMapper())
+	routeKinds, err := installedRouteKinds(mgr.GetRESTMapper())
+	if err != nil {
+		return err
+	}
 	if len(routeKinds) < len(allRouteKinds) {
 		ctrl.Log.WithName("setup").Info("some route CRDs are not installed; those kinds are ignored until the operator restarts",
 			"installed", len(routeKinds), "known", len(allRouteKinds))
 	}
-	listenerSets := listenerSetsInstalled(mgr.GetRESTMapper())
+	listenerSets, err := listenerSetsInstalled(mgr.GetRESTMapper())
+	if err != nil {
+		return err
+	}
 	if !listenerSets {
 		ctrl.Log.WithName("setup").Info("the ListenerSet CRD is not installed; Gateways have no ListenerSets until the operator restarts")
 	}
-	backendTLSPolicies := backendTLSPoliciesInstalled(mgr.GetRESTMapper())
+	backendTLSPolicies, err := backendTLSPoliciesInstalled(mgr.GetRESTMapper())
+	if err != nil {
+		return err
+	}
 	if !backendTLSPolicies {
 		ctrl.Log.WithName("setup").Info("the BackendTLSPolicy CRD is not installed; backends are reached without TLS until the operator restarts")
 	}

@@ -5,7 +5,9 @@
 // KONG_* environment, then replace itself with nginx in the foreground, so
 // the container's process is nginx and gets the kubelet's signals. With
 // arguments it is the image's `kong` command (`kong quit --wait=15` in the
-// data plane's preStop hook, `kong health`).
+// data plane's preStop hook, `kong health`, `kong docker-start`), or, for
+// an absolute path, that command: the image's entrypoint runs anything
+// that is not `kong` as it is.
 //
 // The lab starts containers through a file descriptor, which an interpreter
 // script cannot be; hence a binary. The Kong install directory is compiled
@@ -51,6 +53,16 @@ func run(args []string) error {
 	kong, err := lookPath("kong", env)
 	if err != nil {
 		return err
+	}
+	// The image's entrypoint: `kong ...` is Kong's CLI (`kong docker-start`
+	// its start), a path is any other command, run as it is (`exec "$@"`):
+	// the data plane's start script is `/bin/sh -c '...'`, which calls this
+	// program again as /docker-entrypoint.sh (the lab mounts it there).
+	if len(args) > 0 && args[0] == "kong" {
+		args = args[1:]
+	}
+	if len(args) > 0 && strings.HasPrefix(args[0], "/") {
+		return syscall.Exec(args[0], args, env)
 	}
 	if len(args) > 0 && args[0] != "docker-start" {
 		return syscall.Exec(kong, append([]string{"kong"}, args...), env)

@@ -276,6 +276,13 @@ func (l *Lab) NodeNS() netns.NS { return l.nodeNS }
 // Dir is the lab directory.
 func (l *Lab) Dir() string { return l.opts.Dir }
 
+// ControlPlaneOutage stops one control-plane process (etcd, kube-apiserver,
+// kube-controller-manager) and starts it again after down; it returns when
+// the process has stopped. Fault tests use it; pods keep running.
+func (l *Lab) ControlPlaneOutage(name string, down time.Duration) error {
+	return l.cp.Outage(name, down)
+}
+
 // APIPort is the apiserver's port on 127.0.0.1.
 func (l *Lab) APIPort() int { return l.cp.APIPort }
 

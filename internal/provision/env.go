@@ -125,3 +125,22 @@ func kongEnv(ports []PortMapping) []corev1.EnvVar {
 		corev1.EnvVar{Name: "KONG_NGINX_ADMIN_CLIENT_BODY_BUFFER_SIZE", Value: AdminBodyLimit},
 	)
 }
+
+// kongStartScript starts Kong the way the kong image's own command does
+// (`/docker-entrypoint.sh kong docker-start`: kong prepare, then nginx in
+// the foreground), after removing the unix sockets a previous run of the
+// container left in the prefix. The prefix is an emptyDir, which outlives
+// a crashed container; Kong 3.9 keeps its sockets in <prefix>/sockets
+// (kong/conf_loader/init.lua:559), which only `kong start` cleans
+// (kong/cmd/start.lua:16-62), not `kong prepare` nor the image's
+// entrypoint (it removes sockets directly under the prefix only). Without
+// this, a Kong container that crashed never starts again: nginx fails with
+// "bind() to unix:/kong_prefix/sockets/we failed (98: Address already in
+// use)" (Kong/kong#13730), as the lab's fault suite showed.
+const kongStartScript = `rm -f "$KONG_PREFIX"/sockets/*; exec /docker-entrypoint.sh kong docker-start`
+
+// KongStartArgs are the Kong container's args. The image's entrypoint runs
+// them as a command (`exec "$@"`), so the image keeps its own entrypoint.
+func KongStartArgs() []string {
+	return []string{"/bin/sh", "-c", kongStartScript}
+}

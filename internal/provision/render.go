@@ -230,6 +230,7 @@ func podTemplate(in Input, names Names, ports []PortMapping, plugins renderedPlu
 			Containers: []corev1.Container{{
 				Name:      ProxyContainerName,
 				Image:     in.Config.Image,
+				Args:      KongStartArgs(),
 				Env:       env,
 				Ports:     containerPorts,
 				Resources: in.Config.Resources,

@@ -234,6 +234,18 @@ func (cp *ControlPlane) Failed() <-chan string {
 	return out
 }
 
+// Outage stops one control-plane process ("etcd", "kube-apiserver" or
+// "kube-controller-manager") and starts it again when down has passed.
+// It returns once the process has exited.
+func (cp *ControlPlane) Outage(name string, down time.Duration) error {
+	for _, p := range cp.processes {
+		if p.Name() == name {
+			return p.Outage(down, 10*time.Second)
+		}
+	}
+	return fmt.Errorf("the control plane has no process %q", name)
+}
+
 // Stop ends the processes in reverse order of start.
 func (cp *ControlPlane) Stop() error {
 	var errs []error

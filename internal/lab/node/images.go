@@ -141,3 +141,20 @@ func (p Programs) ImageCommand(image, command string) (string, bool) {
 	}
 	return "", false
 }
+
+// kongEntrypoint is the kong images' ENTRYPOINT. The Kong program is that
+// entrypoint in the lab, so a container command that calls it (the data
+// plane's start script does) finds the program there.
+const kongEntrypoint = "/docker-entrypoint.sh"
+
+// ImageFiles are files an image has that a container's command may call
+// by path, as target path -> the program that provides it.
+func (p Programs) ImageFiles(image string) map[string]string {
+	switch imageRepository(image) {
+	case "kong", "kong/kong":
+		if p.Kong != "" {
+			return map[string]string{kongEntrypoint: p.Kong}
+		}
+	}
+	return nil
+}

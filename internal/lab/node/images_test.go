@@ -39,3 +39,13 @@ func TestResolve(t *testing.T) {
 		}
 	}
 }
+
+func TestKongImagesHaveTheirEntrypoint(t *testing.T) {
+	p := Programs{Kong: "/lab/bin/kong-launcher", EchoBasic: "/lab/bin/echo-basic"}
+	if got := p.ImageFiles("kong:3.9")["/docker-entrypoint.sh"]; got != p.Kong {
+		t.Errorf("kong:3.9 /docker-entrypoint.sh = %q, want the Kong program", got)
+	}
+	if got := p.ImageFiles("registry.k8s.io/gateway-api/echo-basic:v1.5.1"); len(got) != 0 {
+		t.Errorf("echo-basic has image files %v, want none", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -249,6 +250,18 @@ func (r *podRuntime) mounts(c *container) ([]mountSpec, error) {
 			return nil, fmt.Errorf("volume mount %s at %s: %w", m.Name, m.MountPath, err)
 		}
 		out = append(out, mountSpec{source: src, target: m.MountPath, readOnly: m.ReadOnly})
+	}
+	files := r.n.opts.Programs.ImageFiles(c.spec.Image)
+	targets := make([]string, 0, len(files))
+	for target := range files {
+		targets = append(targets, target)
+	}
+	sort.Strings(targets)
+	for _, target := range targets {
+		if err := r.n.ensureTarget(target, false); err != nil {
+			return nil, fmt.Errorf("image file %s: %w", target, err)
+		}
+		out = append(out, mountSpec{source: files[target], target: target, readOnly: true})
 	}
 	return out, nil
 }

@@ -40,6 +40,9 @@ type Process struct {
 	done     chan struct{} // closed when supervision ends
 	exitErr  error
 	restarts int
+	// downUntil, when set, is an outage in progress: the exit it caused
+	// is relaunched at that time, whatever spec.Restart says.
+	downUntil time.Time
 }
 
 // Start launches the process and supervises it until Stop. pidDir receives a
@@ -97,8 +100,29 @@ func (p *Process) supervise(cmd *exec.Cmd) {
 	for {
 		err := cmd.Wait()
 		p.mu.Lock()
-		stopping := p.stopping
+		stopping, downUntil := p.stopping, p.downUntil
+		p.downUntil = time.Time{}
 		p.mu.Unlock()
+		if !stopping && !downUntil.IsZero() {
+			appendLog(p.spec.LogFile, fmt.Sprintf("lab: %s stopped for an outage (%v); starting again at %s\n", p.spec.Name, err, downUntil.Format(time.TimeOnly)))
+			time.Sleep(time.Until(downUntil))
+			p.mu.Lock()
+			stopping = p.stopping
+			p.mu.Unlock()
+			if stopping {
+				p.exitErr = err
+				_ = os.Remove(p.pidFile)
+				return
+			}
+			next, lerr := p.launch()
+			if lerr != nil {
+				p.exitErr = lerr
+				_ = os.Remove(p.pidFile)
+				return
+			}
+			cmd, backoff = next, time.Second
+			continue
+		}
 		if stopping || !p.spec.Restart {
 			p.exitErr = err
 			_ = os.Remove(p.pidFile)
@@ -142,6 +166,43 @@ func (p *Process) Err() error { return p.exitErr }
 
 // Name is the process name.
 func (p *Process) Name() string { return p.spec.Name }
+
+// Outage stops the process the way an administrator or a crash would
+// (SIGTERM to its group, SIGKILL after grace) and starts it again once
+// down has passed since the call. It returns when the process has exited;
+// the restart happens in the background.
+func (p *Process) Outage(down, grace time.Duration) error {
+	p.mu.Lock()
+	if p.stopping || p.cmd == nil || p.cmd.Process == nil {
+		p.mu.Unlock()
+		return fmt.Errorf("%s is not running", p.spec.Name)
+	}
+	cmd := p.cmd
+	p.downUntil = time.Now().Add(down)
+	p.mu.Unlock()
+	exited := make(chan struct{})
+	go func() {
+		// The supervisor's Wait reaps the process; a signal 0 probe tells
+		// when it is gone.
+		defer close(exited)
+		for syscall.Kill(cmd.Process.Pid, 0) == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(grace):
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(5 * time.Second):
+		return fmt.Errorf("%s did not exit after SIGKILL", p.spec.Name)
+	}
+}
 
 // Stop sends SIGTERM, waits up to grace, then kills the process group.
 func (p *Process) Stop(grace time.Duration) error {

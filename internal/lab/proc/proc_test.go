@@ -56,3 +56,42 @@ func TestKillRecorded(t *testing.T) {
 		t.Fatal("recorded process still runs")
 	}
 }
+
+func TestOutageStartsAgainAfterTheDowntime(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "o.log")
+	// Restart is off, as for etcd: only the outage brings it back.
+	p, err := Start(Spec{Name: "o", Path: "/bin/sh", Args: []string{"-c", "echo run; exec sleep 60"}, LogFile: log}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(time.Second)
+	firstPid, _ := os.ReadFile(filepath.Join(dir, "o.pid"))
+	start := time.Now()
+	if err := p.Outage(300*time.Millisecond, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		raw, _ := os.ReadFile(log)
+		if strings.Count(string(raw), "run\n") >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not started again after the outage; log:\n%s", raw)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if since := time.Since(start); since < 300*time.Millisecond {
+		t.Errorf("started again after %s, before the outage ended", since)
+	}
+	pid, _ := os.ReadFile(filepath.Join(dir, "o.pid"))
+	if string(pid) == string(firstPid) || len(pid) == 0 {
+		t.Errorf("pid file %q after the outage, %q before", pid, firstPid)
+	}
+	select {
+	case <-p.Done():
+		t.Fatal("supervision ended with the outage")
+	default:
+	}
+}

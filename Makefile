@@ -44,6 +44,7 @@ lab-down: ## Remove whatever a lab left behind: processes, network namespaces, m
 	@test -x $(BIN)/lab || go build -o $(BIN)/lab ./hack/lab
 	$(BIN)/lab down --name run --dir $(LAB_DIR)
 	$(BIN)/lab down --name e2e --dir $(CURDIR)/.lab/e2e
+	$(BIN)/lab down --name faults --dir $(CURDIR)/.lab/faults
 
 .PHONY: lab-exec
 lab-exec: ## Run CMD inside the lab's node network namespace, e.g. make lab-exec CMD="curl -s 172.18.255.1".
@@ -55,9 +56,10 @@ run-cluster: build ## Run the operator from this machine against the current kub
 		--metrics-bind-address=127.0.0.1:18080 --metrics-secure=false --health-probe-bind-address=127.0.0.1:18081
 
 .PHONY: test
-test: verify kube-binaries lab-binaries kong ## Run every test: unit, golden, fuzz seeds, envtest (and again under the race detector with the controllers and internal/dataplane), the differential suite and the lab e2e suite on real Kong, and the conformance suite for every claimed feature.
+test: verify kube-binaries lab-binaries kong ## Run every test: unit, golden, fuzz seeds, envtest (and again under the race detector with the controllers and internal/dataplane), the differential suite and the lab e2e suite (fault scenarios included) on real Kong, and the conformance suite for every claimed feature.
+	@rm -f $(BIN)/faults-report.txt
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) \
-		KONG_DIR=$(KONG_DIR) LAB_KONG=$(LAB_KONG) KONGDIFF_SUMMARY=$(BIN)/kongdiff-summary.txt \
+		KONG_DIR=$(KONG_DIR) LAB_KONG=$(LAB_KONG) KONGDIFF_SUMMARY=$(BIN)/kongdiff-summary.txt FAULTS_REPORT=$(BIN)/faults-report.txt \
 		go test ./... -count=1 2>&1 | tee $(BIN)/test.log
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental \
 		go test -race -count=1 ./controllers/... ./internal/dataplane/... ./test/envtest/... 2>&1 | sed 's/^ok /ok (race) /' | tee -a $(BIN)/test.log
@@ -81,6 +83,14 @@ fuzz: ## Run every fuzz target for FUZZTIME each, one after another; a failure s
 test-e2e: kube-binaries lab-binaries kong ## Run only the lab e2e suite (root).
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) LAB_KONG=$(LAB_KONG) \
 		go test ./test/e2e/ -count=1 -timeout 30m -v -args -ginkgo.v
+
+.PHONY: test-faults
+test-faults: kube-binaries lab-binaries kong ## Run only the fault scenarios of the lab e2e suite (Kong crash, network cut, leader kill, API server outage, ...) on a lab of their own; requests sent and failed per scenario go to bin/faults-report.txt.
+	@rm -f $(BIN)/faults-report.txt
+	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) LAB_KONG=$(LAB_KONG) \
+		E2E_LAB_NAME=faults FAULTS_REPORT=$(BIN)/faults-report.txt \
+		go test ./test/e2e/ -count=1 -timeout 60m -v -args -ginkgo.v -ginkgo.label-filter=faults
+	@cat $(BIN)/faults-report.txt
 
 CONFORMANCE_PROFILES ?= GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP,GATEWAY-UDP
 CONFORMANCE_REPORT ?= $(BIN)/conformance/report.yaml

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"time"
 
 	"k8s.io/client-go/discovery"
@@ -16,8 +18,18 @@ const apiServerWaitInterval = 2 * time.Second
 
 // waitForAPIServer returns once the API server answers GET /version, or
 // when ctx ends. It logs the first failure and then every 30 s, so an
-// outage is visible without flooding the log.
-func waitForAPIServer(ctx context.Context, cfg *rest.Config, interval time.Duration) error {
+// outage is visible without flooding the log. Meanwhile probeAddr (unless
+// empty) answers the kubelet's probes: alive (/healthz), not ready
+// (/readyz), so that an operator waiting out an outage is not restarted by
+// its liveness probe.
+func waitForAPIServer(ctx context.Context, cfg *rest.Config, interval time.Duration, probeAddr string) error {
+	if probeAddr != "" {
+		stop, err := serveWaitingProbes(probeAddr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	short := rest.CopyConfig(cfg)
 	short.Timeout = 5 * time.Second
 	dc, err := discovery.NewDiscoveryClientForConfig(short)
@@ -44,4 +56,29 @@ func waitForAPIServer(ctx context.Context, cfg *rest.Config, interval time.Durat
 		case <-time.After(interval):
 		}
 	}
+}
+
+// serveWaitingProbes answers /healthz with 200 and /readyz with 503 on
+// addr until the returned stop is called; stop frees addr for the
+// manager's own probe server.
+func serveWaitingProbes(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("serve probes on %s while waiting for the API server: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "waiting for the API server", http.StatusServiceUnavailable)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	return func() {
+		_ = srv.Close()
+		<-done
+	}, nil
 }

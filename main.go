@@ -96,7 +96,7 @@ func runManager(args []string) error {
 	// Gateway API kinds are installed, the caches) needs the API server. An
 	// operator that restarts during an outage (it gives up leadership when
 	// it cannot renew its Lease) waits here instead of crash-looping.
-	if err := waitForAPIServer(ctx, cfg, apiServerWaitInterval); err != nil {
+	if err := waitForAPIServer(ctx, cfg, apiServerWaitInterval, *probeAddr); err != nil {
 		return err
 	}
 	var dialer dataplane.Dialer

@@ -28,7 +28,14 @@ import (
 	"github.com/drawbridge-dev/drawbridge/internal/lab/netns"
 )
 
-const labName = "e2e"
+// labName names the suite's lab: "e2e", or E2E_LAB_NAME when a second run
+// (`make test-faults`) must not take down a lab that is already running.
+var labName = func() string {
+	if n := os.Getenv("E2E_LAB_NAME"); n != "" {
+		return n
+	}
+	return "e2e"
+}()
 
 var (
 	theLab *lab.Lab

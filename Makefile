@@ -171,10 +171,14 @@ build: ## Build bin/drawbridge.
 	go build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN)/drawbridge .
 
 .PHONY: lab-deps
-lab-deps: ## Install the system tools the lab drives (iproute2, nsenter) when missing.
+lab-deps: ## Install the system tools the lab drives (iproute2, nsenter, nft) when missing.
 	@if [[ ! -x /usr/sbin/ip ]] || ! command -v nsenter >/dev/null; then \
 		echo "lab-deps: installing iproute2 and util-linux with apt-get"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 util-linux; \
+	fi
+	@if [[ ! -x /usr/sbin/nft ]]; then \
+		echo "lab-deps: installing nftables with apt-get (the lab enforces NetworkPolicy with nft in each pod namespace)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables; \
 	fi
 
 .PHONY: kong

@@ -99,7 +99,7 @@ func (o Options) preflight() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("the lab needs these programs: %s (make kube-binaries lab-binaries builds them)", strings.Join(missing, ", "))
 	}
-	for _, tool := range []string{netns.IP, "nsenter"} {
+	for _, tool := range []string{netns.IP, "nsenter", netns.NFT} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("the lab needs %s (make lab-deps installs it): %w", tool, err)
 		}

@@ -24,6 +24,9 @@ const Dir = "/run/netns"
 // IP is the iproute2 binary the lab drives.
 const IP = "/usr/sbin/ip"
 
+// NFT is the nftables binary the lab drives (NetworkPolicy enforcement).
+const NFT = "/usr/sbin/nft"
+
 // NS is a named network namespace.
 type NS struct {
 	Name string
@@ -81,6 +84,19 @@ func List(prefix string) ([]string, error) {
 // IP runs `ip -n <ns> args...`, i.e. an iproute2 command inside the namespace.
 func (n NS) IP(ctx context.Context, args ...string) error {
 	return Run(ctx, append([]string{"-n", n.Name}, args...)...)
+}
+
+// Nft loads an nft script (`nft -f -`) inside the namespace; nft applies a
+// script as one transaction, all or nothing.
+func (n NS) Nft(ctx context.Context, script string) error {
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, "nsenter", "--net="+n.Path(), NFT, "-f", "-")
+	cmd.Stdin = strings.NewReader(script)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("nft -f - in %s: %w: %s", n.Name, err, strings.TrimSpace(out.String()))
+	}
+	return nil
 }
 
 // Run runs iproute2 with args and returns its output in the error.

@@ -28,6 +28,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/drawbridge-dev/drawbridge/internal/lab/netns"
+	"github.com/drawbridge-dev/drawbridge/internal/lab/netpol"
 )
 
 // Options configure the node.
@@ -63,6 +64,9 @@ type Node struct {
 	opts Options
 	ipam *ipam
 	ctx  context.Context
+	// netpol loads each pod's ingress NetworkPolicy rules into its network
+	// namespace before its containers start, and keeps them current.
+	netpol *netpol.Enforcer
 
 	mu      sync.Mutex
 	pods    map[types.UID]*podRuntime
@@ -115,10 +119,16 @@ func (n *Node) Run(ctx context.Context, ready chan<- struct{}) error {
 	}); err != nil {
 		return fmt.Errorf("watch pods: %w", err)
 	}
+	enforcer, err := netpol.New(n.opts.Client, factory, netpol.Options{NodeName: n.opts.Name, Log: n.opts.Log})
+	if err != nil {
+		return err
+	}
+	n.netpol = enforcer
 	factory.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced, enforcer.HasSynced) {
 		return ctx.Err()
 	}
+	go enforcer.Run(ctx)
 	if ready != nil {
 		close(ready)
 	}
@@ -147,6 +157,30 @@ func (n *Node) Stop() {
 	}
 	wg.Wait()
 	n.removeCreated()
+}
+
+// PodNetwork returns the network namespace of a pod the node runs, while
+// its network is up: a socket made there is the pod's (tests dial from a
+// pod this way).
+func (n *Node) PodNetwork(uid types.UID) (netns.NS, bool) {
+	n.mu.Lock()
+	r := n.pods[uid]
+	n.mu.Unlock()
+	if r == nil {
+		return netns.NS{}, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ns, r.netReady && r.ns.Name != ""
+}
+
+// PodRuleset returns the NetworkPolicy ruleset loaded into a pod's network
+// namespace (nft syntax), while the pod's network is up.
+func (n *Node) PodRuleset(uid types.UID) (string, bool) {
+	if n.netpol == nil {
+		return "", false
+	}
+	return n.netpol.Ruleset(uid)
 }
 
 func (n *Node) register(ctx context.Context) error {

@@ -210,6 +210,11 @@ func (r *podRuntime) setupNetwork() error {
 			return err
 		}
 	}
+	// The pod's ingress NetworkPolicy rules are in place before any of
+	// its containers can listen.
+	if err := r.n.netpol.Attach(ctx, r.pod(), ns, ip); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	r.netReady = true
 	r.mu.Unlock()
@@ -224,6 +229,7 @@ func (r *podRuntime) teardownNetwork() {
 	if !had {
 		return
 	}
+	r.n.netpol.Detach(r.pod().UID)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := netns.Delete(ctx, ns.Name); err != nil {

@@ -120,7 +120,7 @@ conformance: lab-binaries kube-binaries kong ## Run the upstream Gateway API con
 	cd test/conformance && go test -c -o $(BIN)/conformance.test .
 	$(BIN)/lab conformance --name $(CONFORMANCE_LAB) --dir $(CURDIR)/.lab/$(CONFORMANCE_LAB) --assets $(KUBE_ASSETS) --bin $(BIN) --kong $(LAB_KONG) \
 		--gateway-api-crds $(GATEWAY_API_DIR)/config/crd/experimental --config config --gateway-class drawbridge -- \
-		$(BIN)/conformance.test -test.v -test.timeout 80m -gateway-class=drawbridge \
+		$(BIN)/conformance.test -test.v -test.run '^TestConformance$$' -test.timeout 80m -gateway-class=drawbridge \
 		-conformance-profiles=$(CONFORMANCE_PROFILES) -report-output=$(CONFORMANCE_REPORT) \
 		-usable-address=$(CONFORMANCE_USABLE_ADDRESS) -unusable-address=$(CONFORMANCE_UNUSABLE_ADDRESS) \
 		-timeout-config-overrides=$(CONFORMANCE_TIMEOUTS) \

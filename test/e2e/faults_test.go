@@ -321,8 +321,8 @@ var _ = Describe("Faults", Label("faults"), func() {
 		ops := operatorPods(ctx)
 		Expect(ops).NotTo(BeEmpty())
 		victim := pods[0]
-		victimNet, err := theLab.Node.PodNetwork(ns, victim.Name)
-		Expect(err).NotTo(HaveOccurred())
+		victimNet, ok := theLab.Node.PodNetwork(victim.UID)
+		Expect(ok).To(BeTrue(), "network of %s", victim.Name)
 		By(fmt.Sprintf("dropping every packet between %s and the operator (%d pods)", victim.Name, len(ops)))
 		// Routes to nowhere on both sides, as on a cut link: one side only
 		// would let a request on an open connection through and lose just
@@ -333,8 +333,8 @@ var _ = Describe("Faults", Label("faults"), func() {
 		}
 		var cuts []cut
 		for _, op := range ops {
-			opNet, err := theLab.Node.PodNetwork(operatorNamespace, op.Name)
-			Expect(err).NotTo(HaveOccurred())
+			opNet, ok := theLab.Node.PodNetwork(op.UID)
+			Expect(ok).To(BeTrue(), "network of %s", op.Name)
 			cuts = append(cuts, cut{victimNet, op.Status.PodIP}, cut{opNet, victim.Status.PodIP})
 		}
 		for _, c := range cuts {
@@ -364,7 +364,7 @@ var _ = Describe("Faults", Label("faults"), func() {
 		Eventually(func() error { return replicaServes(pods[1], "during-cut") }).
 			WithTimeout(time.Minute).WithPolling(100 * time.Millisecond).Should(Succeed())
 		By("the Gateway names the lagging replica")
-		Eventually(func() string { return programmedMessage(ctx, gw) }).WithTimeout(2*time.Minute).WithPolling(time.Second).
+		Eventually(func() string { return programmedMessage(ctx, gw) }).WithTimeout(2 * time.Minute).WithPolling(time.Second).
 			Should(And(HavePrefix("False"), ContainSubstring("not in sync: "+victim.Name)))
 		Expect(programmedMessage(ctx, gw)).NotTo(ContainSubstring("not in sync: "+pods[1].Name), "only the cut replica lags")
 		Expect(replicaServes(victim, "during-cut")).NotTo(Succeed(), "the cut replica cannot have the change")

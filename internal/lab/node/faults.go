@@ -8,14 +8,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/drawbridge-dev/drawbridge/internal/lab/netns"
 )
 
 // Faults a test can inflict on running pods, the way a node sees them go
 // wrong: a container crashing (the process group killed outright, as the
-// OOM killer would) and the pod's own network namespace, where a test can
-// cut the pod off from a peer.
+// OOM killer would). PodNetwork gives the pod's network namespace, where a
+// test can cut the pod off from a peer.
 
 // runtimeOf finds the running pod namespace/name.
 func (n *Node) runtimeOf(namespace, name string) (*podRuntime, error) {
@@ -82,19 +80,4 @@ func groupAlive(pgid int) bool {
 		}
 	}
 	return false
-}
-
-// PodNetwork is the network namespace of pod namespace/name, once the pod
-// has its address.
-func (n *Node) PodNetwork(namespace, name string) (netns.NS, error) {
-	r, err := n.runtimeOf(namespace, name)
-	if err != nil {
-		return netns.NS{}, err
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.netReady {
-		return netns.NS{}, fmt.Errorf("pod %s/%s has no network yet", namespace, name)
-	}
-	return r.ns, nil
 }

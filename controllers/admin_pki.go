@@ -1,9 +1,13 @@
 package controllers
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -25,6 +29,14 @@ const CASecretName = "drawbridge-admin-ca"
 // AdminPKI keeps the operator's CA and its client certificate. The CA is read
 // from (or created in) a Secret on first use, so every operator replica
 // signs with the same CA.
+//
+// Rotating the CA is replacing or deleting that Secret. The Gateway
+// controller calls CASecretChanged, the next CA call reads the Secret again
+// (creating a new CA if it is gone), every Gateway's admin certificate is
+// reissued from the new CA and its Kong pods roll. Until they have, the
+// replicas still running trust only the previous CA: the PKI keeps the
+// previous CA certificate and the client certificate it issued, and offers
+// each replica the client certificate whose CA it asks for.
 type AdminPKI struct {
 	// Reader and Writer reach the API server directly: the CA Secret never
 	// enters a cache.
@@ -36,15 +48,53 @@ type AdminPKI struct {
 	mu     sync.Mutex
 	ca     *certs.CA
 	client certs.Pair
+	stale  bool
+	// retired are the CAs used before the current one (newest first, at
+	// most maxRetiredCAs), each with the client certificate it issued.
+	retired []retiredCA
 }
 
-// CA returns the admin CA, loading or creating its Secret on first use.
+type retiredCA struct {
+	certPEM []byte
+	client  certs.Pair
+}
+
+// maxRetiredCAs bounds the previous CAs kept for replicas that have not
+// rolled yet: one rotation in progress, and one more started before it ended.
+const maxRetiredCAs = 2
+
+// CASecretChanged makes the next CA call read the CA Secret again.
+func (p *AdminPKI) CASecretChanged() {
+	p.mu.Lock()
+	p.stale = true
+	p.mu.Unlock()
+}
+
+// CA returns the admin CA, loading or creating its Secret on first use and
+// after CASecretChanged.
 func (p *AdminPKI) CA(ctx context.Context) (*certs.CA, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.ca != nil {
+	if p.ca != nil && !p.stale {
 		return p.ca, nil
 	}
+	ca, err := p.loadCA(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.ca != nil && !bytes.Equal(p.ca.CertPEM, ca.CertPEM) {
+		p.retired = append([]retiredCA{{certPEM: p.ca.CertPEM, client: p.client}}, p.retired...)
+		if len(p.retired) > maxRetiredCAs {
+			p.retired = p.retired[:maxRetiredCAs]
+		}
+		p.client = certs.Pair{}
+	}
+	p.ca, p.stale = ca, false
+	return ca, nil
+}
+
+// loadCA reads the CA Secret, or creates it with a new CA when it is absent.
+func (p *AdminPKI) loadCA(ctx context.Context) (*certs.CA, error) {
 	key := types.NamespacedName{Namespace: p.Namespace, Name: CASecretName}
 	var secret corev1.Secret
 	err := p.Reader.Get(ctx, key, &secret)
@@ -75,7 +125,6 @@ func (p *AdminPKI) CA(ctx context.Context) (*certs.CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("CA Secret %s is unusable (delete it to have a new CA created): %w", key, err)
 	}
-	p.ca = ca
 	return ca, nil
 }
 
@@ -96,6 +145,79 @@ func (p *AdminPKI) ClientCertificate(ctx context.Context) (certs.Pair, error) {
 		p.client = pair
 	}
 	return p.client, nil
+}
+
+// ClientCertificateFor is the client certificate to present to a replica:
+// the current one, unless the replica asks for a CA (nginx names the CAs
+// of its ssl_client_certificate) that only a retired CA's certificate
+// chains to, which happens while a rotation rolls the replicas.
+func (p *AdminPKI) ClientCertificateFor(ctx context.Context, cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	pair, err := p.ClientCertificate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	current, err := tls.X509KeyPair(pair.CertPEM, pair.KeyPEM)
+	if err != nil {
+		return nil, err
+	}
+	if cri == nil || cri.SupportsCertificate(&current) == nil {
+		return &current, nil
+	}
+	p.mu.Lock()
+	retired := append([]retiredCA(nil), p.retired...)
+	p.mu.Unlock()
+	for _, r := range retired {
+		if len(r.client.CertPEM) == 0 {
+			continue
+		}
+		old, err := tls.X509KeyPair(r.client.CertPEM, r.client.KeyPEM)
+		if err == nil && cri.SupportsCertificate(&old) == nil {
+			return &old, nil
+		}
+	}
+	// Nothing the replica asks for: the current certificate, which it will
+	// refuse, and the push reports that as an authentication failure.
+	return &current, nil
+}
+
+// Roots are the CAs a replica's server certificate may chain to: the
+// current one and the retired ones still kept.
+func (p *AdminPKI) Roots(ctx context.Context) (*x509.CertPool, error) {
+	ca, err := p.CA(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.CertPEM)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range p.retired {
+		pool.AppendCertsFromPEM(r.certPEM)
+	}
+	return pool, nil
+}
+
+// VerifyServer checks a replica's server certificate against Roots and the
+// name the connection asked for. The standard verification cannot be used:
+// its roots are fixed when the TLS configuration is made, and the pushers
+// outlive a rotation.
+func (p *AdminPKI) VerifyServer(ctx context.Context, cs tls.ConnectionState) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("the replica presented no server certificate")
+	}
+	roots, err := p.Roots(ctx)
+	if err != nil {
+		return err
+	}
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	_, err = cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: cs.ServerName})
+	if err != nil {
+		return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
+	}
+	return nil
 }
 
 // adminTLS makes sure the Gateway's admin certificate Secret holds a valid

@@ -587,6 +587,12 @@ func (r *GatewayReconciler) gatewaysForConfig(ctx context.Context, o client.Obje
 }
 
 func (r *GatewayReconciler) gatewaysForSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	// The admin CA changed or went away: a rotation. Every Gateway gets an
+	// admin certificate from the CA now in the Secret (or a new one).
+	if r.PKI != nil && o.GetNamespace() == r.PKI.Namespace && o.GetName() == CASecretName {
+		r.PKI.CASecretChanged()
+		return r.allGateways(ctx, o)
+	}
 	reqs := r.gatewaysMatching(ctx, indexGatewaySecrets, o.GetNamespace()+"/"+o.GetName())
 	reqs = append(reqs, r.gatewaysForListenerSetSecret(ctx, o)...)
 	reqs = append(reqs, r.gatewaysForPluginSecret(ctx, o)...)

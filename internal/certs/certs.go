@@ -49,9 +49,14 @@ func NewCA(now time.Time) (*CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate CA key: %w", err)
 	}
+	sn := serial()
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "Drawbridge admin API CA", Organization: []string{"drawbridge.dev"}},
+		SerialNumber: sn,
+		// The serial in the subject tells two CAs apart by name: a replica
+		// names the CAs it accepts client certificates from (TLS
+		// CertificateRequest), and during a rotation the operator picks
+		// its certificate by that name.
+		Subject:               pkix.Name{CommonName: "Drawbridge admin API CA", Organization: []string{"drawbridge.dev"}, SerialNumber: sn.Text(16)},
 		NotBefore:             now.Add(-clockSkew),
 		NotAfter:              now.Add(CALifetime),
 		IsCA:                  true,

@@ -9,6 +9,10 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
@@ -58,13 +62,16 @@ type traffic struct {
 
 type trafficTarget struct {
 	url, host string
+	// client sends the requests (nil: a plain HTTP client); a TLS client
+	// without keep-alive makes every request a new handshake.
+	client *http.Client
 }
 
 func startTraffic(name string, targets []trafficTarget, interval, limit time.Duration) *traffic {
 	t := &traffic{name: name, stop: make(chan struct{}), done: make(chan struct{}), start: time.Now()}
 	// A scenario that fails half-way still reports what its traffic saw.
 	DeferCleanup(func() { t.finish() })
-	c := httpClient()
+	plain := httpClient()
 	go func() {
 		defer GinkgoRecover()
 		defer close(t.done)
@@ -80,6 +87,10 @@ func startTraffic(name string, targets []trafficTarget, interval, limit time.Dur
 			case <-tick.C:
 			}
 			tg := targets[i%len(targets)]
+			c := tg.client
+			if c == nil {
+				c = plain
+			}
 			t.mu.Lock()
 			code, echo, err := request(c, tg.url, tg.host, nil)
 			t.sent.Add(1)
@@ -472,4 +483,151 @@ var _ = Describe("Faults", Label("faults"), func() {
 		AddReportEntry("operator restarts during the outage", strings.Join(restarts, ", "))
 		tr.expectNoFailures()
 	}, NodeTimeout(12*time.Minute))
+	It("serves a listener certificate renewed in place without a failed handshake", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		echoBackend(ctx, ns, "echo", 1, corev1.ProtocolTCP, "")
+		const host = "renew.example.com"
+		_, oldCert, oldKey := selfSigned(host)
+		_, newCert, newKey := selfSigned(host)
+		// The clients trust both, as clients of a CA trust each certificate
+		// it issues: what changes is which one the Gateway presents.
+		roots := &tlsRoots{pool: x509.NewCertPool()}
+		Expect(roots.pool.AppendCertsFromPEM(oldCert)).To(BeTrue())
+		Expect(roots.pool.AppendCertsFromPEM(newCert)).To(BeTrue())
+		secret := func(certPEM, keyPEM []byte) string {
+			return fmt.Sprintf(`
+apiVersion: v1
+kind: Secret
+metadata: {name: renew-cert, namespace: %s}
+type: kubernetes.io/tls
+data:
+  tls.crt: %s
+  tls.key: %s
+`, ns, base64.StdEncoding.EncodeToString(certPEM), base64.StdEncoding.EncodeToString(keyPEM))
+		}
+		Expect(applyYAML(ctx, secret(oldCert, oldKey)+"---"+gatewayConfigYAML(ns, 2, "notice")+`
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: dp, namespace: `+ns+`}
+spec:
+  gatewayClassName: e2e
+  infrastructure:
+    parametersRef: {group: gateway.drawbridge.dev, kind: GatewayConfiguration, name: dp}
+  listeners:
+  - name: https
+    port: 443
+    protocol: HTTPS
+    hostname: `+host+`
+    tls:
+      mode: Terminate
+      certificateRefs: [{name: renew-cert}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: renew, namespace: `+ns+`}
+spec:
+  parentRefs: [{name: dp}]
+  rules:
+  - backendRefs: [{name: echo, port: 8080}]
+`)).To(Succeed())
+		gw := waitProgrammed(ctx, ns, "dp")
+		url := "https://" + hostAddr(gw, 443, corev1.ProtocolTCP) + "/"
+		c := tlsClient(host, roots)
+		eventuallyEcho(c, url, host, nil, "echo-")
+		pods := dataPlanePods(ctx, gw)
+		Expect(pods).To(HaveLen(2))
+		// presented is the certificate one replica presents for host.
+		presented := func(pod corev1.Pod) ([]byte, error) {
+			pc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+				DisableKeepAlives: true, DialContext: theLab.NodeNS().DialContext,
+				TLSClientConfig: &tls.Config{ServerName: host, RootCAs: roots.pool, MinVersion: tls.VersionTLS12},
+			}}
+			resp, err := pc.Get("https://" + net.JoinHostPort(pod.Status.PodIP, "8443") + "/")
+			if err != nil {
+				return nil, err
+			}
+			resp.Body.Close()
+			return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: resp.TLS.PeerCertificates[0].Raw}), nil
+		}
+		for _, p := range pods {
+			Expect(presented(p)).To(Equal(oldCert), "pod %s before the renewal", p.Name)
+		}
+		tr := startTraffic("listener certificate Secret renewed in place, cert-manager style (2 Kong replicas, a TLS handshake per request)",
+			[]trafficTarget{{url: url, host: host, client: c}}, 20*time.Millisecond, 3*time.Minute)
+
+		By("replacing the Secret's certificate and key in place")
+		Expect(applyYAML(ctx, secret(newCert, newKey))).To(Succeed())
+		Eventually(func(g Gomega) {
+			for _, p := range pods {
+				g.Expect(presented(p)).To(Equal(newCert), "pod %s", p.Name)
+			}
+		}).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
+		tr.expectNoFailures()
+		Expect(dataPlanePods(ctx, gw)).To(ConsistOf(HaveField("UID", pods[0].UID), HaveField("UID", pods[1].UID)),
+			"a new listener certificate does not restart Kong")
+	}, NodeTimeout(5*time.Minute))
+	It("rotates the admin CA under load, reaching replicas on the previous CA until they roll", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		gw := dataPlaneGateway(ctx, ns, 2, "notice")
+		before := expectEveryReplicaServes(ctx, gw, 2)
+		url := "http://" + hostAddr(gw, 80, corev1.ProtocolTCP) + "/"
+		eventuallyEcho(httpClient(), url, "rotate.example.com", nil, "echo-")
+		tr := startTraffic("admin CA rotated: the CA Secret deleted, 2 Kong replicas held on the previous CA, then rolled",
+			[]trafficTarget{{url: url, host: "rotate.example.com"}}, 20*time.Millisecond, 5*time.Minute)
+		names := provision.NamesFor(gw)
+		caKey := client.ObjectKey{Namespace: operatorNamespace, Name: "drawbridge-admin-ca"}
+		var oldCA corev1.Secret
+		Expect(k8s.Get(ctx, caKey, &oldCA)).To(Succeed())
+
+		By("pausing the data plane's rollout, so the replicas keep trusting only the previous CA")
+		dep := &appsv1.Deployment{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: names.DataPlane}, dep)).To(Succeed())
+		patch := client.MergeFrom(dep.DeepCopy())
+		dep.Spec.Paused = true
+		Expect(k8s.Patch(ctx, dep, patch)).To(Succeed())
+
+		By("deleting the admin CA Secret: a new CA is made and the Gateway's admin certificate reissued")
+		Expect(k8s.Delete(ctx, &oldCA)).To(Succeed())
+		var newCAPEM []byte
+		Eventually(func(g Gomega) {
+			var cur corev1.Secret
+			g.Expect(k8s.Get(ctx, caKey, &cur)).To(Succeed())
+			g.Expect(cur.Data[corev1.TLSCertKey]).NotTo(Equal(oldCA.Data[corev1.TLSCertKey]))
+			newCAPEM = cur.Data[corev1.TLSCertKey]
+			var admin corev1.Secret
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: names.AdminTLS}, &admin)).To(Succeed())
+			g.Expect(admin.Data["ca.crt"]).To(Equal(newCAPEM))
+		}).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
+
+		By("a change reaches the replicas still on the previous CA")
+		Expect(applyYAML(ctx, routeYAML(ns, "during-rotation"))).To(Succeed())
+		for _, p := range before {
+			Eventually(func() error { return replicaServes(p, "during-rotation") }).
+				WithTimeout(time.Minute).WithPolling(250*time.Millisecond).Should(Succeed(), "pod %s", p.Name)
+		}
+
+		By("resuming the rollout: the replicas roll onto the new CA and are configured")
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(dep), dep)).To(Succeed())
+		patch = client.MergeFrom(dep.DeepCopy())
+		dep.Spec.Paused = false
+		Expect(k8s.Patch(ctx, dep, patch)).To(Succeed())
+		Eventually(func(g Gomega) {
+			var all corev1.PodList
+			g.Expect(k8s.List(ctx, &all, client.InNamespace(ns), client.MatchingLabels(provision.SelectorLabels(gw)))).To(Succeed())
+			g.Expect(all.Items).To(HaveLen(2))
+			for _, p := range all.Items {
+				g.Expect(p.UID).NotTo(Or(Equal(before[0].UID), Equal(before[1].UID)))
+			}
+			g.Expect(dataPlanePods(ctx, gw)).To(HaveLen(2))
+		}).WithTimeout(3 * time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
+		Expect(applyYAML(ctx, routeYAML(ns, "after-rotation"))).To(Succeed())
+		for _, p := range dataPlanePods(ctx, gw) {
+			Eventually(func() error { return replicaServes(p, "after-rotation") }).
+				WithTimeout(time.Minute).WithPolling(250*time.Millisecond).Should(Succeed(), "pod %s", p.Name)
+			Expect(replicaServes(p, "during-rotation")).To(Succeed(), "pod %s", p.Name)
+		}
+		waitProgrammed(ctx, ns, "dp")
+		tr.expectNoFailures()
+	}, NodeTimeout(8*time.Minute))
 })

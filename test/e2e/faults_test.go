@@ -17,6 +17,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,6 +44,53 @@ const (
 	// leaseName is the operator's leader-election Lease (main.go).
 	leaseName = "drawbridge.gateway.drawbridge.dev"
 )
+
+// previousRelease is the build an upgrade starts from: the last commit of
+// main that passed CI before the fault suite existed.
+const previousRelease = "8c22698"
+
+// buildOperatorAt builds the operator at a commit of this repository into
+// <LAB_BIN_DIR>/drawbridge-<rev>, which the lab runs for drawbridge:<rev>.
+func buildOperatorAt(ctx context.Context, rev string) {
+	out := filepath.Join(os.Getenv("LAB_BIN_DIR"), "drawbridge-"+rev)
+	if _, err := os.Stat(out); err == nil {
+		return
+	}
+	src := GinkgoT().TempDir()
+	archive := exec.CommandContext(ctx, "sh", "-c", fmt.Sprintf("git -C %q archive %q | tar -x -C %q", repoRoot(), rev, src))
+	raw, err := archive.CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), "check out %s (a clone with history is needed): %s", rev, raw)
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-X main.version="+rev, "-o", out+".tmp", ".")
+	build.Dir = src
+	raw, err = build.CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), "build the operator at %s: %s", rev, raw)
+	Expect(os.Rename(out+".tmp", out)).To(Succeed())
+}
+
+// setOperatorImage sets the operator Deployment's image and waits until its
+// one pod runs it and is Ready.
+func setOperatorImage(ctx context.Context, image string) {
+	d := operatorDeployment(ctx)
+	patch := client.MergeFrom(d.DeepCopy())
+	for i := range d.Spec.Template.Spec.Containers {
+		if d.Spec.Template.Spec.Containers[i].Name == operatorContainer {
+			d.Spec.Template.Spec.Containers[i].Image = image
+		}
+	}
+	Expect(k8s.Patch(ctx, d, patch)).To(Succeed())
+	Eventually(func(g Gomega) {
+		pods := operatorPods(ctx)
+		g.Expect(pods).To(HaveLen(int(ptr.Deref(d.Spec.Replicas, 1))))
+		for _, p := range pods {
+			g.Expect(p.Spec.Containers[0].Image).To(Equal(image))
+			g.Expect(p.Status.Conditions).To(ContainElement(And(HaveField("Type", corev1.PodReady), HaveField("Status", corev1.ConditionTrue))))
+		}
+		var all corev1.PodList
+		g.Expect(k8s.List(ctx, &all, client.InNamespace(operatorNamespace),
+			client.MatchingLabels{"app.kubernetes.io/name": "drawbridge", "app.kubernetes.io/component": "operator"})).To(Succeed())
+		g.Expect(all.Items).To(HaveLen(len(pods)), "the previous operator pod is gone")
+	}).WithTimeout(2 * time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+}
 
 // traffic sends GET requests to established routes, one target after the
 // other, one request every interval, until it is stopped or its time limit
@@ -563,6 +612,12 @@ spec:
 				g.Expect(presented(p)).To(Equal(newCert), "pod %s", p.Name)
 			}
 		}).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
+		// And stays so, with the traffic going on.
+		Consistently(func(g Gomega) {
+			for _, p := range pods {
+				g.Expect(presented(p)).To(Equal(newCert), "pod %s", p.Name)
+			}
+		}).WithTimeout(5 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
 		tr.expectNoFailures()
 		Expect(dataPlanePods(ctx, gw)).To(ConsistOf(HaveField("UID", pods[0].UID), HaveField("UID", pods[1].UID)),
 			"a new listener certificate does not restart Kong")
@@ -630,4 +685,45 @@ spec:
 		waitProgrammed(ctx, ns, "dp")
 		tr.expectNoFailures()
 	}, NodeTimeout(8*time.Minute))
+	It("upgrades the operator from the previous build with Gateways serving", func(ctx SpecContext) {
+		// Drawbridge has no tagged release yet: the previous build is the
+		// last main that passed CI (UPGRADE_FROM overrides it).
+		from := os.Getenv("UPGRADE_FROM")
+		if from == "" {
+			from = previousRelease
+		}
+		buildOperatorAt(ctx, from)
+		setOperatorImage(ctx, "drawbridge:"+from)
+		DeferCleanup(func(ctx SpecContext) { setOperatorImage(ctx, "drawbridge:dev") }, NodeTimeout(3*time.Minute))
+
+		ns := newNamespace(ctx)
+		gw := dataPlaneGateway(ctx, ns, 2, "notice")
+		before := expectEveryReplicaServes(ctx, gw, 2)
+		url := "http://" + hostAddr(gw, 80, corev1.ProtocolTCP) + "/"
+		Expect(applyYAML(ctx, routeYAML(ns, "before-upgrade"))).To(Succeed())
+		for _, p := range before {
+			Eventually(func() error { return replicaServes(p, "before-upgrade") }).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
+		}
+		tr := startTraffic("operator upgraded from "+from+" to this build (2 Kong replicas, which roll onto the new data-plane template)",
+			[]trafficTarget{{url: url, host: "before-upgrade.example.com"}}, 20*time.Millisecond, 6*time.Minute)
+
+		By("replacing the operator's image with this build")
+		setOperatorImage(ctx, "drawbridge:dev")
+		Expect(applyYAML(ctx, routeYAML(ns, "after-upgrade"))).To(Succeed())
+		Eventually(func(g Gomega) {
+			var d appsv1.Deployment
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: provision.NamesFor(gw).DataPlane}, &d)).To(Succeed())
+			g.Expect(d.Status.ObservedGeneration).To(Equal(d.Generation))
+			g.Expect(d.Status.UpdatedReplicas).To(BeEquivalentTo(2))
+			g.Expect(d.Status.Replicas).To(BeEquivalentTo(2), "the previous replicas are gone")
+			pods := dataPlanePods(ctx, gw)
+			g.Expect(pods).To(HaveLen(2))
+			for _, p := range pods {
+				g.Expect(replicaServes(p, "before-upgrade")).To(Succeed())
+				g.Expect(replicaServes(p, "after-upgrade")).To(Succeed())
+			}
+		}).WithTimeout(4 * time.Minute).WithPolling(time.Second).Should(Succeed())
+		waitProgrammed(ctx, ns, "dp")
+		tr.expectNoFailures()
+	}, NodeTimeout(12*time.Minute))
 })

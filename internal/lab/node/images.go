@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 )
@@ -19,7 +20,8 @@ type Programs struct {
 	KongVersion string
 	// EchoBasic is the Gateway API conformance echo server.
 	EchoBasic string
-	// Drawbridge is the operator binary, for drawbridge:*.
+	// Drawbridge is the operator binary, for drawbridge:*; drawbridge:<tag>
+	// runs <Drawbridge>-<tag> instead when that file exists.
 	Drawbridge string
 	// CoreDNS is the DNS stand-in, for the coredns image the conformance
 	// suite deploys as its UDP backend.
@@ -105,6 +107,13 @@ func (p Programs) Resolve(image string) (string, error) {
 		"registry.k8s.io/coredns/coredns": p.CoreDNS,
 		"coredns/coredns":                 p.CoreDNS,
 	}
+	if repo == "drawbridge" && tag != "" && p.Drawbridge != "" {
+		// Another build of the operator, e.g. a previous release for an
+		// upgrade test: bin/drawbridge-<tag>, when it was built.
+		if alt := p.Drawbridge + "-" + tag; fileExists(alt) {
+			return alt, nil
+		}
+	}
 	if prog, ok := known[repo]; ok && prog != "" {
 		return prog, nil
 	}
@@ -157,4 +166,9 @@ func (p Programs) ImageFiles(image string) map[string]string {
 		}
 	}
 	return nil
+}
+
+func fileExists(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && !info.IsDir()
 }

@@ -1,6 +1,10 @@
 package node
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 func TestResolve(t *testing.T) {
 	p := Programs{Kong: "/bin/kong", KongVersion: "3.9.3", EchoBasic: "/bin/echo", Drawbridge: "/bin/db", CoreDNS: "/bin/dns"}
@@ -47,5 +51,22 @@ func TestKongImagesHaveTheirEntrypoint(t *testing.T) {
 	}
 	if got := p.ImageFiles("registry.k8s.io/gateway-api/echo-basic:v1.5.1"); len(got) != 0 {
 		t.Errorf("echo-basic has image files %v, want none", got)
+	}
+}
+
+func TestATaggedOperatorBuildRunsWhenItExists(t *testing.T) {
+	dir := t.TempDir()
+	p := Programs{Drawbridge: filepath.Join(dir, "drawbridge")}
+	if err := os.WriteFile(filepath.Join(dir, "drawbridge-8c22698"), []byte("#!/bin/true\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for image, want := range map[string]string{
+		"drawbridge:8c22698": filepath.Join(dir, "drawbridge-8c22698"),
+		"drawbridge:dev":     filepath.Join(dir, "drawbridge"),
+		"drawbridge":         filepath.Join(dir, "drawbridge"),
+	} {
+		if got, err := p.Resolve(image); err != nil || got != want {
+			t.Errorf("%s runs %q (%v), want %q", image, got, err, want)
+		}
 	}
 }

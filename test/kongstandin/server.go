@@ -237,8 +237,11 @@ func (s *Server) serveHTTP(ln net.Listener, l Listener, h http.Handler, tlsCfg *
 	var p http.Protocols
 	p.SetHTTP1(true)
 	if l.SSL {
-		// ALPN offers h2 only on listeners with the http2 flag, as nginx does.
-		p.SetHTTP2(l.HTTP2 || !proxy)
+		// ALPN offers h2 only on listeners with the http2 flag, as nginx
+		// does; admin listeners too (Kong 3.9.3 turns "http2 on" in the
+		// admin server only for an admin_listen entry that has the flag:
+		// kong/templates/nginx_kong.lua, the kong_admin server block).
+		p.SetHTTP2(l.HTTP2)
 		srv.TLSConfig = tlsCfg.Clone()
 		srv.TLSConfig.NextProtos = nil
 	} else if l.HTTP2 {

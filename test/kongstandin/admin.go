@@ -33,7 +33,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (s *Server) adminHandler(status bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		if !status && !s.waitAdminDelay(r.Context()) {
+		if !status && !s.holdAdminCall(r) {
 			// The client gave up, or the stand-in is stopping: no answer,
 			// and the connection closes.
 			panic(http.ErrAbortHandler)

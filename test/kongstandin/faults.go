@@ -1,9 +1,11 @@
 package kongstandin
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -125,8 +127,28 @@ func (s *Server) SlowAdmin(d time.Duration) {
 	s.delayChanged = make(chan struct{})
 }
 
-// waitAdminDelay holds an admin call for the delay SlowAdmin set. It
+// holdAdminCall holds an admin call for the delay SlowAdmin set. It
 // reports false when the call must be dropped.
+func (s *Server) holdAdminCall(r *http.Request) bool {
+	s.delayMu.Lock()
+	d := s.adminDelay
+	s.delayMu.Unlock()
+	if d == 0 {
+		return true
+	}
+	// net/http notices that an HTTP/1.1 client went away only once the
+	// request body was read to its end (until then nothing reads the
+	// connection), so the body is read first and handed on.
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return s.waitAdminDelay(r.Context())
+}
+
+// waitAdminDelay waits out the delay SlowAdmin set. It reports false when
+// ctx ends or the stand-in stops first.
 func (s *Server) waitAdminDelay(ctx context.Context) bool {
 	start := time.Now()
 	s.adminHeld.Add(1)
@@ -137,12 +159,12 @@ func (s *Server) waitAdminDelay(ctx context.Context) bool {
 		s.delayMu.Unlock()
 		left := d - time.Since(start)
 		if left <= 0 {
-			return true
+			return ctx.Err() == nil
 		}
 		t := time.NewTimer(left)
 		select {
 		case <-t.C:
-			return true
+			return ctx.Err() == nil
 		case <-changed:
 			t.Stop()
 		case <-ctx.Done():

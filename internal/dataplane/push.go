@@ -353,7 +353,8 @@ func (r Result) Err() error {
 // waits at least the auth retry floor); a 400 rejection is not retried, nor
 // is a call that got no answer within the per-call timeout (the next Push
 // tries that replica again). Replicas are pushed to in parallel, so a slow
-// or failing replica delays none of the others.
+// or failing replica delays none of the others' pushes; Push itself returns
+// once every replica is done.
 func (p *Pusher) Push(ctx context.Context, replicas []Replica, configJSON []byte) Result {
 	sum := sha256.Sum256(configJSON)
 	res := Result{SHA256: hex.EncodeToString(sum[:]), Bytes: len(configJSON), Total: len(replicas)}

@@ -72,6 +72,9 @@ type GatewayReconciler struct {
 	// asked for the configuration they hold; DefaultReplicaCheckPeriod
 	// when zero.
 	ReplicaCheckPeriod time.Duration
+	// AdminTimeout bounds each admin API call; DefaultAdminTimeout when
+	// zero.
+	AdminTimeout time.Duration
 
 	pushers    pushers
 	rejected   rejections

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -119,7 +120,48 @@ func (r *GatewayReconciler) syncDataPlane(ctx context.Context, s *gatewayScope) 
 		r.Recorder.Eventf(s.gateway, nil, corev1.EventTypeWarning, "ConfigurationRejected", "Push",
 			"the last configuration Kong accepted stays in force: %s", res.Rejection.Error())
 	}
+	if note := authFailureNote(res); note != "" {
+		r.Recorder.Eventf(s.gateway, nil, corev1.EventTypeWarning, ReasonAdminAuthenticationFailed, "Push", "%s", note)
+	}
 	return nil
+}
+
+// ReasonAdminAuthenticationFailed is the reason of the Warning event a
+// Gateway gets while a replica's admin API refuses the operator's client
+// certificate, or its server certificate does not verify against the
+// operator CA. It is not Kong judging the configuration: nothing is left
+// out, and the replica is tried again until it accepts.
+const ReasonAdminAuthenticationFailed = "AdminAuthenticationFailed"
+
+// DefaultAdminTimeout bounds each admin API call when Options.AdminTimeout
+// is zero.
+const DefaultAdminTimeout = 10 * time.Second
+
+// maxEventNote bounds an event's note (the API refuses more than 1 kB).
+const maxEventNote = 1000
+
+// authFailureNote is the event note for the replicas an admin
+// authentication failure kept out of sync, or "" when there are none. It
+// carries each replica's name and cause, never certificate material.
+func authFailureNote(res dataplane.Result) string {
+	fails := res.AuthFailures()
+	if len(fails) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "admin API authentication failed on %d/%d replicas; nothing was left out of the configuration, "+
+		"and each replica is tried again until it accepts: ", len(fails), res.Total)
+	for i, o := range fails {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(o.Replica.Name + ": " + o.AuthFailure().Error())
+	}
+	note := b.String()
+	if len(note) > maxEventNote {
+		note = strings.ToValidUTF8(note[:maxEventNote-3], "") + "..."
+	}
+	return note
 }
 
 func (r *GatewayReconciler) push(ctx context.Context, s *gatewayScope, pusher *dataplane.Pusher, replicas []dataplane.Replica, body []byte) dataplane.Result {
@@ -192,7 +234,11 @@ func (r *GatewayReconciler) newPusher(ctx context.Context) *dataplane.Pusher {
 	}
 	// Short per-call timeouts and few attempts: the reconcile is requeued
 	// until every replica holds the configuration.
-	opts := []dataplane.Option{dataplane.WithTLSConfig(tlsConfig), dataplane.WithTimeout(10 * time.Second),
+	timeout := r.AdminTimeout
+	if timeout <= 0 {
+		timeout = DefaultAdminTimeout
+	}
+	opts := []dataplane.Option{dataplane.WithTLSConfig(tlsConfig), dataplane.WithTimeout(timeout),
 		dataplane.WithMaxAttempts(3), dataplane.WithBackoff(200*time.Millisecond, 2*time.Second)}
 	if r.AdminDialer != nil {
 		opts = append(opts, dataplane.WithDialer(r.AdminDialer))

@@ -32,6 +32,11 @@ type Options struct {
 	// that lost or changed it gets its Gateway fully reconciled.
 	// DefaultReplicaCheckPeriod when zero.
 	ReplicaCheckPeriod time.Duration
+	// AdminTimeout bounds each call to a Kong admin API (GET /status,
+	// POST /config); DefaultAdminTimeout when zero. A replica that does not
+	// answer within it is reported as lagging and tried again by the next
+	// reconcile.
+	AdminTimeout time.Duration
 }
 
 // CacheOptions configure the manager's cache. Reads of kinds without an
@@ -91,6 +96,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Metrics:            opts.Metrics,
 		ProxyEnv:           opts.ProxyEnv,
 		ReplicaCheckPeriod: opts.ReplicaCheckPeriod,
+		AdminTimeout:       opts.AdminTimeout,
 		PKI: &AdminPKI{
 			Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(),
 			Namespace: opts.OperatorNamespace, Now: time.Now,

@@ -2,7 +2,9 @@ package dataplane
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -342,6 +344,52 @@ func (e *AdminAuthError) Error() string {
 	return fmt.Sprintf("Kong admin API refused the operator's client certificate (HTTP %d %q): "+
 		"the admin listener's client CA (KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE) must be the operator CA "+
 		"that signs the admin client certificate; check the certificate Secrets and their rotation", e.Status, e.Reason)
+}
+
+// AdminServerCertError is a replica's admin server certificate failing
+// verification: it does not chain to the operator CA the Pusher trusts, or
+// is not issued for the replica's server name. During a rotation a replica
+// can briefly serve a certificate the operator no longer trusts (or not yet
+// one it does); either way nothing reached Kong, so it says nothing about
+// the configuration.
+type AdminServerCertError struct {
+	// Err is the failed call's error; a *tls.CertificateVerificationError
+	// is in its chain.
+	Err error
+}
+
+func (e *AdminServerCertError) Error() string {
+	reason := e.Err.Error()
+	var cv *tls.CertificateVerificationError
+	if errors.As(e.Err, &cv) && cv.Err != nil {
+		reason = cv.Err.Error()
+	}
+	return "the replica's admin server certificate did not verify against the operator CA (" + reason + "): " +
+		"the replica must serve the admin certificate the operator issued for it; check the certificate Secrets and their rotation"
+}
+
+func (e *AdminServerCertError) Unwrap() error { return e.Err }
+
+// adminAuthFailure returns the admin authentication failure in err's chain:
+// an *AdminAuthError or an *AdminServerCertError (a bare TLS verification
+// error is wrapped in one), or nil.
+func adminAuthFailure(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *AdminAuthError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var se *AdminServerCertError
+	if errors.As(err, &se) {
+		return se
+	}
+	var cv *tls.CertificateVerificationError
+	if errors.As(err, &cv) {
+		return &AdminServerCertError{Err: cv}
+	}
+	return nil
 }
 
 // nginxClientCertReasons are the texts of nginx's error pages for

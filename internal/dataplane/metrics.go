@@ -40,7 +40,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 13),
 		}, gw),
 		Pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "drawbridge_replica_pushes_total", Help: "Per-replica push outcomes: ok, skipped (already held), rejected (Kong 400) or failed.",
+			Name: "drawbridge_replica_pushes_total", Help: "Per-replica push outcomes: ok, skipped (already held), rejected (Kong 400), " +
+				"auth_failed (the admin API refused the operator's client certificate, or the replica's server certificate did not verify) or failed.",
 		}, append(gw, "result")),
 		ReplicasInSync: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "drawbridge_replicas_in_sync", Help: "Replicas of a Gateway that hold its current configuration.",
@@ -81,6 +82,8 @@ func (m *Metrics) ObservePush(namespace, gateway string, res Result, took time.D
 			result = "skipped"
 		case o.Rejection != nil:
 			result = "rejected"
+		case o.AuthFailure() != nil:
+			result = "auth_failed"
 		case !o.InSync:
 			result = "failed"
 		}

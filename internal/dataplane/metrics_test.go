@@ -1,6 +1,9 @@
 package dataplane
 
 import (
+	"crypto/tls"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -13,15 +16,20 @@ func TestMetricsRecordPushOutcomes(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
 	res := Result{
-		Bytes: 1234, InSync: 1, Total: 3,
-		Replicas:  []Outcome{{InSync: true}, {Skipped: true, InSync: true}, {Rejection: &ConfigError{Status: 400}}},
+		Bytes: 1234, InSync: 1, Total: 6,
+		Replicas: []Outcome{{InSync: true}, {Skipped: true, InSync: true}, {Rejection: &ConfigError{Status: 400}},
+			{Err: fmt.Errorf("replica c: POST /config: %w", &AdminAuthError{Status: 400, Reason: "The SSL certificate error"})},
+			{Err: fmt.Errorf("replica d: GET /status: %w", &AdminServerCertError{Err: &tls.CertificateVerificationError{Err: errors.New("x509: certificate signed by unknown authority")}})},
+			{Err: errors.New("replica e: POST /config: connection refused")}},
 		Rejection: &ConfigError{Status: 400, Entities: []EntityError{{EntityType: "route"}, {EntityType: "route"}}},
 	}
 	m.ObservePush("apps", "web", res, 20*time.Millisecond)
 
 	want := `
-# HELP drawbridge_replica_pushes_total Per-replica push outcomes: ok, skipped (already held), rejected (Kong 400) or failed.
+# HELP drawbridge_replica_pushes_total Per-replica push outcomes: ok, skipped (already held), rejected (Kong 400), auth_failed (the admin API refused the operator's client certificate, or the replica's server certificate did not verify) or failed.
 # TYPE drawbridge_replica_pushes_total counter
+drawbridge_replica_pushes_total{gateway="web",namespace="apps",result="auth_failed"} 2
+drawbridge_replica_pushes_total{gateway="web",namespace="apps",result="failed"} 1
 drawbridge_replica_pushes_total{gateway="web",namespace="apps",result="ok"} 1
 drawbridge_replica_pushes_total{gateway="web",namespace="apps",result="rejected"} 1
 drawbridge_replica_pushes_total{gateway="web",namespace="apps",result="skipped"} 1

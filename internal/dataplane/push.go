@@ -23,7 +23,20 @@ const (
 	DefaultBackoffBase = 500 * time.Millisecond
 	DefaultBackoffCap  = 30 * time.Second
 	DefaultMaxAttempts = 5
+	// DefaultAuthRetryFloor is the shortest wait before an admin
+	// authentication failure is tried again: such a failure lasts as long
+	// as a certificate rotation is half done (a replica still holding the
+	// previous CA or certificate), which takes seconds, not milliseconds.
+	DefaultAuthRetryFloor = time.Second
 )
+
+// kongMaxRetryAfter is the longest Retry-After Kong sends (a 429 while
+// another configuration loads: DECLARATIVE_RETRY_TTL_MAX, 10 seconds, in
+// kong/db/declarative/import.lua of Kong 3.9.3). Longer waits asked by
+// anything in between are cut to it (or to the backoff cap when that is
+// longer), so one answer cannot hold a push, and the Gateway's reconcile,
+// for hours.
+const kongMaxRetryAfter = 10 * time.Second
 
 // zeroConfigHash is what Kong's GET /status reports as configuration_hash
 // before any configuration was loaded (or after an empty one).
@@ -59,6 +72,17 @@ func WithBackoff(base, limit time.Duration) Option {
 // must return a value in [0, n).
 func WithJitter(jitter func(n int64) int64) Option {
 	return func(p *Pusher) { p.backoff.Jitter = jitter }
+}
+
+// WithAuthRetryFloor sets the shortest wait before retrying an admin
+// authentication failure (the replica refused the client certificate, or
+// its server certificate did not verify); 0 leaves the plain backoff.
+func WithAuthRetryFloor(d time.Duration) Option {
+	return func(p *Pusher) {
+		if d >= 0 {
+			p.authFloor = d
+		}
+	}
 }
 
 // WithMaxAttempts bounds the attempts per replica and Push (at least 1).
@@ -101,6 +125,7 @@ func WithRoundTripper(wrap func(http.RoundTripper) http.RoundTripper) Option {
 type Pusher struct {
 	timeout     time.Duration
 	backoff     Backoff
+	authFloor   time.Duration
 	maxAttempts int
 	dial        Dialer
 	clock       Clock
@@ -117,6 +142,7 @@ func NewPusher(opts ...Option) *Pusher {
 	p := &Pusher{
 		timeout:     DefaultTimeout,
 		backoff:     Backoff{Base: DefaultBackoffBase, Cap: DefaultBackoffCap},
+		authFloor:   DefaultAuthRetryFloor,
 		maxAttempts: DefaultMaxAttempts,
 		clock:       RealClock{},
 		replicas:    map[string]*replica{},
@@ -225,6 +251,17 @@ type Outcome struct {
 	Rejection *ConfigError
 }
 
+// AuthFailure returns the admin authentication failure that kept the
+// replica out of sync (an *AdminAuthError when the replica refused the
+// operator's client certificate, an *AdminServerCertError when its server
+// certificate did not verify), or nil.
+func (o Outcome) AuthFailure() error {
+	if o.InSync {
+		return nil
+	}
+	return adminAuthFailure(o.Err)
+}
+
 // Result is the outcome of one Push.
 type Result struct {
 	// SHA256 (hex) and Bytes describe the configuration pushed.
@@ -242,6 +279,18 @@ type Result struct {
 // AllInSync reports whether every replica holds the configuration. It is
 // false for an empty replica list: nothing serves the configuration yet.
 func (r Result) AllInSync() bool { return r.Total > 0 && r.InSync == r.Total }
+
+// AuthFailures returns the outcomes of replicas kept out of sync by an
+// admin authentication failure (see Outcome.AuthFailure), in order.
+func (r Result) AuthFailures() []Outcome {
+	var out []Outcome
+	for _, o := range r.Replicas {
+		if o.AuthFailure() != nil {
+			out = append(out, o)
+		}
+	}
+	return out
+}
 
 // Summary is a status-condition sentence such as "2/3 replicas hold the
 // current configuration".
@@ -262,7 +311,8 @@ func (r Result) Lagging() string {
 		}
 		cause := "not pushed yet"
 		if o.Err != nil {
-			cause = o.Err.Error()
+			// The replica is named once, in front of its cause.
+			cause = strings.TrimPrefix(o.Err.Error(), "replica "+o.Replica.Name+": ")
 		}
 		if i := strings.IndexByte(cause, '\n'); i >= 0 {
 			cause = cause[:i]
@@ -299,7 +349,12 @@ func (r Result) Err() error {
 // a hash other than the one it reported while holding this configuration
 // (something replaced it).
 // Failed attempts are retried with capped exponential backoff and jitter
-// (a 429 waits for its Retry-After); a 400 rejection is not retried.
+// (a 429 or 503 waits for its Retry-After; an admin authentication failure
+// waits at least the auth retry floor); a 400 rejection is not retried, nor
+// is a call that got no answer within the per-call timeout (the next Push
+// tries that replica again). Replicas are pushed to in parallel, so a slow
+// or failing replica delays none of the others' pushes; Push itself returns
+// once every replica is done.
 func (p *Pusher) Push(ctx context.Context, replicas []Replica, configJSON []byte) Result {
 	sum := sha256.Sum256(configJSON)
 	res := Result{SHA256: hex.EncodeToString(sum[:]), Bytes: len(configJSON), Total: len(replicas)}
@@ -496,7 +551,31 @@ func (p *Pusher) try(ctx context.Context, r *replica, client *kong.Client, note 
 	if errors.As(err, &apiErr) && apiErr.Code() == http.StatusBadRequest {
 		return false, ParseConfigError(apiErr.Code(), apiErr.Raw())
 	}
-	return false, fmt.Errorf("POST /config: %w", err)
+	return false, p.callError(ctx, "POST /config", err)
+}
+
+// callError gives a failed admin call's error its context: a server
+// certificate that did not verify becomes an *AdminServerCertError, and a
+// call cut by the per-call timeout says so.
+func (p *Pusher) callError(ctx context.Context, call string, err error) error {
+	var cv *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &cv):
+		return fmt.Errorf("%s: %w", call, &AdminServerCertError{Err: err})
+	case ctx.Err() == nil && callTimedOut(err):
+		return fmt.Errorf("%s: no answer within the per-call timeout (%s): %w", call, p.timeout, err)
+	}
+	return fmt.Errorf("%s: %w", call, err)
+}
+
+// callTimedOut reports whether an admin call ended because its deadline
+// passed (dial, TLS handshake or answer).
+func callTimedOut(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // status asks a replica for the configuration hash it serves.
@@ -508,7 +587,7 @@ func (p *Pusher) status(ctx context.Context, client *kong.Client, note *callNote
 		if authErr := note.adminAuthError(); authErr != nil {
 			return "", fmt.Errorf("GET /status: %w", authErr)
 		}
-		return "", fmt.Errorf("GET /status: %w", err)
+		return "", p.callError(ctx, "GET /status", err)
 	}
 	return st.ConfigurationHash, nil
 }
@@ -520,13 +599,18 @@ func (p *Pusher) retryDelay(err error, note *callNote, attempt int) (time.Durati
 	if errors.As(err, &ce) {
 		return 0, false // Kong validated and rejected it; resending cannot help.
 	}
-	var cv *tls.CertificateVerificationError
-	if errors.As(err, &cv) {
-		return 0, false // the server certificate does not verify; not transient.
+	if adminAuthFailure(err) != nil {
+		// The replica refused the client certificate, or its server
+		// certificate did not verify. During a rotation one side briefly
+		// holds the previous CA or certificate, so this passes: retry, but
+		// not faster than the floor.
+		return max(p.backoff.Delay(attempt), p.authFloor), true
 	}
-	var ae *AdminAuthError
-	if errors.As(err, &ae) {
-		return 0, false // the replica refuses our client certificate; resending the same one cannot help.
+	if callTimedOut(err) {
+		// The replica had the whole per-call timeout; calling it again
+		// here would hold the push (and the Gateway's status) back by as
+		// much again. The next Push tries it again.
+		return 0, false
 	}
 	var apiErr *kong.APIError
 	if errors.As(err, &apiErr) {
@@ -534,7 +618,7 @@ func (p *Pusher) retryDelay(err error, note *callNote, attempt int) (time.Durati
 		switch {
 		case code == http.StatusTooManyRequests, code == http.StatusServiceUnavailable:
 			if d, ok := parseRetryAfter(note.retryAfter(), p.clock.Now()); ok {
-				return d, true
+				return min(d, max(p.backoff.Cap, kongMaxRetryAfter)), true
 			}
 			return p.backoff.Delay(attempt), true
 		case code == http.StatusRequestTimeout, code >= 500:

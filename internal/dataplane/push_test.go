@@ -413,9 +413,6 @@ func TestRejectionsAndClientErrorsAreNotRetried(t *testing.T) {
 		{"400 not JSON", reply{code: 400, body: `{"message":"Cannot parse JSON body"}`}, true},
 		{"413", reply{code: 413, body: "<html>413 Request Entity Too Large</html>"}, false},
 		{"401", reply{code: 401, body: `{"message":"Unauthorized"}`}, false},
-		// nginx's client-certificate refusal is a 400 too, but not Kong's.
-		{"400 nginx no client certificate", reply{code: 400, contentType: "text/html; charset=UTF-8", body: nginxPage("No required SSL certificate was sent")}, false},
-		{"400 nginx certificate error", reply{code: 400, contentType: "text/html; charset=UTF-8", body: nginxPage("The SSL certificate error")}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDouble(t, p, tc.reply)
@@ -474,14 +471,24 @@ func TestConnectionErrorsAreRetried(t *testing.T) {
 	}
 }
 
-// A call that hangs is cut by the per-call timeout and retried.
-func TestPerCallTimeoutIsRetried(t *testing.T) {
+// A call that hangs is cut by the per-call timeout and not made again
+// within the push: the replica had its allowance, and another would hold
+// the push back as long again. The next Push tries it again.
+func TestPerCallTimeoutEndsTheReplicasPush(t *testing.T) {
 	p := newPKI(t)
 	d := newDouble(t, p, reply{block: true})
-	pusher, _, _ := newTestPusher(t, p, WithTimeout(200*time.Millisecond))
+	pusher, _, clk := newTestPusher(t, p, WithTimeout(200*time.Millisecond))
 	res := pusher.Push(context.Background(), []Replica{d.rep}, validConfig("a"))
-	if o := res.Replicas[0]; !o.InSync || o.Attempts != 2 || d.postCount() != 2 {
-		t.Fatalf("outcome %+v posts %d", o, d.postCount())
+	o := res.Replicas[0]
+	if o.InSync || o.Attempts != 1 || d.postCount() != 1 || len(clk.Sleeps()) != 0 || o.AuthFailure() != nil {
+		t.Fatalf("outcome %+v posts %d sleeps %v", o, d.postCount(), clk.Sleeps())
+	}
+	if !errors.Is(o.Err, context.DeadlineExceeded) || !strings.Contains(o.Err.Error(), "no answer within the per-call timeout (200ms)") {
+		t.Fatalf("error %q does not say the call timed out", o.Err)
+	}
+	res = pusher.Push(context.Background(), []Replica{d.rep}, validConfig("a"))
+	if o := res.Replicas[0]; !o.InSync || d.postCount() != 2 {
+		t.Fatalf("next push: %+v posts %d", o, d.postCount())
 	}
 }
 

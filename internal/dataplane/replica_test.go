@@ -278,7 +278,8 @@ func validConfig(marker string) []byte {
 // certificate, and not by a Pusher without a client certificate. Like
 // nginx's ssl_verify_client, the stand-in completes the handshake and
 // answers nginx's HTML 400 page, which the Pusher must report as an admin
-// authentication failure, never as Kong rejecting the configuration.
+// authentication failure, never as Kong rejecting the configuration. It is
+// retried (a rotation may be half done), no faster than the auth floor.
 func TestAdminAPIRejectsClientsWithoutTheOperatorCertificate(t *testing.T) {
 	p := newPKI(t)
 	k := p.startKong(t, "kong-0", "127.0.0.2", 0)
@@ -316,16 +317,16 @@ func TestAdminAPIRejectsClientsWithoutTheOperatorCertificate(t *testing.T) {
 	}
 
 	// A Pusher with a foreign certificate gets an admin authentication
-	// error, is not retried and reports no rejection.
+	// error after every attempt and reports no rejection.
 	pf, _, clk := newTestPusher(t, p, WithTLSConfig(fc))
 	res := pf.Push(context.Background(), []Replica{k.rep}, validConfig("a"))
 	o := res.Replicas[0]
 	var ae *AdminAuthError
-	if o.InSync || o.Rejection != nil || res.Rejection != nil || !errors.As(o.Err, &ae) || ae.Reason != "The SSL certificate error" {
+	if o.InSync || o.Rejection != nil || res.Rejection != nil || !errors.As(o.Err, &ae) || ae.Reason != "The SSL certificate error" || o.AuthFailure() != ae {
 		t.Fatalf("push with a foreign certificate: %+v", o)
 	}
-	if o.Attempts != 1 || len(clk.Sleeps()) != 0 {
-		t.Fatalf("push with a foreign certificate was retried: %d attempts, sleeps %v", o.Attempts, clk.Sleeps())
+	if o.Attempts != 3 || fmt.Sprint(clk.Sleeps()) != fmt.Sprint([]time.Duration{DefaultAuthRetryFloor, DefaultAuthRetryFloor}) {
+		t.Fatalf("push with a foreign certificate: %d attempts, sleeps %v; want 3 attempts, %v apart", o.Attempts, clk.Sleeps(), DefaultAuthRetryFloor)
 	}
 
 	// A Pusher without a client certificate fails and the replica stays unconfigured.
@@ -338,8 +339,8 @@ func TestAdminAPIRejectsClientsWithoutTheOperatorCertificate(t *testing.T) {
 	if k.ready() != http.StatusServiceUnavailable || k.configHash() != zeroConfigHash {
 		t.Fatal("the replica accepted configuration from a client without a certificate")
 	}
-	if res.Replicas[0].Attempts != 1 || cnt.get(k.rep, "POST /config") != 1 {
-		t.Fatalf("attempts = %d, posts = %d; nginx's certificate refusal is not retried",
+	if res.Replicas[0].Attempts != 3 || cnt.get(k.rep, "POST /config") != 3 {
+		t.Fatalf("attempts = %d, posts = %d; nginx's certificate refusal is retried up to the attempt limit",
 			res.Replicas[0].Attempts, cnt.get(k.rep, "POST /config"))
 	}
 
@@ -353,8 +354,10 @@ func TestAdminAPIRejectsClientsWithoutTheOperatorCertificate(t *testing.T) {
 	}
 }
 
-// The client verifies the admin server certificate against the replica's
-// server name, and such a failure is not retried.
+// The client verifies the admin server certificate against the operator CA
+// and the replica's server name. A failure is an admin authentication
+// failure: retried (the replica may still serve a certificate from before
+// a rotation), reported as such, never as a rejection.
 func TestServerCertificateIsVerified(t *testing.T) {
 	p := newPKI(t)
 	k := p.startKong(t, "kong-0", "127.0.0.2", 0)
@@ -364,11 +367,16 @@ func TestServerCertificateIsVerified(t *testing.T) {
 	res := pusher.Push(context.Background(), []Replica{wrong}, validConfig("a"))
 	o := res.Replicas[0]
 	var cv *tls.CertificateVerificationError
-	if o.InSync || !errors.As(o.Err, &cv) {
+	var se *AdminServerCertError
+	if o.InSync || !errors.As(o.Err, &cv) || !errors.As(o.Err, &se) || o.AuthFailure() != se || o.Rejection != nil {
 		t.Fatalf("wrong server name: %+v", o)
 	}
-	if o.Attempts != 1 || len(clk.Sleeps()) != 0 || cnt.get(k.rep, "POST /config") != 1 {
-		t.Fatalf("certificate failure retried: attempts %d sleeps %v", o.Attempts, clk.Sleeps())
+	if !strings.Contains(o.Err.Error(), "the replica's admin server certificate did not verify against the operator CA") {
+		t.Fatalf("error %q does not say the server certificate did not verify", o.Err)
+	}
+	// Nothing reaches the replica: the handshake fails before any request.
+	if o.Attempts != 3 || len(clk.Sleeps()) != 2 || cnt.get(k.rep, "POST /config") != 3 || k.configHash() != zeroConfigHash {
+		t.Fatalf("certificate failure: attempts %d sleeps %v hash %s", o.Attempts, clk.Sleeps(), k.configHash())
 	}
 
 	untrusting := p.client.Clone()
@@ -378,8 +386,12 @@ func TestServerCertificateIsVerified(t *testing.T) {
 	}
 	untrusting.RootCAs = other.Pool()
 	pusher2, _, _ := newTestPusher(t, p, WithTLSConfig(untrusting))
-	if res := pusher2.Push(context.Background(), []Replica{k.rep}, validConfig("a")); res.InSync != 0 || !errors.As(res.Replicas[0].Err, &cv) {
+	res = pusher2.Push(context.Background(), []Replica{k.rep}, validConfig("a"))
+	if res.InSync != 0 || !errors.As(res.Replicas[0].Err, &cv) || len(res.AuthFailures()) != 1 {
 		t.Fatalf("server certificate from an untrusted CA accepted: %+v", res.Replicas[0])
+	}
+	if got := res.Lagging(); !strings.HasPrefix(got, "not in sync: kong-0 (POST /config: the replica's admin server certificate did not verify against the operator CA (x509: ") {
+		t.Fatalf("Lagging() = %q", got)
 	}
 }
 
@@ -423,7 +435,7 @@ func TestReplicaValidation(t *testing.T) {
 }
 
 func TestLaggingNamesEveryReplicaOutOfSyncAndWhy(t *testing.T) {
-	long := errors.New("POST /config: " + strings.Repeat("x", 500) + "\nsecond line")
+	long := errors.New("replica web-c: POST /config: " + strings.Repeat("x", 500) + "\nsecond line")
 	res := Result{Total: 4, InSync: 1, Replicas: []Outcome{
 		{Replica: Replica{Name: "web-a"}, InSync: true},
 		{Replica: Replica{Name: "web-b"}, Err: fmt.Errorf("GET /status: %w", &AdminAuthError{Status: 400, Reason: "The SSL certificate error"})},

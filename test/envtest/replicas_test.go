@@ -3,7 +3,9 @@ package envtest
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,6 +69,9 @@ type replica struct {
 	addr string
 	// admin is the loopback address of its admin listener.
 	admin string
+	// proxy is the loopback address of its HTTP proxy listener, when it
+	// serves traffic (startServingKong).
+	proxy string
 }
 
 // startReplica starts a replica of gw and returns the pod address to publish.
@@ -74,8 +79,8 @@ func startReplica(gw *gwv1.Gateway) string { return startKong(gw).addr }
 
 // startKong runs a Kong stand-in as one data-plane replica of gw, listening
 // for the admin API, with client-certificate verification, on its own
-// loopback address.
-func startKong(gw *gwv1.Gateway) *replica {
+// loopback address. extraEnv (KONG_*=...) overrides the defaults.
+func startKong(gw *gwv1.Gateway, extraEnv ...string) *replica {
 	names := provision.NamesFor(gw)
 	var secret corev1.Secret
 	Eventually(get(&secret, gw.Namespace, names.AdminTLS)).Should(Succeed())
@@ -84,7 +89,7 @@ func startKong(gw *gwv1.Gateway) *replica {
 		Expect(os.WriteFile(filepath.Join(dir, f), secret.Data[f], 0o600)).To(Succeed())
 	}
 	ip := nextLoopback()
-	cfg, err := kongstandin.ConfigFromEnv([]string{
+	cfg, err := kongstandin.ConfigFromEnv(append([]string{
 		"KONG_DATABASE=off", "KONG_ROUTER_FLAVOR=expressions",
 		"KONG_PROXY_LISTEN=off", "KONG_STREAM_LISTEN=off", "KONG_CLUSTER_LISTEN=off",
 		fmt.Sprintf("KONG_ADMIN_LISTEN=%s:%d ssl", ip, provision.AdminPort),
@@ -94,12 +99,53 @@ func startKong(gw *gwv1.Gateway) *replica {
 		"KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE=" + filepath.Join(dir, "ca.crt"),
 		"KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT=on", "KONG_NGINX_ADMIN_SSL_VERIFY_DEPTH=1",
 		"KONG_PROXY_ACCESS_LOG=off", "KONG_ADMIN_ACCESS_LOG=off", "KONG_PROXY_ERROR_LOG=off", "KONG_ADMIN_ERROR_LOG=off",
-	})
+	}, expand(extraEnv, ip)...))
 	Expect(err).NotTo(HaveOccurred())
 	r := &replica{cfg: cfg, addr: podAddress(ip), admin: fmt.Sprintf("%s:%d", ip, provision.AdminPort)}
 	r.start()
 	DeferCleanup(r.stop)
 	return r
+}
+
+// expand puts the replica's loopback address in place of {ip}.
+func expand(env []string, ip string) []string {
+	out := make([]string, len(env))
+	for i, kv := range env {
+		out[i] = strings.ReplaceAll(kv, "{ip}", ip)
+	}
+	return out
+}
+
+// servingPort is the Kong-side port of a Gateway listener on port 80
+// (provision.MapPorts), published back as 80 through KONG_PORT_MAPS as the
+// rendered data plane does, so routes' net.dst.port matches.
+const servingPort = 8080
+
+// startServingKong is startKong with the plain HTTP proxy listener a
+// Gateway with one HTTP listener on port 80 gets, so a test can send the
+// replica a request (on its loopback address only).
+func startServingKong(gw *gwv1.Gateway) *replica {
+	r := startKong(gw, fmt.Sprintf("KONG_PROXY_LISTEN={ip}:%d", servingPort), fmt.Sprintf("KONG_PORT_MAPS=80:%d", servingPort))
+	r.proxy = r.srv.ProxyAddrs()[0].String()
+	return r
+}
+
+// served sends GET / with the given Host to a serving replica and returns
+// its answer as "<status> <Location>", or the error.
+func served(r *replica, host string) func() string {
+	return func() string {
+		req, err := http.NewRequest(http.MethodGet, "http://"+r.proxy+"/", nil)
+		Expect(err).NotTo(HaveOccurred())
+		req.Host = host
+		c := &http.Client{Timeout: 2 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.Do(req)
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return fmt.Sprintf("%d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
 }
 
 func (r *replica) start() {

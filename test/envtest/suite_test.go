@@ -36,6 +36,11 @@ const operatorNamespace = "drawbridge-system"
 // configuration they hold in this suite.
 const replicaCheckPeriod = 500 * time.Millisecond
 
+// adminTimeout bounds each admin API call of the operator in this suite:
+// far more than a stand-in on loopback needs, and short enough that a
+// replica made slow is reported within the suite's Eventually timeouts.
+const adminTimeout = 3 * time.Second
+
 var (
 	k8s client.Client
 	// managerCache is the operator's informer cache, to check what it holds.
@@ -83,6 +88,7 @@ var _ = BeforeSuite(func() {
 		// Short, so a replica that loses its configuration gets it back
 		// within the suite's Eventually timeouts.
 		ReplicaCheckPeriod: replicaCheckPeriod,
+		AdminTimeout:       adminTimeout,
 	})).To(Succeed())
 	go func() {
 		defer GinkgoRecover()

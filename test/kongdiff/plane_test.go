@@ -63,8 +63,9 @@ func envList(m map[string]string) []string {
 }
 
 // startStandin runs the stand-in in-process from the shared environment,
-// as test/kongstandin/harness_test.go does.
-func startStandin(t *testing.T, shared map[string]string) {
+// as test/kongstandin/harness_test.go does, and returns it for its fault
+// knobs.
+func startStandin(t *testing.T, shared map[string]string) *kongstandin.Server {
 	t.Helper()
 	env := envList(shared)
 	env = append(env, "KONG_PREFIX="+t.TempDir(), "KONG_PROXY_ERROR_LOG=off")
@@ -77,4 +78,5 @@ func startStandin(t *testing.T, shared map[string]string) {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
+	return srv
 }

@@ -33,6 +33,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (s *Server) adminHandler(status bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		if !status && !s.holdAdminCall(r) {
+			// The client gave up, or the stand-in is stopping: no answer,
+			// and the connection closes.
+			panic(http.ErrAbortHandler)
+		}
 		w.Header().Set("Server", "kong/"+KongVersion)
 		if !status {
 			w.Header().Set("Access-Control-Allow-Origin", "*")
@@ -205,7 +210,7 @@ func truthy(v string) bool {
 // build, swap atomically.
 func (s *Server) postConfig(w http.ResponseWriter, r *http.Request) {
 	s.configPosts.Add(1)
-	if s.busy(w) {
+	if s.busy(w) || s.unavailable(w) {
 		return
 	}
 	if !s.loadMu.TryLock() {

@@ -54,7 +54,18 @@ type Server struct {
 	busyMu         sync.Mutex
 	busyLeft       int
 	busyRetryAfter time.Duration
-	configPosts    atomic.Int64
+	// unavailableLeft and unavailableRetryAfter are guarded by busyMu.
+	unavailableLeft       int
+	unavailableRetryAfter time.Duration
+	delayMu               sync.Mutex
+	adminDelay            time.Duration
+	delayChanged          chan struct{} // closed when adminDelay changes
+	adminHeld             atomic.Int64  // admin calls waiting out adminDelay
+	configPosts           atomic.Int64
+	// stopping is closed when Shutdown or Close begins, so calls held by
+	// SlowAdmin do not hold the shutdown up.
+	stopping     chan struct{}
+	stoppingOnce sync.Once
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -83,7 +94,7 @@ func (s *Server) Prefix() string { return s.cfg.Prefix }
 
 // New prepares a stand-in from a Config; nothing is bound until Start.
 func New(cfg *Config) (*Server, error) {
-	s := &Server{cfg: cfg, nodeID: uuidV4(), started: time.Now()}
+	s := &Server{cfg: cfg, nodeID: uuidV4(), started: time.Now(), stopping: make(chan struct{})}
 	s.hostname, _ = os.Hostname()
 	var err error
 	if s.errLog, s.closers, err = openErrorLog(cfg.ProxyErrorLog, s.closers); err != nil {
@@ -237,8 +248,11 @@ func (s *Server) serveHTTP(ln net.Listener, l Listener, h http.Handler, tlsCfg *
 	var p http.Protocols
 	p.SetHTTP1(true)
 	if l.SSL {
-		// ALPN offers h2 only on listeners with the http2 flag, as nginx does.
-		p.SetHTTP2(l.HTTP2 || !proxy)
+		// ALPN offers h2 only on listeners with the http2 flag, as nginx
+		// does; admin listeners too (Kong 3.9.3 turns "http2 on" in the
+		// admin server only for an admin_listen entry that has the flag:
+		// kong/templates/nginx_kong.lua, the kong_admin server block).
+		p.SetHTTP2(l.HTTP2)
 		srv.TLSConfig = tlsCfg.Clone()
 		srv.TLSConfig.NextProtos = nil
 	} else if l.HTTP2 {
@@ -246,6 +260,9 @@ func (s *Server) serveHTTP(ln net.Listener, l Listener, h http.Handler, tlsCfg *
 		p.SetUnencryptedHTTP2(true)
 	}
 	srv.Protocols = &p
+	if !proxy && l.SSL && s.adminClientCheck != nil {
+		srv.ConnContext = s.adminClientCheck.connContext
+	}
 	if proxy {
 		srv.ConnState = func(_ net.Conn, st http.ConnState) {
 			switch st {
@@ -284,6 +301,7 @@ func (s *Server) StatusAddrs() []net.Addr { return s.statusAddrs }
 // Shutdown stops accepting, lets in-flight requests and streams finish until
 // ctx expires, then closes everything.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stop()
 	for _, ln := range s.streamLns {
 		_ = ln.Close()
 	}
@@ -317,8 +335,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return firstErr
 }
 
+// stop releases the admin calls SlowAdmin holds.
+func (s *Server) stop() { s.stoppingOnce.Do(func() { close(s.stopping) }) }
+
 // Close stops everything immediately.
 func (s *Server) Close() {
+	s.stop()
 	s.cancel()
 	for _, srv := range s.httpServers {
 		_ = srv.Close()

@@ -5,6 +5,7 @@ package kongstandin
 // selection on proxy and stream listeners (reference section 2, Certificate/SNI).
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,9 +16,11 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -116,11 +119,28 @@ func adminTLSConfig(c *Config) (*tls.Config, *clientCertCheck, error) {
 	return cfg, &clientCertCheck{pool: pool, depth: c.AdminVerifyDepth, required: c.AdminVerifyClient != "optional"}, nil
 }
 
-// clientCertCheck is nginx's ssl_verify_client decision, made per request.
+// clientCertCheck is nginx's ssl_verify_client decision, made per request
+// from the verdict of the connection's handshake.
 type clientCertCheck struct {
+	// pool is the bundle read from KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE;
+	// override, when set, replaces it for new connections (SetAdminClientCA).
 	pool     *x509.CertPool
+	override atomic.Pointer[x509.CertPool]
 	depth    int
 	required bool
+}
+
+// clientCAKey keys the bundle in force when a connection was accepted.
+type clientCAKey struct{}
+
+// connContext remembers, per connection, the bundle in force when it was
+// accepted (http.Server.ConnContext).
+func (c *clientCertCheck) connContext(ctx context.Context, _ net.Conn) context.Context {
+	pool := c.pool
+	if o := c.override.Load(); o != nil {
+		pool = o
+	}
+	return context.WithValue(ctx, clientCAKey{}, pool)
 }
 
 // nginx's texts for NGX_HTTPS_NO_CERT and NGX_HTTPS_CERT_ERROR, both sent
@@ -131,8 +151,9 @@ const (
 )
 
 // refusal returns nginx's reason for refusing the connection's client
-// certificate, or "".
-func (c *clientCertCheck) refusal(cs *tls.ConnectionState) string {
+// certificate, or "". roots is the bundle in force when the connection
+// was accepted.
+func (c *clientCertCheck) refusal(cs *tls.ConnectionState, roots *x509.CertPool) string {
 	if cs == nil || len(cs.PeerCertificates) == 0 {
 		if c.required {
 			return nginxNoCert
@@ -143,7 +164,7 @@ func (c *clientCertCheck) refusal(cs *tls.ConnectionState) string {
 	for _, ic := range cs.PeerCertificates[1:] {
 		inter.AddCert(ic)
 	}
-	chains, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: c.pool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	chains, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 	if err != nil {
 		return nginxCertFail
 	}
@@ -163,7 +184,11 @@ func (c *clientCertCheck) wrap(h http.Handler) http.Handler {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reason := c.refusal(r.TLS)
+		roots, ok := r.Context().Value(clientCAKey{}).(*x509.CertPool)
+		if !ok {
+			roots = c.pool
+		}
+		reason := c.refusal(r.TLS, roots)
 		if reason == "" {
 			h.ServeHTTP(w, r)
 			return

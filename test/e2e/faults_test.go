@@ -29,7 +29,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -197,6 +200,13 @@ func (t *traffic) expectNoFailures() {
 	Expect(failed).To(BeZero(), "%s: failed requests on established routes: %v", t.name, t.samples)
 }
 
+// budgetConfigYAML is the GatewayConfiguration of dataPlaneGateway with a
+// PodDisruptionBudget that lets one replica go at a time.
+func budgetConfigYAML(ns string, replicas int) string {
+	return gatewayConfigYAML(ns, replicas, "notice") + `    podDisruptionBudget: {maxUnavailable: 1}
+`
+}
+
 // routeYAML is an HTTPRoute on Gateway dp for the hostname
 // <name>.example.com that marks the requests it forwards with an X-Route
 // header naming it: the Gateway's catch-all route would answer the same
@@ -311,16 +321,20 @@ func restartsOf(p corev1.Pod, container string) int32 {
 }
 
 var _ = Describe("Faults", Label("faults"), func() {
-	It("keeps serving when a Kong replica crashes, restarts, is added or is deleted", func(ctx SpecContext) {
+	It("keeps serving when a Kong replica crashes, restarts, is added or is evicted", func(ctx SpecContext) {
 		ns := newNamespace(ctx)
 		gw := dataPlaneGateway(ctx, ns, 2, "notice")
+		Expect(applyYAML(ctx, budgetConfigYAML(ns, 2))).To(Succeed())
+		Eventually(func() error {
+			return k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: provision.NamesFor(gw).DataPlane}, &policyv1.PodDisruptionBudget{})
+		}).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
 		pods := expectEveryReplicaServes(ctx, gw, 2)
 		url := "http://" + hostAddr(gw, 80, corev1.ProtocolTCP) + "/"
 		Expect(applyYAML(ctx, routeYAML(ns, "crash"))).To(Succeed())
 		for _, p := range pods {
 			Eventually(func() error { return replicaServes(p, "crash") }).WithTimeout(time.Minute).WithPolling(100 * time.Millisecond).Should(Succeed())
 		}
-		tr := startTraffic("Kong replica crash, restart, scale-up and delete (2-3 replicas)",
+		tr := startTraffic("Kong replica crash, restart, scale-up and eviction (2-3 replicas, PodDisruptionBudget maxUnavailable 1)",
 			[]trafficTarget{{url: url, host: "crash.example.com"}}, 20*time.Millisecond, 4*time.Minute)
 
 		By("killing one Kong replica outright; it restarts empty and gets its configuration before it is Ready")
@@ -339,7 +353,7 @@ var _ = Describe("Faults", Label("faults"), func() {
 		}
 
 		By("adding a third replica, which serves the routes the moment it is Ready")
-		Expect(applyYAML(ctx, gatewayConfigYAML(ns, 3, "notice"))).To(Succeed())
+		Expect(applyYAML(ctx, budgetConfigYAML(ns, 3))).To(Succeed())
 		var added corev1.Pod
 		Eventually(func(g Gomega) {
 			ready := dataPlanePods(ctx, gw)
@@ -353,8 +367,14 @@ var _ = Describe("Faults", Label("faults"), func() {
 		// Checked at once, not eventually: Ready means configured.
 		Expect(replicaServes(added, "crash")).To(Succeed(), "a replica that just turned Ready")
 
-		By("deleting a replica the way `kubectl delete pod` does")
-		Expect(k8s.Delete(ctx, &pods[1])).To(Succeed())
+		By("evicting a replica (kubectl drain); the budget refuses a second eviction at once")
+		evict := func(p corev1.Pod) error {
+			return cs.PolicyV1().Evictions(ns).Evict(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: p.Name}})
+		}
+		Eventually(func() error { return evict(pods[1]) }).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).
+			Should(Succeed(), "the budget allows one of 3 replicas to go")
+		refused := evict(added)
+		Expect(apierrors.IsTooManyRequests(refused)).To(BeTrue(), "a second eviction while one replica is gone: %v", refused)
 		Eventually(func(g Gomega) {
 			var all corev1.PodList
 			g.Expect(k8s.List(ctx, &all, client.InNamespace(ns), client.MatchingLabels(provision.SelectorLabels(gw)))).To(Succeed())

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	"github.com/drawbridge-dev/drawbridge/internal/dataplane"
+	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
 )
 
 // Options configure the reconcilers.
@@ -74,7 +75,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	for _, k := range routeKinds {
 		installed[k.kind] = true
 	}
-	if err := (&GatewayClassReconciler{Client: mgr.GetClient(), KindInstalled: func(kind string) bool { return installed[kind] }}).SetupWithManager(mgr); err != nil {
+	served := gatewayapi.Served{Kind: func(kind string) bool { return installed[kind] }, Field: func(string, string) bool { return true }}
+	if err := (&GatewayClassReconciler{Client: mgr.GetClient(), Served: served}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up GatewayClass controller: %w", err)
 	}
 	if err := (&GatewayReconciler{

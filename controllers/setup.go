@@ -10,7 +10,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	"github.com/drawbridge-dev/drawbridge/internal/dataplane"
-	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
 )
 
 // Options configure the reconcilers.
@@ -71,12 +70,19 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := SetupIndexes(ctx, mgr.GetFieldIndexer(), routeKinds, listenerSets, backendTLSPolicies); err != nil {
 		return err
 	}
-	installed := map[string]bool{"ReferenceGrant": true, "ListenerSet": listenerSets, "BackendTLSPolicy": backendTLSPolicies}
+	installed := map[string]bool{"Gateway": true, "ReferenceGrant": true, "ListenerSet": listenerSets, "BackendTLSPolicy": backendTLSPolicies}
 	for _, k := range routeKinds {
 		installed[k.kind] = true
 	}
-	served := gatewayapi.Served{Kind: func(kind string) bool { return installed[kind] }, Field: func(string, string) bool { return true }}
-	if err := (&GatewayClassReconciler{Client: mgr.GetClient(), Served: served}).SetupWithManager(mgr); err != nil {
+	// The manager has not started: read the CRDs straight from the API
+	// server. A CRD replaced later (another channel or release) takes
+	// effect when the operator restarts.
+	schemas, err := readCRDSchemas(ctx, mgr.GetAPIReader(), mgr.GetRESTMapper(), installed)
+	if err != nil {
+		return err
+	}
+	schemas.logChannels()
+	if err := (&GatewayClassReconciler{Client: mgr.GetClient(), Served: schemas.served()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up GatewayClass controller: %w", err)
 	}
 	if err := (&GatewayReconciler{

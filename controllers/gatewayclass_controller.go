@@ -23,10 +23,11 @@ import (
 // validates their parametersRef.
 type GatewayClassReconciler struct {
 	Client client.Client
-	// KindInstalled reports whether the API server serves a Gateway API
-	// kind; features of kinds it does not are not published. ReferenceGrant
-	// is always installed: the operator does not start without it.
-	KindInstalled func(kind string) bool
+	// Served is what the installed Gateway API CRDs let users write, read
+	// at start: features of kinds the API server does not serve, or whose
+	// fields the CRDs lack, are not published. ReferenceGrant is always
+	// installed: the operator does not start without it.
+	Served gatewayapi.Served
 }
 
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gatewayclasses,verbs=get;list;watch
@@ -60,7 +61,7 @@ func (r *GatewayClassReconciler) Reconcile(ctx context.Context, req reconcile.Re
 		return reconcile.Result{}, err
 	}
 	gatewayapi.Set(&class.Status.Conditions, class.Generation, accepted)
-	class.Status.SupportedFeatures = gatewayapi.SupportedFeatures(r.KindInstalled)
+	class.Status.SupportedFeatures = gatewayapi.SupportedFeatures(r.Served)
 	if err := r.Client.Status().Patch(ctx, &class, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})); err != nil {
 		return reconcile.Result{}, fmt.Errorf("patch status of GatewayClass %s: %w", class.Name, err)
 	}

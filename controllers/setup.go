@@ -75,11 +75,19 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := SetupIndexes(ctx, mgr.GetFieldIndexer(), routeKinds, listenerSets, backendTLSPolicies); err != nil {
 		return err
 	}
-	installed := map[string]bool{"ReferenceGrant": true, "ListenerSet": listenerSets, "BackendTLSPolicy": backendTLSPolicies}
+	installed := map[string]bool{"Gateway": true, "ReferenceGrant": true, "ListenerSet": listenerSets, "BackendTLSPolicy": backendTLSPolicies}
 	for _, k := range routeKinds {
 		installed[k.kind] = true
 	}
-	if err := (&GatewayClassReconciler{Client: mgr.GetClient(), KindInstalled: func(kind string) bool { return installed[kind] }}).SetupWithManager(mgr); err != nil {
+	// The manager has not started: read the CRDs straight from the API
+	// server. A CRD replaced later (another channel or release) takes
+	// effect when the operator restarts.
+	schemas, err := readCRDSchemas(ctx, mgr.GetAPIReader(), mgr.GetRESTMapper(), installed)
+	if err != nil {
+		return err
+	}
+	schemas.logChannels()
+	if err := (&GatewayClassReconciler{Client: mgr.GetClient(), Served: schemas.served()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up GatewayClass controller: %w", err)
 	}
 	if err := (&GatewayReconciler{

@@ -67,20 +67,71 @@ var claimedFeatures = []features.FeatureName{
 	features.SupportUDPRoute,
 }
 
+// Served says what a cluster's Gateway API CRDs let users write.
+type Served struct {
+	// Kind reports whether the API server serves a kind at v1.
+	Kind func(kind string) bool
+	// Field reports whether the CRD of a served kind keeps a field of
+	// featureFields (FieldRef path): the API server prunes fields its
+	// schema lacks and refuses enum values it does not list.
+	Field func(kind, path string) bool
+}
+
+// AllServed is SupportedFeatures' argument for a cluster with every Gateway
+// API CRD Drawbridge knows, from the experimental channel of the release it
+// is built with (the cluster conformance runs on).
+func AllServed() Served {
+	return Served{Kind: func(string) bool { return true }, Field: func(string, string) bool { return true }}
+}
+
 // SupportedFeatures returns the claimed features that the cluster's
 // Gateway API CRDs allow, as GatewayClass status.supportedFeatures, sorted
-// by name as the API asks. installed reports whether the API server serves
-// a kind (HTTPRoute, TCPRoute, ListenerSet, ...): a feature of a kind that
-// is not installed cannot be used, so it is not claimed.
-func SupportedFeatures(installed func(kind string) bool) []gwv1.SupportedFeature {
+// by name as the API asks. A feature of a kind the API server does not
+// serve (HTTPRoute, TCPRoute, ListenerSet, ...) cannot be used, so it is
+// not claimed; nor is a feature whose fields (featureFields) the installed
+// CRDs lack, for example on CRDs of the standard channel, or of an older
+// release, than the one Drawbridge is built with.
+func SupportedFeatures(s Served) []gwv1.SupportedFeature {
 	out := make([]gwv1.SupportedFeature, 0, len(claimedFeatures))
 	for _, f := range claimedFeatures {
-		if kind := FeatureKind(f); kind == "Gateway" || installed(kind) {
+		if len(lacks(s, f)) == 0 {
 			out = append(out, gwv1.SupportedFeature{Name: gwv1.FeatureName(f)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// DroppedFeatures returns the claimed features that s does not allow, each
+// with what it lacks (see lacks).
+func DroppedFeatures(s Served) map[features.FeatureName][]string {
+	out := map[features.FeatureName][]string{}
+	for _, f := range claimedFeatures {
+		if missing := lacks(s, f); len(missing) > 0 {
+			out[f] = missing
+		}
+	}
+	return out
+}
+
+// lacks returns what a claimed feature needs that s does not serve: its
+// kind ("ListenerSet") when that is not served, else the kinds and fields
+// of featureFields that are not ("HTTPRoute spec.parentRefs[].port").
+func lacks(s Served, f features.FeatureName) []string {
+	served := func(kind string) bool { return kind == "Gateway" || s.Kind(kind) }
+	if kind := FeatureKind(f); !served(kind) {
+		return []string{kind}
+	}
+	var missing []string
+	for _, r := range featureFields[f] {
+		switch {
+		case !served(r.Kind):
+			missing = append(missing, r.Kind)
+		case !s.Field(r.Kind, r.Path):
+			missing = append(missing, r.String())
+		}
+	}
+	return missing
 }
 
 // featureKinds are the kinds whose names begin the names of their features
@@ -102,7 +153,3 @@ func FeatureKind(f features.FeatureName) string {
 	}
 	return "Gateway"
 }
-
-// AllKindsInstalled is SupportedFeatures' argument for a cluster with every
-// Gateway API CRD Drawbridge knows (the one conformance runs on).
-func AllKindsInstalled(string) bool { return true }

@@ -16,7 +16,7 @@ func TestSupportedFeaturesAreKnownSortedAndUnique(t *testing.T) {
 	for _, f := range features.AllFeatures.UnsortedList() {
 		known[string(f.Name)] = true
 	}
-	got := SupportedFeatures(AllKindsInstalled)
+	got := SupportedFeatures(AllServed())
 	if len(got) != len(claimedFeatures) {
 		t.Fatalf("%d features published, %d claimed", len(got), len(claimedFeatures))
 	}
@@ -30,7 +30,7 @@ func TestSupportedFeaturesAreKnownSortedAndUnique(t *testing.T) {
 	}
 	// A mutation of the result must not change what the next call returns.
 	got[0].Name = "Changed"
-	if SupportedFeatures(AllKindsInstalled)[0].Name == "Changed" {
+	if SupportedFeatures(AllServed())[0].Name == "Changed" {
 		t.Error("SupportedFeatures shares its slice")
 	}
 }
@@ -40,7 +40,7 @@ func TestSupportedFeaturesFollowTheInstalledKinds(t *testing.T) {
 	// that older standard channels lacked.
 	installed := map[string]bool{"HTTPRoute": true, "GRPCRoute": true, "ReferenceGrant": true}
 	got := map[string]bool{}
-	for _, f := range SupportedFeatures(func(kind string) bool { return installed[kind] }) {
+	for _, f := range SupportedFeatures(Served{Kind: func(kind string) bool { return installed[kind] }, Field: func(string, string) bool { return true }}) {
 		got[string(f.Name)] = true
 	}
 	for _, want := range []features.FeatureName{features.SupportGateway, features.SupportHTTPRoute, features.SupportHTTPRouteQueryParamMatching,
@@ -87,7 +87,7 @@ func TestClaimMatchesTheConformanceGate(t *testing.T) {
 	expected := append(append(append([]string(nil), want.CoreFeatures...), want.ExtendedFeatures...), want.ClaimedOutsideProfiles...)
 	slices.Sort(expected)
 	var claimed []string
-	for _, f := range SupportedFeatures(AllKindsInstalled) {
+	for _, f := range SupportedFeatures(AllServed()) {
 		claimed = append(claimed, string(f.Name))
 	}
 	if !slices.Equal(claimed, slices.Compact(expected)) {

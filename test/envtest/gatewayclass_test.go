@@ -22,7 +22,7 @@ var _ = Describe("GatewayClass", func() {
 		Eventually(classCondition(class.Name)).Should(haveCondition(metav1.ConditionTrue, string(gwv1.GatewayClassReasonAccepted)))
 		var live gwv1.GatewayClass
 		Expect(k8s.Get(ctx, types.NamespacedName{Name: class.Name}, &live)).To(Succeed())
-		Expect(live.Status.SupportedFeatures).To(Equal(gatewayapi.SupportedFeatures(gatewayapi.AllKindsInstalled)))
+		Expect(live.Status.SupportedFeatures).To(Equal(gatewayapi.SupportedFeatures(gatewayapi.AllServed())))
 		Expect(live.Status.SupportedFeatures).To(ContainElement(gwv1.SupportedFeature{Name: "HTTPRoute"}))
 	})
 

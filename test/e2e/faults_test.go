@@ -739,6 +739,8 @@ spec:
 			pods := dataPlanePods(ctx, gw)
 			g.Expect(pods).To(HaveLen(2))
 			for _, p := range pods {
+				g.Expect(p.UID).NotTo(Or(Equal(before[0].UID), Equal(before[1].UID)), "rolled onto this build's template")
+				g.Expect(p.Spec.Containers[0].Args).To(Equal(provision.KongStartArgs()))
 				g.Expect(replicaServes(p, "before-upgrade")).To(Succeed())
 				g.Expect(replicaServes(p, "after-upgrade")).To(Succeed())
 			}

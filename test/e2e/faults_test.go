@@ -371,7 +371,7 @@ var _ = Describe("Faults", Label("faults"), func() {
 		evict := func(p corev1.Pod) error {
 			return cs.PolicyV1().Evictions(ns).Evict(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: p.Name}})
 		}
-		Eventually(func() error { return evict(pods[1]) }).WithTimeout(time.Minute).WithPolling(500 * time.Millisecond).
+		Eventually(func() error { return evict(pods[1]) }).WithTimeout(time.Minute).WithPolling(500*time.Millisecond).
 			Should(Succeed(), "the budget allows one of 3 replicas to go")
 		refused := evict(added)
 		Expect(apierrors.IsTooManyRequests(refused)).To(BeTrue(), "a second eviction while one replica is gone: %v", refused)

@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/internal/lab"
 	"github.com/drawbridge-dev/drawbridge/internal/lab/netns"
+	"github.com/drawbridge-dev/drawbridge/internal/lab/proc"
 )
 
 // labName names the suite's lab: "e2e", or E2E_LAB_NAME when a second run
@@ -134,24 +134,10 @@ spec:
 
 // children lists the live child processes of this process as "pid command".
 func children() []string {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	self := strconv.Itoa(os.Getpid())
 	var out []string
-	for _, f := range stats {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		s := string(raw)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		fields := strings.Fields(s[i+1:])
-		// fields[0] is the state, fields[1] the parent pid; zombies are
-		// already dead and only wait to be reaped.
-		if len(fields) > 1 && fields[1] == self && fields[0] != "Z" {
-			out = append(out, strings.Split(f, "/")[2]+" "+s[strings.IndexByte(s, '(')+1:i])
+	for _, st := range proc.Stats() {
+		if st.PPID == os.Getpid() && st.Alive() {
+			out = append(out, strconv.Itoa(st.PID)+" "+st.Command)
 		}
 	}
 	return out

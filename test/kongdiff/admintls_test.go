@@ -35,27 +35,7 @@ func TestAdminMutualTLSOnRealKong(t *testing.T) {
 		t.Skip(why)
 	}
 	now := time.Now()
-	operatorCA, err := certs.NewCA(now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	foreignCA, err := certs.NewCA(now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const serverName = "kong-0.gw-admin.default.svc"
-	server, err := operatorCA.IssueServer([]string{serverName}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	operatorCA, foreignCA, server, write := adminTLSFixture(t, now)
 	ports, err := freePorts(1)
 	if err != nil {
 		t.Fatal(err)
@@ -215,27 +195,7 @@ func TestAdminClientCertificateRefusalStandinMatchesKong(t *testing.T) {
 		t.Skip(why)
 	}
 	now := time.Now()
-	oldCA, err := certs.NewCA(now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	newCA, err := certs.NewCA(now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const serverName = "kong-0.gw-admin.default.svc"
-	server, err := newCA.IssueServer([]string{serverName}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	newCA, oldCA, server, write := adminTLSFixture(t, now)
 	caFile := write("ca.crt", oldCA.CertPEM)
 	ports, err := freePorts(2)
 	if err != nil {
@@ -305,7 +265,11 @@ func TestAdminClientCertificateRefusalStandinMatchesKong(t *testing.T) {
 	pushBoth := func(t *testing.T) (kongRes, standinRes dataplane.Result) {
 		t.Helper()
 		push := func(port int) dataplane.Result {
-			p := dataplane.NewPusher(dataplane.WithTLSConfig(&tls.Config{RootCAs: roots, Certificates: operator, MinVersion: tls.VersionTLS12}),
+			// The operator presents its current certificate even when the
+			// replica names only another CA (controllers.AdminPKI
+			// ClientCertificateFor); Go's default would withhold it.
+			offer := func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &operator[0], nil }
+			p := dataplane.NewPusher(dataplane.WithTLSConfig(&tls.Config{RootCAs: roots, GetClientCertificate: offer, MinVersion: tls.VersionTLS12}),
 				dataplane.WithMaxAttempts(2), dataplane.WithBackoff(20*time.Millisecond, 50*time.Millisecond), dataplane.WithAuthRetryFloor(20*time.Millisecond))
 			defer p.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -354,4 +318,36 @@ func TestAdminClientCertificateRefusalStandinMatchesKong(t *testing.T) {
 			t.Fatalf("push after the rotation: kong %v, standin %v", kr.Err(), sr.Err())
 		}
 	})
+}
+
+// serverName is the admin server name the replicas of these tests answer to.
+const serverName = "kong-0.gw-admin.default.svc"
+
+// adminTLSFixture makes the certificates of an admin TLS test: the CA that
+// issues the server certificate, another CA, the server certificate, and a
+// function that writes a file into the test's directory and returns its
+// path.
+func adminTLSFixture(t *testing.T, now time.Time) (issuer, other *certs.CA, server certs.Pair, write func(name string, data []byte) string) {
+	t.Helper()
+	issuer, err := certs.NewCA(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err = certs.NewCA(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err = issuer.IssueServer([]string{serverName}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write = func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	return issuer, other, server, write
 }

@@ -196,7 +196,7 @@ func TestSetAdminClientCARefusesOtherCertificates(t *testing.T) {
 	}
 	newClient := func() *http.Client {
 		return &http.Client{Timeout: testTimeout, Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost", Certificates: []tls.Certificate{pair}}}}
+			TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost", GetClientCertificate: offerAnyway([]tls.Certificate{pair})}}}
 	}
 	get := func(c *http.Client) (int, string, string) {
 		t.Helper()

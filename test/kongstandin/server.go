@@ -262,6 +262,12 @@ func (s *Server) serveHTTP(ln net.Listener, l Listener, h http.Handler, tlsCfg *
 	srv.Protocols = &p
 	if !proxy && l.SSL && s.adminClientCheck != nil {
 		srv.ConnContext = s.adminClientCheck.connContext
+		// What http.Server would offer itself (ServeTLS), now fixed here.
+		protos := []string{"http/1.1"}
+		if l.HTTP2 {
+			protos = []string{"h2", "http/1.1"}
+		}
+		srv.TLSConfig.GetConfigForClient = s.adminClientCheck.namingCAs(srv.TLSConfig, protos)
 	}
 	if proxy {
 		srv.ConnState = func(_ net.Conn, st http.ConnState) {

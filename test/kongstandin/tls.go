@@ -119,6 +119,30 @@ func adminTLSConfig(c *Config) (*tls.Config, *clientCertCheck, error) {
 	return cfg, &clientCertCheck{pool: pool, depth: c.AdminVerifyDepth, required: c.AdminVerifyClient != "optional"}, nil
 }
 
+// namingCAs is a GetConfigForClient for a listener whose final TLS
+// configuration is tmpl with ALPN protos: nginx names the CAs of
+// ssl_client_certificate in its certificate request (unlike
+// ssl_trusted_certificate), and a client offers only a certificate that
+// chains to one of them (Go's client withholds any other). The names
+// follow the bundle in force (SetAdminClientCA).
+func (c *clientCertCheck) namingCAs(tmpl *tls.Config, protos []string) func(*tls.ClientHelloInfo) (*tls.Config, error) {
+	base := tmpl.Clone()
+	base.NextProtos = protos
+	return func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		per := base.Clone()
+		per.ClientCAs = c.current()
+		return per, nil
+	}
+}
+
+// current is the client CA bundle in force for new connections.
+func (c *clientCertCheck) current() *x509.CertPool {
+	if o := c.override.Load(); o != nil {
+		return o
+	}
+	return c.pool
+}
+
 // clientCertCheck is nginx's ssl_verify_client decision, made per request
 // from the verdict of the connection's handshake.
 type clientCertCheck struct {
@@ -136,11 +160,7 @@ type clientCAKey struct{}
 // connContext remembers, per connection, the bundle in force when it was
 // accepted (http.Server.ConnContext).
 func (c *clientCertCheck) connContext(ctx context.Context, _ net.Conn) context.Context {
-	pool := c.pool
-	if o := c.override.Load(); o != nil {
-		pool = o
-	}
-	return context.WithValue(ctx, clientCAKey{}, pool)
+	return context.WithValue(ctx, clientCAKey{}, c.current())
 }
 
 // nginx's texts for NGX_HTTPS_NO_CERT and NGX_HTTPS_CERT_ERROR, both sent

@@ -2,12 +2,10 @@ package node
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/drawbridge-dev/drawbridge/internal/lab/proc"
 )
 
 // Faults a test can inflict on running pods, the way a node sees them go
@@ -62,20 +60,8 @@ func (n *Node) KillContainer(namespace, name, container string) error {
 // groupAlive reports whether a process of process group pgid is alive
 // (zombies, already dead, do not count).
 func groupAlive(pgid int) bool {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, f := range stats {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		s := string(raw)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		// After the command: state, ppid, pgrp, ...
-		fields := strings.Fields(s[i+1:])
-		if len(fields) > 2 && fields[2] == strconv.Itoa(pgid) && fields[0] != "Z" && fields[0] != "X" {
+	for _, st := range proc.Stats() {
+		if st.PGRP == pgid && st.Alive() {
 			return true
 		}
 	}

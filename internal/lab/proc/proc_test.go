@@ -66,6 +66,15 @@ func TestOutageStartsAgainAfterTheDowntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Stop(time.Second)
+	// The first run must have started before the outage ends it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if raw, _ := os.ReadFile(log); strings.Count(string(raw), "run\n") == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first run did not start")
+		}
+	}
 	firstPid, _ := os.ReadFile(filepath.Join(dir, "o.pid"))
 	start := time.Now()
 	if err := p.Outage(300*time.Millisecond, 2*time.Second); err != nil {
@@ -94,4 +103,16 @@ func TestOutageStartsAgainAfterTheDowntime(t *testing.T) {
 		t.Fatal("supervision ended with the outage")
 	default:
 	}
+}
+
+func TestStatsSeesThisProcessAndItsGroup(t *testing.T) {
+	for _, s := range Stats() {
+		if s.PID == os.Getpid() {
+			if s.PPID != os.Getppid() || !s.Alive() || s.Command == "" {
+				t.Errorf("this process: %+v (parent %d)", s, os.Getppid())
+			}
+			return
+		}
+	}
+	t.Fatal("this process is not in Stats")
 }

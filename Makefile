@@ -60,7 +60,7 @@ test: verify kube-binaries lab-binaries kong ## Run every test: unit, golden, fu
 	@rm -f $(BIN)/faults-report.txt
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) \
 		KONG_DIR=$(KONG_DIR) LAB_KONG=$(LAB_KONG) KONGDIFF_SUMMARY=$(BIN)/kongdiff-summary.txt FAULTS_REPORT=$(BIN)/faults-report.txt \
-		go test ./... -count=1 2>&1 | tee $(BIN)/test.log
+		go test ./... -count=1 -timeout 50m 2>&1 | tee $(BIN)/test.log
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental \
 		go test -race -count=1 ./controllers/... ./internal/dataplane/... ./test/envtest/... 2>&1 | sed 's/^ok /ok (race) /' | tee -a $(BIN)/test.log
 	cd test/conformance && go test -count=1 -run '^Test(Write|Gate)' . 2>&1 | tee -a $(BIN)/test.log

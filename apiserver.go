@@ -16,7 +16,7 @@ import (
 // server for its version while it starts.
 const apiServerWaitInterval = 2 * time.Second
 
-// waitForAPIServer returns once the API server answers GET /version, or
+// waitForAPIServer returns once the API server answers GET /readyz, or
 // when ctx ends. It logs the first failure and then every 30 s, so an
 // outage is visible without flooding the log. Meanwhile probeAddr (unless
 // empty) answers the kubelet's probes: alive (/healthz), not ready
@@ -39,7 +39,10 @@ func waitForAPIServer(ctx context.Context, cfg *rest.Config, interval time.Durat
 	log := ctrl.Log.WithName("setup")
 	start, lastLog := time.Now(), time.Time{}
 	for {
-		_, err := dc.ServerVersion()
+		// /readyz, not /version: ready means etcd answers and the CRDs
+		// are served (its checks include the CRD informer's sync), which
+		// the operator's start relies on.
+		err := dc.RESTClient().Get().AbsPath("/readyz").Do(ctx).Error()
 		if err == nil {
 			if !lastLog.IsZero() {
 				log.Info("the API server answers again", "waited", time.Since(start).Round(time.Second).String())

@@ -27,8 +27,11 @@ func TestWaitForAPIServerWaitsUntilItAnswers(t *testing.T) {
 			http.Error(w, "etcd unavailable", http.StatusServiceUnavailable)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"major":"1","minor":"36","gitVersion":"v1.36.3"}`))
+		if r.URL.Path != "/readyz" {
+			http.Error(w, "not the readiness endpoint", http.StatusNotFound)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
 	}))
 	defer srv.Close()
 	if err := waitForAPIServer(context.Background(), &rest.Config{Host: srv.URL}, 10*time.Millisecond, probes); err != nil {

@@ -31,8 +31,8 @@ import (
 
 // backendTLSPoliciesInstalled reports whether the BackendTLSPolicy CRD is
 // served.
-func backendTLSPoliciesInstalled(mapper meta.RESTMapper) (bool, error) {
-	return kindInstalled(mapper, "BackendTLSPolicy")
+func backendTLSPoliciesInstalled(ctx context.Context, reader client.Reader, mapper meta.RESTMapper) (bool, error) {
+	return kindInstalled(ctx, reader, mapper, "BackendTLSPolicy")
 }
 
 // snapshotBackendTLS adds the BackendTLSPolicies of the backend namespaces

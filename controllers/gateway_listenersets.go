@@ -26,8 +26,8 @@ import (
 
 // listenerSetsInstalled reports whether the API server serves ListenerSets;
 // without the CRD the Gateways simply have no ListenerSets.
-func listenerSetsInstalled(mapper meta.RESTMapper) (bool, error) {
-	return kindInstalled(mapper, "ListenerSet")
+func listenerSetsInstalled(ctx context.Context, reader client.Reader, mapper meta.RESTMapper) (bool, error) {
+	return kindInstalled(ctx, reader, mapper, "ListenerSet")
 }
 
 // loadListenerSets reads the ListenerSets that name the Gateway and the

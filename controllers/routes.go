@@ -1,10 +1,15 @@
 package controllers
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"time"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -30,12 +35,12 @@ var allRouteKinds = []routeKind{
 	{"UDPRoute", func() client.Object { return &gwv1.UDPRoute{} }, func() client.ObjectList { return &gwv1.UDPRouteList{} }},
 }
 
-// installedRouteKinds keeps the route kinds whose CRDs the API server serves,
-// so a cluster with only the standard channel still runs the operator.
-func installedRouteKinds(mapper meta.RESTMapper) ([]routeKind, error) {
+// installedRouteKinds keeps the route kinds whose CRDs are installed, so a
+// cluster without some of them still runs the operator.
+func installedRouteKinds(ctx context.Context, reader client.Reader, mapper meta.RESTMapper) ([]routeKind, error) {
 	var kinds []routeKind
 	for _, k := range allRouteKinds {
-		ok, err := kindInstalled(mapper, k.kind)
+		ok, err := kindInstalled(ctx, reader, mapper, k.kind)
 		if err != nil {
 			return nil, err
 		}
@@ -46,20 +51,53 @@ func installedRouteKinds(mapper meta.RESTMapper) ([]routeKind, error) {
 	return kinds, nil
 }
 
-// kindInstalled reports whether the API server serves a Gateway API kind at
-// v1. Only "no such kind" means not installed: any other error (the API
-// server unreachable) is returned, because taking it for a missing CRD
-// would run the operator without that kind's objects, and every Gateway
-// would then be pushed a configuration without them.
-func kindInstalled(mapper meta.RESTMapper, kind string) (bool, error) {
-	_, err := mapper.RESTMapping(gwv1.SchemeGroupVersion.WithKind(kind).GroupKind(), gwv1.SchemeGroupVersion.Version)
-	switch {
-	case err == nil:
-		return true, nil
-	case meta.IsNoMatchError(err):
-		return false, nil
-	default:
-		return false, fmt.Errorf("find out whether the API server serves %s %s: %w", gwv1.GroupName, kind, err)
+// crdNames are the CustomResourceDefinitions of the Gateway API kinds the
+// operator may run without.
+var crdNames = map[string]string{
+	"HTTPRoute": "httproutes", "GRPCRoute": "grpcroutes", "TLSRoute": "tlsroutes", "TCPRoute": "tcproutes",
+	"UDPRoute": "udproutes", "ListenerSet": "listenersets", "BackendTLSPolicy": "backendtlspolicies",
+}
+
+// mappingWait bounds how long kindInstalled waits for discovery to serve a
+// kind whose CRD exists.
+var mappingWait = time.Minute
+
+// kindInstalled reports whether a Gateway API kind's CRD is installed. The
+// CRD object decides, not discovery: right after an API server starts,
+// discovery can lack a kind whose CRD exists, and a kind taken for missing
+// would be left out of every configuration pushed (every route gone from
+// Kong). For an installed kind it then waits until the API server serves
+// it. Errors (the API server or etcd not answering yet) are retried; after
+// mappingWait the last one is returned: "not installed" is only ever the
+// API server saying there is no such CRD.
+func kindInstalled(ctx context.Context, reader client.Reader, mapper meta.RESTMapper, kind string) (bool, error) {
+	name := crdNames[kind] + "." + gwv1.GroupName
+	gk := gwv1.SchemeGroupVersion.WithKind(kind).GroupKind()
+	deadline := time.Now().Add(mappingWait)
+	for {
+		crd := &unstructured.Unstructured{}
+		crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+		err := reader.Get(ctx, client.ObjectKey{Name: name}, crd)
+		switch {
+		case apierrors.IsNotFound(err):
+			return false, nil
+		case err != nil:
+			err = fmt.Errorf("find out whether the CRD %s is installed (the operator needs get on customresourcedefinitions): %w", name, err)
+		default:
+			if _, err = mapper.RESTMapping(gk, gwv1.SchemeGroupVersion.Version); err == nil {
+				return true, nil
+			}
+			err = fmt.Errorf("the CRD %s is installed but the API server does not serve %s %s at %s: %w",
+				name, gwv1.GroupName, kind, gwv1.SchemeGroupVersion.Version, err)
+		}
+		if time.Now().After(deadline) {
+			return false, fmt.Errorf("after %s: %w", mappingWait, err)
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(time.Second):
+		}
 	}
 }
 

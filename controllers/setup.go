@@ -50,7 +50,7 @@ func CacheOptions() cache.Options {
 
 // Setup registers the indexes and every reconciler with the manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
-	routeKinds, err := installedRouteKinds(mgr.GetRESTMapper())
+	routeKinds, err := installedRouteKinds(ctx, mgr.GetAPIReader(), mgr.GetRESTMapper())
 	if err != nil {
 		return err
 	}
@@ -58,14 +58,14 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		ctrl.Log.WithName("setup").Info("some route CRDs are not installed; those kinds are ignored until the operator restarts",
 			"installed", len(routeKinds), "known", len(allRouteKinds))
 	}
-	listenerSets, err := listenerSetsInstalled(mgr.GetRESTMapper())
+	listenerSets, err := listenerSetsInstalled(ctx, mgr.GetAPIReader(), mgr.GetRESTMapper())
 	if err != nil {
 		return err
 	}
 	if !listenerSets {
 		ctrl.Log.WithName("setup").Info("the ListenerSet CRD is not installed; Gateways have no ListenerSets until the operator restarts")
 	}
-	backendTLSPolicies, err := backendTLSPoliciesInstalled(mgr.GetRESTMapper())
+	backendTLSPolicies, err := backendTLSPoliciesInstalled(ctx, mgr.GetAPIReader(), mgr.GetRESTMapper())
 	if err != nil {
 		return err
 	}

@@ -299,21 +299,9 @@ func TestConfigBodyErrorsAndAtomicity(t *testing.T) {
 // Source: reference 5 (admin API only over TLS with client certificate
 // verification: KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT=on).
 func TestAdminMutualTLS(t *testing.T) {
-	dir := t.TempDir()
 	ca := newCA(t, "operator-ca")
 	other := newCA(t, "other-ca")
-	srvCert, srvKey := ca.issue(t, "admin", []string{"localhost"}, false)
-	s := startStandin(t, map[string]string{
-		"KONG_ADMIN_LISTEN":                       "127.0.0.1:0 ssl",
-		"KONG_ADMIN_SSL_CERT":                     writeFile(t, dir, "tls.crt", srvCert),
-		"KONG_ADMIN_SSL_CERT_KEY":                 writeFile(t, dir, "tls.key", srvKey),
-		"KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE": writeFile(t, dir, "ca.crt", string(ca.pem)),
-		"KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT":      "on",
-		"KONG_NGINX_ADMIN_SSL_VERIFY_DEPTH":       "3",
-	})
-	addr := s.srv.AdminAddrs()[0].String()
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca.pem)
+	_, addr, pool := startMutualTLSAdmin(t, ca, "3")
 	mk := func(c, k string) []tls.Certificate {
 		if c == "" {
 			return nil
@@ -415,4 +403,25 @@ func offerAnyway(certs []tls.Certificate) func(*tls.CertificateRequestInfo) (*tl
 		}
 		return &certs[0], nil
 	}
+}
+
+// startMutualTLSAdmin starts a stand-in whose admin listener is TLS only,
+// with a server certificate from ca for localhost, and verifies client
+// certificates against ca to the given depth, as provisioned data planes
+// do. It returns the admin address and a pool that trusts ca.
+func startMutualTLSAdmin(t *testing.T, ca *testCA, depth string) (*standin, string, *x509.CertPool) {
+	t.Helper()
+	dir := t.TempDir()
+	srvCert, srvKey := ca.issue(t, "admin", []string{"localhost"}, false)
+	s := startStandin(t, map[string]string{
+		"KONG_ADMIN_LISTEN":                       "127.0.0.1:0 ssl",
+		"KONG_ADMIN_SSL_CERT":                     writeFile(t, dir, "tls.crt", srvCert),
+		"KONG_ADMIN_SSL_CERT_KEY":                 writeFile(t, dir, "tls.key", srvKey),
+		"KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE": writeFile(t, dir, "ca.crt", string(ca.pem)),
+		"KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT":      "on",
+		"KONG_NGINX_ADMIN_SSL_VERIFY_DEPTH":       depth,
+	})
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.pem)
+	return s, s.srv.AdminAddrs()[0].String(), pool
 }

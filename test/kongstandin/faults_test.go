@@ -3,7 +3,6 @@ package kongstandin
 import (
 	"bytes"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -174,21 +173,9 @@ func TestSlowAdminHoldsCallsUntilReleased(t *testing.T) {
 // goes back to the configured bundle. Without client verification there
 // is nothing to replace.
 func TestSetAdminClientCARefusesOtherCertificates(t *testing.T) {
-	dir := t.TempDir()
 	ca := newCA(t, "operator-ca")
 	previous := newCA(t, "previous-ca")
-	srvCert, srvKey := ca.issue(t, "admin", []string{"localhost"}, false)
-	s := startStandin(t, map[string]string{
-		"KONG_ADMIN_LISTEN":                       "127.0.0.1:0 ssl",
-		"KONG_ADMIN_SSL_CERT":                     writeFile(t, dir, "tls.crt", srvCert),
-		"KONG_ADMIN_SSL_CERT_KEY":                 writeFile(t, dir, "tls.key", srvKey),
-		"KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE": writeFile(t, dir, "ca.crt", string(ca.pem)),
-		"KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT":      "on",
-		"KONG_NGINX_ADMIN_SSL_VERIFY_DEPTH":       "1",
-	})
-	addr := s.srv.AdminAddrs()[0].String()
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca.pem)
+	s, addr, pool := startMutualTLSAdmin(t, ca, "1")
 	certPEM, keyPEM := ca.issue(t, "operator", nil, true)
 	pair, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
 	if err != nil {

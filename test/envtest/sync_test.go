@@ -138,8 +138,10 @@ var _ = Describe("Data-plane sync", func() {
 			}
 			return out
 		}).Should(ContainElement(And(HavePrefix("ConfigurationRejected"), ContainSubstring("refused by site policy"))))
+		// The Gateway's status is its own patch, which may land after the
+		// route's status and events.
 		listenerOf := listenerStatus(gw, "http")
-		Expect(listenerOf()).To(HaveField("AttachedRoutes", int32(1)), "the rejected route is not attached")
+		Eventually(listenerOf).Should(HaveField("AttachedRoutes", int32(1)), "the rejected route is not attached")
 
 		// The rejection is remembered: the next reconciles do not send Kong
 		// the configuration it refused again.

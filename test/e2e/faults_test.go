@@ -551,6 +551,11 @@ var _ = Describe("Faults", Label("faults"), func() {
 		}).WithTimeout(time.Minute).WithPolling(time.Second).Should(Succeed())
 		AddReportEntry("operator restarts during the outage", strings.Join(restarts, ", "))
 		tr.expectNoFailures()
+		// The cluster's own controllers are back too: a new Deployment gets
+		// a Ready pod (the scenarios after this one start from a working
+		// cluster; once, the next one's backend was not Ready within a
+		// minute).
+		echoBackend(ctx, ns, "after-outage-echo", 1, corev1.ProtocolTCP, "")
 	}, NodeTimeout(12*time.Minute))
 	It("serves a listener certificate renewed in place without a failed handshake", func(ctx SpecContext) {
 		ns := newNamespace(ctx)

@@ -99,7 +99,7 @@ spec:
 		var d appsv1.Deployment
 		g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &d)).To(Succeed())
 		g.Expect(d.Status.ReadyReplicas).To(BeEquivalentTo(replicas))
-	}).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
+	}).WithTimeout(2*time.Minute).WithPolling(250*time.Millisecond).Should(Succeed(), "echo backend %s/%s ready", ns, name)
 }
 
 func echoPort(extraEnv string) int {

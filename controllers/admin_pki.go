@@ -48,7 +48,9 @@ type AdminPKI struct {
 	mu     sync.Mutex
 	ca     *certs.CA
 	client certs.Pair
-	stale  bool
+	// clientKeyPair is client parsed once, not on every TLS handshake.
+	clientKeyPair *tls.Certificate
+	stale         bool
 	// retired are the CAs used before the current one (newest first, at
 	// most maxRetiredCAs), each with the client certificate it issued.
 	retired []retiredCA
@@ -56,7 +58,8 @@ type AdminPKI struct {
 
 type retiredCA struct {
 	certPEM []byte
-	client  certs.Pair
+	// client is the certificate this CA issued to the operator, if any.
+	client *tls.Certificate
 }
 
 // maxRetiredCAs bounds the previous CAs kept for replicas that have not
@@ -83,11 +86,11 @@ func (p *AdminPKI) CA(ctx context.Context) (*certs.CA, error) {
 		return nil, err
 	}
 	if p.ca != nil && !bytes.Equal(p.ca.CertPEM, ca.CertPEM) {
-		p.retired = append([]retiredCA{{certPEM: p.ca.CertPEM, client: p.client}}, p.retired...)
+		p.retired = append([]retiredCA{{certPEM: p.ca.CertPEM, client: p.clientKeyPair}}, p.retired...)
 		if len(p.retired) > maxRetiredCAs {
 			p.retired = p.retired[:maxRetiredCAs]
 		}
-		p.client = certs.Pair{}
+		p.client, p.clientKeyPair = certs.Pair{}, nil
 	}
 	p.ca, p.stale = ca, false
 	return ca, nil
@@ -131,20 +134,31 @@ func (p *AdminPKI) loadCA(ctx context.Context) (*certs.CA, error) {
 // ClientCertificate returns the operator's admin-API client certificate,
 // renewing it in memory long before it expires.
 func (p *AdminPKI) ClientCertificate(ctx context.Context) (certs.Pair, error) {
+	pair, _, err := p.clientCertificate(ctx)
+	return pair, err
+}
+
+// clientCertificate is ClientCertificate with the certificate also parsed
+// for crypto/tls.
+func (p *AdminPKI) clientCertificate(ctx context.Context) (certs.Pair, *tls.Certificate, error) {
 	ca, err := p.CA(ctx)
 	if err != nil {
-		return certs.Pair{}, err
+		return certs.Pair{}, nil, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if ca.NeedsRenewal(p.client.CertPEM, nil, p.Now()) {
 		pair, err := ca.IssueClient("drawbridge-operator", p.Now())
 		if err != nil {
-			return certs.Pair{}, err
+			return certs.Pair{}, nil, err
 		}
-		p.client = pair
+		keyPair, err := tls.X509KeyPair(pair.CertPEM, pair.KeyPEM)
+		if err != nil {
+			return certs.Pair{}, nil, fmt.Errorf("parse the admin client certificate just issued: %w", err)
+		}
+		p.client, p.clientKeyPair = pair, &keyPair
 	}
-	return p.client, nil
+	return p.client, p.clientKeyPair, nil
 }
 
 // ClientCertificateFor is the client certificate to present to a replica:
@@ -152,32 +166,24 @@ func (p *AdminPKI) ClientCertificate(ctx context.Context) (certs.Pair, error) {
 // of its ssl_client_certificate) that only a retired CA's certificate
 // chains to, which happens while a rotation rolls the replicas.
 func (p *AdminPKI) ClientCertificateFor(ctx context.Context, cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
-	pair, err := p.ClientCertificate(ctx)
+	_, current, err := p.clientCertificate(ctx)
 	if err != nil {
 		return nil, err
 	}
-	current, err := tls.X509KeyPair(pair.CertPEM, pair.KeyPEM)
-	if err != nil {
-		return nil, err
-	}
-	if cri == nil || cri.SupportsCertificate(&current) == nil {
-		return &current, nil
+	if cri == nil || cri.SupportsCertificate(current) == nil {
+		return current, nil
 	}
 	p.mu.Lock()
 	retired := append([]retiredCA(nil), p.retired...)
 	p.mu.Unlock()
 	for _, r := range retired {
-		if len(r.client.CertPEM) == 0 {
-			continue
-		}
-		old, err := tls.X509KeyPair(r.client.CertPEM, r.client.KeyPEM)
-		if err == nil && cri.SupportsCertificate(&old) == nil {
-			return &old, nil
+		if r.client != nil && cri.SupportsCertificate(r.client) == nil {
+			return r.client, nil
 		}
 	}
 	// Nothing the replica asks for: the current certificate, which it will
 	// refuse, and the push reports that as an authentication failure.
-	return &current, nil
+	return current, nil
 }
 
 // Roots are the CAs a replica's server certificate may chain to: the

@@ -91,7 +91,7 @@ func kindInstalled(ctx context.Context, reader client.Reader, mapper meta.RESTMa
 				name, gwv1.GroupName, kind, gwv1.SchemeGroupVersion.Version, err)
 		}
 		if time.Now().After(deadline) {
-			return false, fmt.Errorf("after %s: %w", mappingWait, err)
+			return false, fmt.Errorf("gave up after %s: %w", mappingWait, err)
 		}
 		select {
 		case <-ctx.Done():

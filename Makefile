@@ -56,7 +56,7 @@ run-cluster: build ## Run the operator from this machine against the current kub
 		--metrics-bind-address=127.0.0.1:18080 --metrics-secure=false --health-probe-bind-address=127.0.0.1:18081
 
 .PHONY: test
-test: verify kube-binaries lab-binaries kong ## Run every test: unit, golden, fuzz seeds, envtest (and again under the race detector with the controllers and internal/dataplane), the differential suite and the lab e2e suite (fault scenarios included) on real Kong, and the conformance suite for every claimed feature.
+test: verify kube-binaries lab-binaries kong ## Run every test: unit, golden, fuzz seeds, envtest (and again under the race detector with the controllers and internal/dataplane), the differential suite and the lab e2e suite (fault scenarios included) on real Kong, the dashboard and alert-rule checks (test/monitoring), and the conformance suite for every claimed feature.
 	@rm -f $(BIN)/faults-report.txt
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) \
 		KONG_DIR=$(KONG_DIR) LAB_KONG=$(LAB_KONG) KONGDIFF_SUMMARY=$(BIN)/kongdiff-summary.txt FAULTS_REPORT=$(BIN)/faults-report.txt \
@@ -64,6 +64,7 @@ test: verify kube-binaries lab-binaries kong ## Run every test: unit, golden, fu
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental \
 		go test -race -count=1 ./controllers/... ./internal/dataplane/... ./test/envtest/... 2>&1 | sed 's/^ok /ok (race) /' | tee -a $(BIN)/test.log
 	cd test/conformance && go test -count=1 -run '^Test(Write|Gate)' . 2>&1 | tee -a $(BIN)/test.log
+	cd test/monitoring && go test -count=1 . 2>&1 | tee -a $(BIN)/test.log
 	$(MAKE) conformance-ci
 	@echo "test: $$(grep -c '^ok' $(BIN)/test.log) packages passed, $$(grep -c '^FAIL' $(BIN)/test.log || true) failed; conformance passed for every profile and claimed feature"
 
@@ -217,6 +218,10 @@ generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code.
 .PHONY: verify
 verify: ## Fail when generated files are stale (regenerates them, so a second run passes once they are committed).
 	@hack/verify-generated.sh
+
+.PHONY: monitoring-list
+monitoring-list: ## Rewrite config/monitoring/metrics-used.json (the metrics and labels the dashboard and alert rules use) after changing them.
+	cd test/monitoring && go test -count=1 -run '^TestUsedListIsFresh$$' . -update
 
 .PHONY: bundle
 bundle: ## Generate the OLM bundle (bundle/, bundle.Dockerfile) from config/ (VERSION=x.y.z IMG=registry/drawbridge:tag).

@@ -34,6 +34,9 @@ const (
 	// Inputs, relative to the repository root.
 	defaultConfig = "config/default"
 	samplesConfig = "config/samples"
+	// monitoringConfig holds the alert rules and the Grafana dashboard;
+	// they ship in the bundle next to what config/default installs.
+	monitoringConfig = "config/monitoring"
 	csvBase       = "config/manifests/bases/drawbridge.clusterserviceversion.yaml"
 	descriptionMD = "config/manifests/description.md"
 	iconSVG       = "config/manifests/icon.svg"
@@ -103,6 +106,18 @@ func Generate(o Options) (Files, error) {
 	parts, err := split(objs)
 	if err != nil {
 		return nil, err
+	}
+	monitoring, err := Kustomize(filepath.Join(o.Root, monitoringConfig))
+	if err != nil {
+		return nil, err
+	}
+	for _, obj := range monitoring {
+		if !supportedExtra[obj.GetKind()] {
+			return nil, fmt.Errorf("%s: %s %s cannot be shipped in an OLM bundle", monitoringConfig, obj.GetKind(), obj.GetName())
+		}
+		extra := obj.DeepCopy()
+		extra.SetNamespace("")
+		parts.extra = append(parts.extra, extra)
 	}
 	samples, err := Kustomize(filepath.Join(o.Root, samplesConfig))
 	if err != nil {

@@ -37,9 +37,9 @@ const (
 	// monitoringConfig holds the alert rules and the Grafana dashboard;
 	// they ship in the bundle next to what config/default installs.
 	monitoringConfig = "config/monitoring"
-	csvBase       = "config/manifests/bases/drawbridge.clusterserviceversion.yaml"
-	descriptionMD = "config/manifests/description.md"
-	iconSVG       = "config/manifests/icon.svg"
+	csvBase          = "config/manifests/bases/drawbridge.clusterserviceversion.yaml"
+	descriptionMD    = "config/manifests/description.md"
+	iconSVG          = "config/manifests/icon.svg"
 
 	// Outputs, relative to the repository root.
 	BundleDir    = "bundle"

@@ -23,6 +23,9 @@ VERSION ?= 0.1.0
 BUNDLE_IMG_DEFAULT = ghcr.io/drawbridge-dev/drawbridge:v$(VERSION)
 BUNDLE_IMG = $(if $(filter command line environment,$(origin IMG)),$(IMG),$(BUNDLE_IMG_DEFAULT))
 BUNDLE_CHANNELS ?= candidate-v0
+# false leaves the PrometheusRule and the dashboard ConfigMap out of the
+# bundle (for catalogs whose clusters lack the Prometheus Operator's CRDs).
+BUNDLE_MONITORING ?= true
 KUSTOMIZE = go run ./hack/kustomize
 GATEWAY_API_DIR = $(shell GOTOOLCHAIN=$(GOTOOLCHAIN) go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)
 
@@ -225,7 +228,7 @@ monitoring-list: ## Rewrite config/monitoring/metrics-used.json (the metrics and
 
 .PHONY: bundle
 bundle: ## Generate the OLM bundle (bundle/, bundle.Dockerfile) from config/ (VERSION=x.y.z IMG=registry/drawbridge:tag).
-	go run ./hack/bundlegen --version $(VERSION) --image $(BUNDLE_IMG) --channels $(BUNDLE_CHANNELS) $(if $(REPLACES),--replaces $(REPLACES))
+	go run ./hack/bundlegen --version $(VERSION) --image $(BUNDLE_IMG) --channels $(BUNDLE_CHANNELS) $(if $(REPLACES),--replaces $(REPLACES)) --monitoring=$(BUNDLE_MONITORING)
 
 .PHONY: bundle-build
 bundle-build: ## Build the bundle image (needs a container engine; BUNDLE_IMAGE=registry/drawbridge-bundle:tag).

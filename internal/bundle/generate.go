@@ -65,6 +65,10 @@ type Options struct {
 	Channels []string
 	// Replaces is the CSV this one upgrades, for example drawbridge.v0.1.0.
 	Replaces string
+	// WithoutMonitoring leaves config/monitoring (the PrometheusRule and the
+	// dashboard ConfigMap) out: OLM fails the whole install of a bundle with
+	// a PrometheusRule on a cluster without the Prometheus Operator's CRDs.
+	WithoutMonitoring bool
 }
 
 // Files are generated files by path relative to the repository root.
@@ -107,9 +111,11 @@ func Generate(o Options) (Files, error) {
 	if err != nil {
 		return nil, err
 	}
-	monitoring, err := Kustomize(filepath.Join(o.Root, monitoringConfig))
-	if err != nil {
-		return nil, err
+	var monitoring []*unstructured.Unstructured
+	if !o.WithoutMonitoring {
+		if monitoring, err = Kustomize(filepath.Join(o.Root, monitoringConfig)); err != nil {
+			return nil, err
+		}
 	}
 	for _, obj := range monitoring {
 		if !supportedExtra[obj.GetKind()] {

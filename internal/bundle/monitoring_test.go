@@ -64,6 +64,23 @@ func TestBundleShipsMonitoring(t *testing.T) {
 	}
 }
 
+// TestBundleWithoutMonitoring: --monitoring=false gives a bundle that OLM
+// installs on clusters without the Prometheus Operator's CRDs.
+func TestBundleWithoutMonitoring(t *testing.T) {
+	files, err := Generate(Options{Root: repoRoot(t), Version: "0.1.0", Image: "ghcr.io/drawbridge-dev/drawbridge:v0.1.0", WithoutMonitoring: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"drawbridge_monitoring.coreos.com_v1_prometheusrule.yaml", "drawbridge-grafana-dashboard_v1_configmap.yaml"} {
+		if _, ok := files[filepath.Join(manifestsDir, name)]; ok {
+			t.Errorf("the bundle without monitoring still has %s", name)
+		}
+	}
+	if _, ok := files[filepath.Join(manifestsDir, PackageName+".clusterserviceversion.yaml")]; !ok {
+		t.Error("the bundle without monitoring has no CSV")
+	}
+}
+
 func keys(m map[string]string) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {

@@ -243,6 +243,10 @@ var builtinValues = map[string]string{
 // variable the dashboard does not define. Numeric names ($1, ${1}) are
 // regular-expression references of label_replace, not variables.
 func ExpandGrafana(expr string, defined map[string]bool) (string, error) {
+	return expandGrafana(expr, defined, func(name string) string { return "sample-" + name })
+}
+
+func expandGrafana(expr string, defined map[string]bool, value func(name string) string) (string, error) {
 	var missing []string
 	out := grafanaVariable.ReplaceAllStringFunc(expr, func(m string) string {
 		sub := grafanaVariable.FindStringSubmatch(m)
@@ -260,7 +264,7 @@ func ExpandGrafana(expr string, defined map[string]bool) (string, error) {
 			missing = append(missing, name)
 			return m
 		}
-		return "sample-" + name
+		return value(name)
 	})
 	if len(missing) > 0 {
 		return "", fmt.Errorf("uses variable(s) %s, which the dashboard does not define", strings.Join(missing, ", "))

@@ -23,6 +23,9 @@ VERSION ?= 0.1.0
 BUNDLE_IMG_DEFAULT = ghcr.io/drawbridge-dev/drawbridge:v$(VERSION)
 BUNDLE_IMG = $(if $(filter command line environment,$(origin IMG)),$(IMG),$(BUNDLE_IMG_DEFAULT))
 BUNDLE_CHANNELS ?= candidate-v0
+# false leaves the PrometheusRule and the dashboard ConfigMap out of the
+# bundle (for catalogs whose clusters lack the Prometheus Operator's CRDs).
+BUNDLE_MONITORING ?= true
 KUSTOMIZE = go run ./hack/kustomize
 GATEWAY_API_DIR = $(shell GOTOOLCHAIN=$(GOTOOLCHAIN) go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)
 
@@ -56,7 +59,7 @@ run-cluster: build ## Run the operator from this machine against the current kub
 		--metrics-bind-address=127.0.0.1:18080 --metrics-secure=false --health-probe-bind-address=127.0.0.1:18081
 
 .PHONY: test
-test: verify kube-binaries lab-binaries kong ## Run every test: unit, golden, fuzz seeds, envtest (and again under the race detector with the controllers and internal/dataplane), the differential suite and the lab e2e suite (fault scenarios included) on real Kong, and the conformance suite for every claimed feature.
+test: verify kube-binaries lab-binaries kong ## Run every test: unit, golden, fuzz seeds, envtest (and again under the race detector with the controllers and internal/dataplane), the differential suite and the lab e2e suite (fault scenarios included) on real Kong, the dashboard and alert-rule checks (test/monitoring), and the conformance suite for every claimed feature.
 	@rm -f $(BIN)/faults-report.txt
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) \
 		KONG_DIR=$(KONG_DIR) LAB_KONG=$(LAB_KONG) KONGDIFF_SUMMARY=$(BIN)/kongdiff-summary.txt FAULTS_REPORT=$(BIN)/faults-report.txt \
@@ -64,6 +67,7 @@ test: verify kube-binaries lab-binaries kong ## Run every test: unit, golden, fu
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental \
 		go test -race -count=1 ./controllers/... ./internal/dataplane/... ./test/envtest/... 2>&1 | sed 's/^ok /ok (race) /' | tee -a $(BIN)/test.log
 	cd test/conformance && go test -count=1 -run '^Test(Write|Gate)' . 2>&1 | tee -a $(BIN)/test.log
+	cd test/monitoring && go test -count=1 . 2>&1 | tee -a $(BIN)/test.log
 	$(MAKE) conformance-ci
 	@echo "test: $$(grep -c '^ok' $(BIN)/test.log) packages passed, $$(grep -c '^FAIL' $(BIN)/test.log || true) failed; conformance passed for every profile and claimed feature"
 
@@ -218,9 +222,13 @@ generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code.
 verify: ## Fail when generated files are stale (regenerates them, so a second run passes once they are committed).
 	@hack/verify-generated.sh
 
+.PHONY: monitoring-list
+monitoring-list: ## Rewrite config/monitoring/metrics-used.json (the metrics and labels the dashboard and alert rules use) after changing them.
+	cd test/monitoring && go test -count=1 -run '^TestUsedListIsFresh$$' . -update
+
 .PHONY: bundle
 bundle: ## Generate the OLM bundle (bundle/, bundle.Dockerfile) from config/ (VERSION=x.y.z IMG=registry/drawbridge:tag).
-	go run ./hack/bundlegen --version $(VERSION) --image $(BUNDLE_IMG) --channels $(BUNDLE_CHANNELS) $(if $(REPLACES),--replaces $(REPLACES))
+	go run ./hack/bundlegen --version $(VERSION) --image $(BUNDLE_IMG) --channels $(BUNDLE_CHANNELS) $(if $(REPLACES),--replaces $(REPLACES)) --monitoring=$(BUNDLE_MONITORING)
 
 .PHONY: bundle-build
 bundle-build: ## Build the bundle image (needs a container engine; BUNDLE_IMAGE=registry/drawbridge-bundle:tag).

@@ -19,12 +19,13 @@ func main() {
 	kong := flag.String("kong-image", bundle.DefaultKongImage, "default Kong image, listed in relatedImages")
 	channels := flag.String("channels", bundle.DefaultChannel, "comma-separated channels; the first is the default")
 	replaces := flag.String("replaces", "", "name of the CSV this version upgrades, e.g. drawbridge.v0.1.0")
+	monitoring := flag.Bool("monitoring", true, "ship config/monitoring (PrometheusRule and Grafana dashboard ConfigMap); OLM needs the Prometheus Operator's CRDs on the cluster for them")
 	flag.Parse()
 
 	start := time.Now()
 	files, err := bundle.Generate(bundle.Options{
 		Root: *root, Version: strings.TrimPrefix(*version, "v"), Image: *image, KongImage: *kong,
-		Channels: strings.Split(*channels, ","), Replaces: *replaces,
+		Channels: strings.Split(*channels, ","), Replaces: *replaces, WithoutMonitoring: !*monitoring,
 	})
 	if err == nil {
 		err = bundle.Write(*root, files)

@@ -57,6 +57,10 @@ func committedOptions(t *testing.T, root string) Options {
 	if err := yaml.Unmarshal(ann, &a); err != nil {
 		t.Fatal(err)
 	}
+	// `make bundle BUNDLE_MONITORING=false` leaves the PrometheusRule out.
+	if _, err := os.Stat(filepath.Join(root, manifestsDir, "drawbridge_monitoring.coreos.com_v1_prometheusrule.yaml")); os.IsNotExist(err) {
+		o.WithoutMonitoring = true
+	}
 	def := a.Annotations["operators.operatorframework.io.bundle.channel.default.v1"]
 	o.Channels = []string{def}
 	for _, c := range strings.Split(a.Annotations["operators.operatorframework.io.bundle.channels.v1"], ",") {

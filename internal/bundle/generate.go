@@ -34,9 +34,12 @@ const (
 	// Inputs, relative to the repository root.
 	defaultConfig = "config/default"
 	samplesConfig = "config/samples"
-	csvBase       = "config/manifests/bases/drawbridge.clusterserviceversion.yaml"
-	descriptionMD = "config/manifests/description.md"
-	iconSVG       = "config/manifests/icon.svg"
+	// monitoringConfig holds the alert rules and the Grafana dashboard;
+	// they ship in the bundle next to what config/default installs.
+	monitoringConfig = "config/monitoring"
+	csvBase          = "config/manifests/bases/drawbridge.clusterserviceversion.yaml"
+	descriptionMD    = "config/manifests/description.md"
+	iconSVG          = "config/manifests/icon.svg"
 
 	// Outputs, relative to the repository root.
 	BundleDir    = "bundle"
@@ -62,6 +65,10 @@ type Options struct {
 	Channels []string
 	// Replaces is the CSV this one upgrades, for example drawbridge.v0.1.0.
 	Replaces string
+	// WithoutMonitoring leaves config/monitoring (the PrometheusRule and the
+	// dashboard ConfigMap) out: OLM fails the whole install of a bundle with
+	// a PrometheusRule on a cluster without the Prometheus Operator's CRDs.
+	WithoutMonitoring bool
 }
 
 // Files are generated files by path relative to the repository root.
@@ -103,6 +110,20 @@ func Generate(o Options) (Files, error) {
 	parts, err := split(objs)
 	if err != nil {
 		return nil, err
+	}
+	var monitoring []*unstructured.Unstructured
+	if !o.WithoutMonitoring {
+		if monitoring, err = Kustomize(filepath.Join(o.Root, monitoringConfig)); err != nil {
+			return nil, err
+		}
+	}
+	for _, obj := range monitoring {
+		if !supportedExtra[obj.GetKind()] {
+			return nil, fmt.Errorf("%s: %s %s cannot be shipped in an OLM bundle", monitoringConfig, obj.GetKind(), obj.GetName())
+		}
+		extra := obj.DeepCopy()
+		extra.SetNamespace("")
+		parts.extra = append(parts.extra, extra)
 	}
 	samples, err := Kustomize(filepath.Join(o.Root, samplesConfig))
 	if err != nil {

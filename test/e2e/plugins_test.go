@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +22,7 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
+	"github.com/drawbridge-dev/drawbridge/internal/monitoring"
 	"github.com/drawbridge-dev/drawbridge/internal/provision"
 )
 
@@ -416,8 +421,83 @@ spec:
 			g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
 			g.Expect(string(body)).To(ContainSubstring("kong_nginx_connections_total"))
 		}).WithTimeout(30 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
+
+		By("the metrics Service carries what the README's ServiceMonitor selects and relabels by")
+		var svc corev1.Service
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: provision.NamesFor(gw).Metrics}, &svc)).To(Succeed())
+		Expect(svc.Labels).To(HaveKeyWithValue(provision.LabelMetrics, "prometheus"))
+		Expect(svc.Labels).To(HaveKeyWithValue(gwv1.GatewayNameLabelKey, "web"))
+		Expect(svc.Spec.Ports).To(ContainElement(HaveField("Name", provision.MetricsPortName)))
+
+		By("after traffic, Kong exports every kong_* metric and label the dashboard and the alert rules query")
+		used, err := monitoring.Load(filepath.Join("..", ".."))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(used.Kong()).NotTo(BeEmpty())
+		// Bounded traffic: 20 requests through the route to the echo
+		// backend, then at most 4 a second while the scrape is retried.
+		for i := 0; i < 20; i++ {
+			code, _, err := send(c, "GET", fmt.Sprintf("%s/m/%d", base, i), "app.example.com", nil, nil)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(code).To(Equal(http.StatusOK))
+		}
+		// upstream_target_health is exported by a worker only after that
+		// worker logged a request with upstream_health_metrics on, and
+		// /metrics may be served by another worker: keep sending a few
+		// requests between scrapes.
+		Eventually(func(g Gomega) {
+			for i := 0; i < 4; i++ {
+				_, _, _ = send(c, "GET", base+"/again", "app.example.com", nil, nil)
+			}
+			for _, pod := range pods {
+				families := scrapeKong(g, pod.Status.PodIP)
+				g.Expect(missingKongMetrics(used, families)).To(BeEmpty(), "pod %s", pod.Name)
+			}
+		}).WithTimeout(60 * time.Second).WithPolling(time.Second).Should(Succeed())
 	}, NodeTimeout(4*time.Minute))
 })
+
+// scrapeKong reads and parses a data-plane pod's /metrics.
+func scrapeKong(g Gomega, podIP string) map[string]*dto.MetricFamily {
+	resp, err := podClient().Get(fmt.Sprintf("http://%s:%d/metrics", podIP, provision.StatusPort))
+	g.Expect(err).NotTo(HaveOccurred())
+	defer resp.Body.Close()
+	g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(io.LimitReader(resp.Body, 8<<20))
+	g.Expect(err).NotTo(HaveOccurred())
+	return families
+}
+
+// missingKongMetrics names each Kong metric of the dashboard and rules that
+// the scrape lacks, and each label they query that no series of it has.
+func missingKongMetrics(used *monitoring.Used, families map[string]*dto.MetricFamily) []string {
+	var missing []string
+	for _, m := range used.Kong() {
+		var fam *dto.MetricFamily
+		for _, name := range monitoring.Candidates(m.Name) {
+			if f, ok := families[name]; ok {
+				fam = f
+				break
+			}
+		}
+		if fam == nil {
+			missing = append(missing, m.Name)
+			continue
+		}
+		for _, l := range used.OwnLabels(m) {
+			found := false
+			for _, series := range fam.GetMetric() {
+				for _, pair := range series.GetLabel() {
+					found = found || pair.GetName() == l
+				}
+			}
+			if !found {
+				missing = append(missing, m.Name+"{"+l+"}")
+			}
+		}
+	}
+	return missing
+}
 
 // pluginsClass is a GatewayClass whose platform configuration runs
 // prometheus on every Gateway and ships a custom Lua plugin, written here,
@@ -460,7 +540,15 @@ spec:
     type: LoadBalancer
   plugins:
     gateway:
+    # Configured as the README tells for the dashboard's data-plane panels
+    # and the data-plane alerts (per_consumer stays off: consumer usernames
+    # would multiply the series).
     - plugin: prometheus
+      config:
+        status_code_metrics: true
+        latency_metrics: true
+        bandwidth_metrics: true
+        upstream_health_metrics: true
     custom:
     - name: hello-header
       configMapName: hello-header

@@ -47,6 +47,7 @@ lab-down: ## Remove whatever a lab left behind: processes, network namespaces, m
 	$(BIN)/lab down --name run --dir $(LAB_DIR)
 	$(BIN)/lab down --name e2e --dir $(CURDIR)/.lab/e2e
 	$(BIN)/lab down --name faults --dir $(CURDIR)/.lab/faults
+	$(BIN)/lab down --name helm --dir $(CURDIR)/.lab/helm
 
 .PHONY: lab-exec
 lab-exec: ## Run CMD inside the lab's node network namespace, e.g. make lab-exec CMD="curl -s 172.18.255.1".

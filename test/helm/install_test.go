@@ -104,7 +104,9 @@ var _ = Describe("The Helm chart", func() {
 
 		By("uninstalling: the Gateway first (its data plane is the operator's to remove), then the release")
 		Expect(k8s.Delete(ctx, gw)).To(Succeed())
-		Eventually(func() bool { return isGone(ctx, &gwv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: appNS, Name: "web"}}) }).
+		Eventually(func() bool {
+			return isGone(ctx, &gwv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: appNS, Name: "web"}})
+		}).
 			WithTimeout(2*time.Minute).WithPolling(250*time.Millisecond).Should(BeTrue(), "Gateway web deleted (its finalizer removed by the operator)")
 		_, err = helm(ctx, "uninstall", release, "--namespace", namespace, "--wait")
 		Expect(err).NotTo(HaveOccurred())

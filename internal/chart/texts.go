@@ -371,7 +371,7 @@ dependencies:
 var ValueDocs = []struct{ Key, Default, Doc string }{
 	{"image.repository", "`" + DefaultImageRepository + "`", "operator image"},
 	{"image.tag", "chart appVersion", "operator image tag"},
-	{"image.pullPolicy", "`IfNotPresent`", ""},
+	{"image.pullPolicy", "`IfNotPresent`", "operator image pull policy"},
 	{"imagePullSecrets", "`[]`", "pull secrets of the operator pod"},
 	{"replicaCount", "`1`", "operator replicas; more than 1 needs `leaderElection.enabled`"},
 	{"leaderElection.enabled", "`true`", "`--leader-elect`; `false` with more than 1 replica is refused"},

@@ -361,7 +361,7 @@ spec:
         summary: Gateway {{ $labels.namespace }}/{{ $labels.gateway }} is not programmed
 `
 
-const fixtureDashboard = `{"title": "Drawbridge", "panels": [{"type": "timeseries", "title": "Pushes", "targets": [{"expr": "sum(rate(drawbridge_pushes_total[5m]))"}]}]}
+const fixtureDashboard = `{"title": "Drawbridge", "panels": [{"type": "timeseries", "title": "Pushes", "targets": [{"expr": "sum by (gateway) (rate(drawbridge_pushes_total[5m]))", "legendFormat": "{{gateway}}"}]}]}
 `
 
 // copyDir copies a directory tree of small files.

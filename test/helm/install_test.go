@@ -79,10 +79,14 @@ var _ = Describe("The Helm chart", func() {
 		eventuallyEcho(url, "echo-")
 		served := time.Since(start)
 
-		By("upgrading the release to two operator replicas")
-		_, err = helm(ctx, "upgrade", release, chartDir, "--namespace", namespace, "--reuse-values", "--set", "replicaCount=2")
+		By("upgrading the release to two operator replicas and no metrics Service")
+		metricsSvc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: fullname + "-metrics"}}
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(metricsSvc), metricsSvc)).To(Succeed())
+		_, err = helm(ctx, "upgrade", release, chartDir, "--namespace", namespace, "--reuse-values",
+			"--set", "replicaCount=2", "--set", "metrics.service.enabled=false")
 		Expect(err).NotTo(HaveOccurred())
 		waitDeployment(ctx, 2)
+		Expect(isGone(ctx, metricsSvc)).To(BeTrue(), "the upgrade left the metrics Service it no longer renders")
 		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: namespace, Name: fullname}, &dep)).To(Succeed())
 		Expect(*dep.Spec.Replicas).To(BeEquivalentTo(2))
 		Expect(dep.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--leader-elect"))

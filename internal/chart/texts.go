@@ -109,13 +109,13 @@ const channelCheckTPL = `{{- if and .Values.gatewayAPI.installCRDs .Values.gatew
 // missingMonitoringTPL is the template of an option whose source file was
 // absent when the chart was generated: asking for it fails with the reason.
 func missingMonitoringTPL(value, file string) string {
-	return header + fmt.Sprintf(`{{- if .Values.metrics.%s.enabled }}
+	return fmt.Sprintf(`{{- if .Values.metrics.%s.enabled }}
 {{- fail "metrics.%s.enabled: this chart was generated without %s/%s, so it has none to install" }}
 {{- end }}
 `, value, value, MonitoringDir, file)
 }
 
-const dashboardTPL = header + `{{- if .Values.metrics.dashboard.enabled }}
+const dashboardTPL = `{{- if .Values.metrics.dashboard.enabled }}
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -210,6 +210,7 @@ metrics:
   # need a token bound to the <fullname>-metrics-reader ClusterRole).
   service:
     enabled: true
+    # from config/manager
     port: {{.MetricsPort}}
   # A PrometheusRule (monitoring.coreos.com/v1) with Drawbridge's alerts;
   # needs the Prometheus Operator's CRDs.

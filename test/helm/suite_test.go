@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/internal/lab"
 	"github.com/drawbridge-dev/drawbridge/internal/lab/netns"
+	"github.com/drawbridge-dev/drawbridge/internal/lab/proc"
 )
 
 // labName names the suite's lab: "helm", or HELM_E2E_LAB_NAME so that a
@@ -94,6 +96,15 @@ var _ = AfterSuite(func() {
 	left, err := netns.List("dblab-" + labName + "-")
 	Expect(err).NotTo(HaveOccurred())
 	Expect(left).To(BeEmpty(), "network namespaces left after teardown")
+	// Every pod container and control-plane process is a child of this
+	// process; none may outlive the lab.
+	var children []string
+	for _, st := range proc.Stats() {
+		if st.PPID == os.Getpid() && st.Alive() {
+			children = append(children, strconv.Itoa(st.PID)+" "+st.Command)
+		}
+	}
+	Expect(children).To(BeEmpty(), "processes of the lab left after teardown")
 	Expect(lab.Down(context.Background(), labName, labDir)).To(Succeed())
 	_ = os.RemoveAll(helmHome)
 })

@@ -9,7 +9,7 @@ func TestHolesFillEveryKind(t *testing.T) {
 	h := &holes{}
 	obj := map[string]any{
 		"metadata": map[string]any{
-			"name":                  h.scalar("{{ .Name }}"),
+			"name": h.scalar("{{ .Name }}"),
 			h.lines("{{- if .X }}", "x: 1", "{{- end }}"): "",
 		},
 		"args":      []any{"a", h.lines("- b"), "c"},

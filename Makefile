@@ -17,6 +17,8 @@ LAB_KONG ?= real
 DATA_PLANE = $(if $(filter standin,$(LAB_KONG)),the Go Kong stand-in,Kong $(KONG_VERSION) (open source, built from source))
 KUBE_ASSETS := $(BIN)/k8s/$(KUBE_VERSION)
 CONTROLLER_GEN := $(BIN)/controller-gen-v0.20.1
+HELM_VERSION := v4.3.2
+HELM := $(BIN)/helm
 IMG ?= drawbridge:dev
 VERSION ?= 0.1.0
 # The image a bundle installs when IMG is not given on the command line.
@@ -48,6 +50,7 @@ lab-down: ## Remove whatever a lab left behind: processes, network namespaces, m
 	$(BIN)/lab down --name run --dir $(LAB_DIR)
 	$(BIN)/lab down --name e2e --dir $(CURDIR)/.lab/e2e
 	$(BIN)/lab down --name faults --dir $(CURDIR)/.lab/faults
+	$(BIN)/lab down --name helm --dir $(CURDIR)/.lab/helm
 
 .PHONY: lab-exec
 lab-exec: ## Run CMD inside the lab's node network namespace, e.g. make lab-exec CMD="curl -s 172.18.255.1".
@@ -59,9 +62,9 @@ run-cluster: build ## Run the operator from this machine against the current kub
 		--metrics-bind-address=127.0.0.1:18080 --metrics-secure=false --health-probe-bind-address=127.0.0.1:18081
 
 .PHONY: test
-test: verify kube-binaries lab-binaries kong ## Run every test: unit, golden, fuzz seeds, envtest (and again under the race detector with the controllers and internal/dataplane), the differential suite and the lab e2e suite (fault scenarios included) on real Kong, the dashboard and alert-rule checks (test/monitoring), and the conformance suite for every claimed feature.
+test: verify helm kube-binaries lab-binaries kong ## Run every test: unit, golden, fuzz seeds, envtest (and again under the race detector with the controllers and internal/dataplane), the Helm chart (lint, template, and an install on a lab of its own), the differential suite and the lab e2e suite (fault scenarios included) on real Kong, the dashboard and alert-rule checks (test/monitoring), and the conformance suite for every claimed feature.
 	@rm -f $(BIN)/faults-report.txt
-	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) \
+	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) HELM=$(HELM) \
 		KONG_DIR=$(KONG_DIR) LAB_KONG=$(LAB_KONG) KONGDIFF_SUMMARY=$(BIN)/kongdiff-summary.txt FAULTS_REPORT=$(BIN)/faults-report.txt \
 		go test ./... -count=1 -timeout 50m 2>&1 | tee $(BIN)/test.log
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental \
@@ -209,6 +212,16 @@ $(CONTROLLER_GEN):
 	GOBIN=$(BIN)/tmp-gobin go install sigs.k8s.io/controller-tools/cmd/controller-gen@v0.20.1
 	mv $(BIN)/tmp-gobin/controller-gen $(CONTROLLER_GEN) && rm -rf $(BIN)/tmp-gobin
 
+$(BIN)/helm-$(HELM_VERSION):
+	@mkdir -p $(BIN)
+	@echo "tools: building helm $(HELM_VERSION) from the Go module proxy"
+	GOBIN=$(BIN)/tmp-helm go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	mv $(BIN)/tmp-helm/helm $@ && rm -rf $(BIN)/tmp-helm
+
+.PHONY: helm
+helm: $(BIN)/helm-$(HELM_VERSION) ## Install bin/helm (Helm $(HELM_VERSION), built from source; cached).
+	@ln -sfn helm-$(HELM_VERSION) $(HELM)
+
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Regenerate CRDs and RBAC from the Go markers.
 	$(CONTROLLER_GEN) rbac:roleName=drawbridge-manager crd paths="./api/...;./controllers/..." \
@@ -229,6 +242,10 @@ monitoring-list: ## Rewrite config/monitoring/metrics-used.json (the metrics and
 .PHONY: bundle
 bundle: ## Generate the OLM bundle (bundle/, bundle.Dockerfile) from config/ (VERSION=x.y.z IMG=registry/drawbridge:tag).
 	go run ./hack/bundlegen --version $(VERSION) --image $(BUNDLE_IMG) --channels $(BUNDLE_CHANNELS) $(if $(REPLACES),--replaces $(REPLACES)) --monitoring=$(BUNDLE_MONITORING)
+
+.PHONY: chart
+chart: ## Generate the Helm chart (charts/drawbridge) from config/ (VERSION=x.y.z); make verify checks it is fresh.
+	go run ./hack/chartgen --version $(VERSION) --gateway-api-crds $(GATEWAY_API_DIR)/config/crd
 
 .PHONY: bundle-build
 bundle-build: ## Build the bundle image (needs a container engine; BUNDLE_IMAGE=registry/drawbridge-bundle:tag).

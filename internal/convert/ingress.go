@@ -46,6 +46,9 @@ type pathMatch struct {
 	// prefix is the PathPrefix value when the match is a prefix.
 	prefix string
 	exact  string
+	// literal is the path of a string-prefix match (a regular expression
+	// that stands for "starts with literal").
+	literal string
 }
 
 func prefixMatch(p string) pathMatch {
@@ -69,7 +72,9 @@ func stringPrefix(p string) pathMatch {
 	if p == "" || p == "/" {
 		return prefixMatch("/")
 	}
-	return regexMatch(quoteRegex(p) + ".*")
+	pm := regexMatch(quoteRegex(p) + ".*")
+	pm.literal = p
+	return pm
 }
 
 // routeDraft is one HTTPRoute (or GRPCRoute) being built for one host of
@@ -174,7 +179,7 @@ func (c *converter) addPath(d *routeDraft, ing *netv1.Ingress, f flavor, gw *gat
 		pm, filters = c.nginxPath(ing, gw, host, pt, p.Path, b, obj)
 	}
 	if f == flavorKong && !b.grpc {
-		if fl, ok := c.kongRewrite(pm, b, p.Path, obj); ok {
+		if fl, ok := c.kongRewrite(&pm, b, p.Path, obj); ok {
 			filters = append(filters, fl...)
 		}
 	}

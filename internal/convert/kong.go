@@ -298,7 +298,7 @@ func (c *converter) kongPath(ing *netv1.Ingress, pt netv1.PathType, path, obj st
 // kongRewrite turns strip-path and the Service's konghq.com/path into a
 // URLRewrite: Kong sends <service path><path less the matched prefix when
 // stripping>.
-func (c *converter) kongRewrite(pm pathMatch, b behavior, path, obj string) ([]gwv1.HTTPRouteFilter, bool) {
+func (c *converter) kongRewrite(pm *pathMatch, b behavior, path, obj string) ([]gwv1.HTTPRouteFilter, bool) {
 	if !b.stripPath && b.upstreamPath == "" {
 		return nil, false
 	}
@@ -312,6 +312,19 @@ func (c *converter) kongRewrite(pm pathMatch, b behavior, path, obj string) ([]g
 			return "/"
 		}
 		return out
+	}
+	if pm.literal != "" {
+		// Kong strips a plain prefix as a string; a PathPrefix match is
+		// the only one Gateway API can strip. They agree on every path
+		// when the prefix ends with "/", except the prefix without it.
+		if !strings.HasSuffix(pm.literal, "/") {
+			c.rep.add(obj, "path "+path, fmt.Sprintf("Kong matched %s as a string prefix (%sx too); to strip or prefix it, the route matches whole segments (PathPrefix %s)", pm.literal, pm.literal, pm.literal), "use pathType Prefix, which means the same to both")
+		}
+		lit := strings.TrimRight(pm.literal, "/")
+		if lit == "" {
+			lit = "/"
+		}
+		*pm = prefixMatch(lit)
 	}
 	switch {
 	case pm.prefix != "":

@@ -216,7 +216,32 @@ func (c *converter) addPath(d *routeDraft, ing *netv1.Ingress, f flavor, gw *gat
 		d.rules = append(d.rules, c.withCanary(gw, host, ing, p.Path, rule, obj)...)
 		return
 	}
-	d.rules = append(d.rules, rule)
+	d.rules = append(d.rules, splitPrefixRewrite(rule)...)
+}
+
+// splitPrefixRewrite gives each match of a rule with a ReplacePrefixMatch
+// rewrite its own rule: the HTTPRoute CRD allows that rewrite only on a
+// rule with exactly one (PathPrefix) match.
+func splitPrefixRewrite(rule gwv1.HTTPRouteRule) []gwv1.HTTPRouteRule {
+	if len(rule.Matches) < 2 {
+		return []gwv1.HTTPRouteRule{rule}
+	}
+	prefix := false
+	for _, f := range rule.Filters {
+		if f.URLRewrite != nil && f.URLRewrite.Path != nil && f.URLRewrite.Path.Type == gwv1.PrefixMatchHTTPPathModifier {
+			prefix = true
+		}
+	}
+	if !prefix {
+		return []gwv1.HTTPRouteRule{rule}
+	}
+	out := make([]gwv1.HTTPRouteRule, 0, len(rule.Matches))
+	for _, m := range rule.Matches {
+		r := *rule.DeepCopy()
+		r.Matches = []gwv1.HTTPRouteMatch{*m.DeepCopy()}
+		out = append(out, r)
+	}
+	return out
 }
 
 func backendRef(name string, port int32) gwv1.BackendRef {

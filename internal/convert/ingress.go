@@ -2,6 +2,7 @@ package convert
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -386,7 +387,24 @@ func (c *converter) finishDraft(d *routeDraft, ing *netv1.Ingress, f flavor, gw 
 		return
 	}
 	gw.attachHTTP(d.namespace)
-	https := gw.httpsFor(host)
+	// The HTTPS listeners of every hostname of the route (host aliases
+	// included), and the hostnames none serves.
+	var https, noTLS []string
+	hosts := d.hostnames
+	if len(hosts) == 0 {
+		hosts = []string{""}
+	}
+	for _, h := range hosts {
+		ls := gw.httpsFor(h)
+		if len(ls) == 0 {
+			noTLS = append(noTLS, h)
+		}
+		for _, l := range ls {
+			if !slices.Contains(https, l) {
+				https = append(https, l)
+			}
+		}
+	}
 	redirect, httpsOnly := 0, b.httpsOnly
 	if f == flavorNginx {
 		redirect = c.nginxSSLRedirect(ing, len(https) > 0, obj)
@@ -400,6 +418,9 @@ func (c *converter) finishDraft(d *routeDraft, ing *netv1.Ingress, f flavor, gw 
 	if httpsOnly && len(https) == 0 {
 		c.rep.add(obj, "HTTPS-only host "+host, "the route is HTTPS-only but no Ingress TLS section gives the host a certificate, so the Gateway has no HTTPS listener for it; the route is served on plain HTTP too", "add a spec.tls entry for the host")
 		httpsOnly, redirect = false, 0
+	}
+	if httpsOnly && len(https) > 0 && len(noTLS) > 0 {
+		c.rep.add(obj, "HTTPS-only hosts "+strings.Join(noTLS, ", "), "the route is HTTPS-only, and no Ingress TLS section gives these hosts a certificate, so no HTTPS listener serves them and they get no answer", "add them to a spec.tls entry")
 	}
 	var parents []gwv1.ParentReference
 	if httpsOnly {

@@ -245,17 +245,14 @@ func (c *converter) kongTimeouts(b *behavior, read, write, connect, obj, prefix 
 	if !okMain {
 		return
 	}
-	b.timeout = fmt.Sprintf("%dms", main)
-	if main == 0 {
-		b.timeout = "0s"
-	}
+	b.timeout = msDuration(main)
 	for _, o := range []struct {
 		field string
 		v     int
 		ok    bool
 	}{{prefix + "write-timeout", w, okW}, {prefix + "connect-timeout", cn, okC}} {
 		if o.ok && o.v != main {
-			c.rep.add(obj, o.field, fmt.Sprintf("Drawbridge sets Kong's connect, read and write timeouts to one value (the rule's timeouts.backendRequest, here %dms); %dms is not kept", main, o.v), "accept one timeout for all three, or set it per rule by hand")
+			c.rep.add(obj, o.field, fmt.Sprintf("Drawbridge sets Kong's connect, read and write timeouts to one value (the rule's timeouts.backendRequest, here %s); %s is not kept", msDuration(main), msDuration(o.v)), "accept one timeout for all three, or set it per rule by hand")
 		}
 	}
 }
@@ -454,4 +451,30 @@ func sortedListKeys(m map[string][]string) []string {
 		out[k] = ""
 	}
 	return sortedKeys(out)
+}
+
+// maxKongTimeoutMs is the largest timeout Kong takes (its schema's
+// timeout type: 2^31-2 milliseconds).
+const maxKongTimeoutMs = 1<<31 - 2
+
+// msDuration writes milliseconds as a Gateway API duration (GEP-2257:
+// at most four parts of at most five digits each, e.g. 2m30s, 1500ms).
+func msDuration(ms int) string {
+	if ms <= 0 {
+		return "0s"
+	}
+	if ms > maxKongTimeoutMs {
+		ms = maxKongTimeoutMs
+	}
+	var b strings.Builder
+	for _, u := range []struct {
+		name string
+		ms   int
+	}{{"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}} {
+		if n := ms / u.ms; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.name)
+			ms -= n * u.ms
+		}
+	}
+	return b.String()
 }

@@ -281,7 +281,7 @@ func (c *converter) nginxTimeouts(b *behavior, a map[string]string, obj string) 
 	if !ok {
 		return
 	}
-	b.timeout = fmt.Sprintf("%ds", main)
+	b.timeout = msDuration(main * 1000)
 	for _, o := range []struct {
 		k  string
 		v  int

@@ -543,7 +543,9 @@ func (c *converter) withCanary(gw *gatewayBuilder, host string, ing *netv1.Ingre
 		case a[ngCanaryValue] != "":
 			out = append(out, withHeader(gwv1.HTTPHeaderMatch{Name: gwv1.HTTPHeaderName(h), Value: a[ngCanaryValue]}, cref))
 		case a[ngCanaryPattern] != "":
-			out = append(out, withHeader(gwv1.HTTPHeaderMatch{Type: &regex, Name: gwv1.HTTPHeaderName(h), Value: a[ngCanaryPattern]}, cref))
+			// nginx searches the header for the pattern; Gateway API
+			// regular expressions match the whole value.
+			out = append(out, withHeader(gwv1.HTTPHeaderMatch{Type: &regex, Name: gwv1.HTTPHeaderName(h), Value: ".*(?:" + a[ngCanaryPattern] + ").*"}, cref))
 		default:
 			out = append(out, withHeader(gwv1.HTTPHeaderMatch{Name: gwv1.HTTPHeaderName(h), Value: "always"}, cref))
 			if weight > 0 {

@@ -2,6 +2,7 @@ package convert
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/drawbridge-dev/drawbridge/internal/testutil/realkong"
+	"github.com/drawbridge-dev/drawbridge/internal/translate"
 	"github.com/drawbridge-dev/drawbridge/internal/translatecli"
 )
 
@@ -116,64 +119,84 @@ func reverse[T any](s []T) {
 	}
 }
 
-// TestGoldenOutputsTranslate runs every golden output through Drawbridge's
-// own translation (drawbridge translate), with the input's Services and
-// Secrets, and requires that no route is refused and that the Kong
-// configuration passes Kong's schema rules.
+// translateGolden runs a golden case's output through Drawbridge's own
+// translation (drawbridge translate), with the input's Services and
+// Secrets, Namespaces labelled as the API server labels them, and the
+// drawbridge GatewayClass.
+func translateGolden(t *testing.T, in string) (*Output, []translate.Report) {
+	t.Helper()
+	name := strings.TrimSuffix(filepath.Base(in), ".in.yaml")
+	input, out, y, _ := convertFile(t, in)
+	var buf bytes.Buffer
+	buf.WriteString("apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: drawbridge}\nspec: {controllerName: drawbridge.dev/gateway-controller}\n")
+	nss := map[string]bool{"default": true}
+	for _, o := range out.Objects() {
+		if ns := objectNamespace(o); ns != "" {
+			nss[ns] = true
+		}
+	}
+	var extra []any
+	for i := range input.Services {
+		s := input.Services[i].DeepCopy()
+		s.APIVersion, s.Kind = "v1", "Service"
+		nss[s.Namespace] = true
+		extra = append(extra, s)
+	}
+	for i := range input.Secrets {
+		s := input.Secrets[i].DeepCopy()
+		s.APIVersion, s.Kind = "v1", "Secret"
+		nss[s.Namespace] = true
+		extra = append(extra, s)
+	}
+	for _, ns := range sortedKeys(boolKeys(nss)) {
+		fmt.Fprintf(&buf, "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: %s, labels: {kubernetes.io/metadata.name: %s}}\n", ns, ns)
+	}
+	ey, err := YAML(extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ey) > 0 {
+		buf.WriteString("---\n")
+		buf.Write(ey)
+	}
+	if len(y) > 0 {
+		buf.WriteString("---\n")
+		buf.Write(y)
+	}
+	objs := &translatecli.Objects{}
+	if err := objs.DecodeBytes(name, buf.Bytes()); err != nil {
+		t.Fatalf("drawbridge translate cannot read the output: %v", err)
+	}
+	reports, err := translatecli.Translate(objs, "", io.Discard)
+	if err != nil {
+		t.Fatalf("translate: %v", err)
+	}
+	if len(out.Gateways) != len(reports) {
+		t.Fatalf("%d Gateways written, %d translated", len(out.Gateways), len(reports))
+	}
+	return out, reports
+}
+
+func objectNamespace(o any) string {
+	raw, _ := json.Marshal(o)
+	var m struct {
+		Metadata struct {
+			Namespace string `json:"namespace"`
+		} `json:"metadata"`
+	}
+	_ = json.Unmarshal(raw, &m)
+	return m.Metadata.Namespace
+}
+
+// TestGoldenOutputsTranslate requires that Drawbridge refuses nothing of a
+// golden output: every listener accepted, every route attached and
+// accepted, every consumer and attached KongPlugin accepted, and every
+// Kong configuration within Kong's schema rules (translatecli checks).
 func TestGoldenOutputsTranslate(t *testing.T) {
 	for _, in := range goldenCases(t) {
 		name := strings.TrimSuffix(filepath.Base(in), ".in.yaml")
 		t.Run(name, func(t *testing.T) {
-			input, out, y, _ := convertFile(t, in)
-			var buf bytes.Buffer
-			buf.WriteString("apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: drawbridge}\nspec: {controllerName: drawbridge.dev/gateway-controller}\n")
-			nss := map[string]bool{"default": true}
-			for _, o := range out.Objects() {
-				raw, _ := MarshalObject(o)
-				if i := strings.Index(string(raw), "namespace: "); i >= 0 {
-					ns := strings.Fields(string(raw)[i+len("namespace: "):])[0]
-					nss[ns] = true
-				}
-			}
-			var extra []any
-			for i := range input.Services {
-				s := input.Services[i].DeepCopy()
-				s.APIVersion, s.Kind = "v1", "Service"
-				nss[s.Namespace] = true
-				extra = append(extra, s)
-			}
-			for i := range input.Secrets {
-				s := input.Secrets[i].DeepCopy()
-				s.APIVersion, s.Kind = "v1", "Secret"
-				nss[s.Namespace] = true
-				extra = append(extra, s)
-			}
-			for _, ns := range sortedKeys(boolKeys(nss)) {
-				fmt.Fprintf(&buf, "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: %s, labels: {kubernetes.io/metadata.name: %s}}\n", ns, ns)
-			}
-			ey, err := YAML(extra)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(ey) > 0 {
-				buf.WriteString("---\n")
-				buf.Write(ey)
-			}
-			if len(y) > 0 {
-				buf.WriteString("---\n")
-				buf.Write(y)
-			}
-			objs := &translatecli.Objects{}
-			if err := objs.DecodeBytes(name, buf.Bytes()); err != nil {
-				t.Fatalf("drawbridge translate cannot read the output: %v", err)
-			}
-			reports, err := translatecli.Translate(objs, "", io.Discard)
-			if err != nil {
-				t.Fatalf("translate: %v", err)
-			}
-			if len(out.Gateways) != len(reports) {
-				t.Fatalf("%d Gateways written, %d translated", len(out.Gateways), len(reports))
-			}
+			out, reports := translateGolden(t, in)
 			routes := 0
 			for _, r := range reports {
 				for _, l := range r.Listeners {
@@ -211,6 +234,29 @@ func TestGoldenOutputsTranslate(t *testing.T) {
 				t.Errorf("%d routes written, %d attached to a Gateway", want, routes)
 			}
 		})
+	}
+}
+
+// TestGoldenOutputsOnRealKong posts the Kong configuration of every
+// golden output's every Gateway to real Kong 3.9.3 (KONG_DIR; skipped
+// without it): Kong must accept each whole, plugin configurations and
+// consumer credentials included.
+func TestGoldenOutputsOnRealKong(t *testing.T) {
+	k := realkong.Start(t, realkong.Options{Stream: true})
+	posted := 0
+	defer func() { t.Logf("%d configurations posted", posted) }()
+	for _, in := range goldenCases(t) {
+		_, reports := translateGolden(t, in)
+		for _, r := range reports {
+			cfg, err := json.Marshal(r.Config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := k.PostConfig(cfg); err != nil {
+				t.Errorf("%s, Gateway %s: real Kong refused the configuration: %v", filepath.Base(in), r.Gateway, err)
+			}
+			posted++
+		}
 	}
 }
 

@@ -24,7 +24,9 @@ type behavior struct {
 	// stripPath and upstreamPath rewrite the path (KIC).
 	stripPath    bool
 	upstreamPath string
-	hostRewrite  string
+	// fullRewrite replaces the whole path (KIC konghq.com/rewrite).
+	fullRewrite string
+	hostRewrite string
 	// preserveHostFalse sends the Service's name upstream as Host (KIC).
 	preserveHostFalse bool
 	rewrite           *nginxRewrite

@@ -119,8 +119,14 @@ func (c *converter) kongIngressBehavior(ing *netv1.Ingress, obj string) behavior
 		c.rep.add(obj, kongPreserveHost, "with preserve-host false Kong sent the Service's host name upstream; Drawbridge sends the client's Host unless a URLRewrite sets one", "convert sets URLRewrite hostname to <service>.<namespace>.svc where the backend is known; check that is the name the backend expects")
 	}
 	if v := a[kongRewriteURI]; v != "" {
-		if strings.Contains(v, "$") {
-			c.rep.add(obj, kongRewriteURI, "a rewrite with capture groups ($1...) has no Gateway API equivalent", "use a Prefix path with konghq.com/strip-path, or a URLRewrite filter by hand")
+		switch {
+		case strings.Contains(v, "$"):
+			c.rep.add(obj, kongRewriteURI, "a rewrite with capture groups ($1...) has no Gateway API equivalent; paths are forwarded unchanged", "use a Prefix path with konghq.com/strip-path, or a URLRewrite filter by hand")
+		case !strings.HasPrefix(v, "/"):
+			c.rep.add(obj, kongRewriteURI, fmt.Sprintf("%q is not a path", v), "start it with /")
+		default:
+			// Kong sends the fixed path upstream whatever matched.
+			b.fullRewrite = v
 		}
 	}
 	if name := a[kongOverride]; name != "" {
@@ -296,6 +302,10 @@ func (c *converter) kongPath(ing *netv1.Ingress, pt netv1.PathType, path, obj st
 // URLRewrite: Kong sends <service path><path less the matched prefix when
 // stripping>.
 func (c *converter) kongRewrite(pm *pathMatch, b behavior, path, obj string) ([]gwv1.HTTPRouteFilter, bool) {
+	if b.fullRewrite != "" {
+		np := b.fullRewrite
+		return []gwv1.HTTPRouteFilter{{Type: gwv1.HTTPRouteFilterURLRewrite, URLRewrite: &gwv1.HTTPURLRewriteFilter{Path: &gwv1.HTTPPathModifier{Type: gwv1.FullPathHTTPPathModifier, ReplaceFullPath: &np}}}}, true
+	}
 	if !b.stripPath && b.upstreamPath == "" {
 		return nil, false
 	}

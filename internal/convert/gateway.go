@@ -18,9 +18,15 @@ type gatewayBuilder struct {
 	// certOwners names the object whose certificate each HTTPS listener
 	// took, to report a host with two certificates.
 	certOwners map[string]string
+	// httpsByHost is the HTTPS listener of each TLS host ("" for a TLS
+	// section without hosts).
+	httpsByHost map[string]string
 }
 
 const httpListener = "http"
+
+// maxListeners is the Gateway CRD's limit.
+const maxListeners = 64
 
 func (g *gatewayBuilder) ref(section string) gwv1.ParentReference {
 	ns := gwv1.Namespace(g.namespace)
@@ -40,11 +46,18 @@ func (g *gatewayBuilder) attachHTTP(ns string) {
 	}
 }
 
-func httpsListenerName(host string) string {
-	if host == "" {
-		return "https"
+// httpsListenerName names a new HTTPS listener for a host, unique on the
+// Gateway (hosts such as a.b and a-b make the same label).
+func (g *gatewayBuilder) httpsListenerName(host string) string {
+	base := "https"
+	if host != "" {
+		base = "https-" + dnsLabel(host)
 	}
-	return "https-" + dnsLabel(host)
+	name := base
+	for i := 2; g.listeners[name] != nil; i++ {
+		name = fmt.Sprintf("%s-%d", base, i)
+	}
+	return name
 }
 
 // addHTTPS adds an HTTPS listener for a TLS host with its certificate.
@@ -53,8 +66,11 @@ func (g *gatewayBuilder) addHTTPS(c *converter, host, secretNS, secretName, owne
 		c.rep.add(owner, "spec.tls.hosts "+host, "not a hostname a Gateway listener can hold", "fix the host")
 		return
 	}
-	name := httpsListenerName(host)
-	if l := g.listeners[name]; l != nil {
+	if g.httpsByHost == nil {
+		g.httpsByHost = map[string]string{}
+	}
+	if name, ok := g.httpsByHost[host]; ok {
+		l := g.listeners[name]
 		ref := l.TLS.CertificateRefs[0]
 		refNS := g.namespace
 		if ref.Namespace != nil {
@@ -65,6 +81,8 @@ func (g *gatewayBuilder) addHTTPS(c *converter, host, secretNS, secretName, owne
 		}
 		return
 	}
+	name := g.httpsListenerName(host)
+	g.httpsByHost[host] = name
 	ref := gwv1.SecretObjectReference{Name: gwv1.ObjectName(secretName)}
 	if secretNS != g.namespace {
 		ns := gwv1.Namespace(secretNS)
@@ -86,24 +104,24 @@ func (g *gatewayBuilder) addHTTPS(c *converter, host, secretNS, secretName, owne
 // hostname.
 func (g *gatewayBuilder) httpsFor(host string) []string {
 	if host != "" {
-		if l := g.listeners[httpsListenerName(host)]; l != nil && l.Protocol == gwv1.HTTPSProtocolType {
-			return []string{string(l.Name)}
+		if l, ok := g.httpsByHost[host]; ok {
+			return []string{l}
 		}
 		if i := strings.IndexByte(host, '.'); i > 0 && !strings.HasPrefix(host, "*.") {
-			if l := g.listeners[httpsListenerName("*"+host[i:])]; l != nil && l.Protocol == gwv1.HTTPSProtocolType {
-				return []string{string(l.Name)}
+			if l, ok := g.httpsByHost["*"+host[i:]]; ok {
+				return []string{l}
 			}
 		}
 	}
-	if l := g.listeners["https"]; l != nil {
-		return []string{"https"}
+	if l, ok := g.httpsByHost[""]; ok {
+		return []string{l}
 	}
 	return nil
 }
 
 // build returns the Gateway, and ReferenceGrants for certificates in other
 // namespaces.
-func (g *gatewayBuilder) build(class string) (gwv1.Gateway, []gwv1.ReferenceGrant) {
+func (g *gatewayBuilder) build(class string, rep *report) (gwv1.Gateway, []gwv1.ReferenceGrant) {
 	names := make([]string, 0, len(g.listeners))
 	for n := range g.listeners {
 		names = append(names, n)
@@ -116,6 +134,10 @@ func (g *gatewayBuilder) build(class string) (gwv1.Gateway, []gwv1.ReferenceGran
 		}
 		return names[a] < names[b]
 	})
+	if len(names) > maxListeners {
+		rep.add(objName("Gateway", g.namespace, g.name), "spec.listeners", fmt.Sprintf("a Gateway holds at most %d listeners and the input needs %d; %s and the rest were left out, and routes that need them do not attach", maxListeners, len(names), names[maxListeners]), "split the hosts over several Gateways (--gateway-name per group of Ingresses), or use a wildcard certificate")
+		names = names[:maxListeners]
+	}
 	allowed := g.allowedRoutes()
 	gw := gwv1.Gateway{
 		TypeMeta:   metav1.TypeMeta{APIVersion: gwv1.GroupVersion.String(), Kind: "Gateway"},

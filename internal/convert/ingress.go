@@ -123,6 +123,7 @@ func (c *converter) convertIngress(ing *netv1.Ingress) {
 		}
 		byHost[r.Host] = append(byHost[r.Host], r.HTTP.Paths...)
 	}
+	usedNames := map[string]bool{}
 	for _, host := range hosts {
 		name := ing.Name
 		if len(hosts) > 1 {
@@ -131,6 +132,12 @@ func (c *converter) convertIngress(ing *netv1.Ingress) {
 				slug = dnsLabel(host)
 			}
 			name = objectName(ing.Name, slug)
+			// Hosts such as a.b and a-b make the same slug.
+			base := name
+			for i := 2; usedNames[name]; i++ {
+				name = objectName(base, fmt.Sprint(i))
+			}
+			usedNames[name] = true
 		}
 		d := &routeDraft{name: name, namespace: ing.Namespace}
 		if host != "" {
@@ -314,11 +321,22 @@ var pluginsDrawbridgeOwns = map[string]gwv1.HTTPRouteFilterType{
 // out (and reporting) the ones Drawbridge would refuse next to filters.
 func (c *converter) pluginFilters(names []string, filters []gwv1.HTTPRouteFilter, ns, obj string) []gwv1.HTTPRouteFilter {
 	var out []gwv1.HTTPRouteFilter
+	// Kong runs one instance of a plugin per route: the first of a
+	// plugin name wins, which puts an Ingress's plugins before its
+	// Service's, as KIC's precedence does.
+	seen := map[string]string{}
 	for _, n := range names {
 		kp := c.usePlugin(ns, n, obj)
 		if kp == nil {
 			continue
 		}
+		if first, dup := seen[kp.Spec.Plugin]; dup {
+			if first != kp.Name {
+				c.rep.add(obj, "plugin "+n, fmt.Sprintf("KongPlugin %s already runs %s on this route, and a route runs one instance of a plugin; the Ingress's plugin wins over the Service's, as in KIC", first, kp.Spec.Plugin), "keep one plugin of each kind per route")
+			}
+			continue
+		}
+		seen[kp.Spec.Plugin] = kp.Name
 		if _, off := offDefaultAllowList[kp.Spec.Plugin]; off {
 			// An ExtensionRef to a plugin off the allow-list refuses the
 			// whole route; the KongPlugin is written, unattached.

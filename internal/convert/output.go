@@ -21,7 +21,7 @@ func (c *converter) finish() {
 		if len(g.listeners) == 0 {
 			continue
 		}
-		gw, grants := g.build(c.opts.GatewayClass)
+		gw, grants := g.build(c.opts.GatewayClass, &c.rep)
 		c.out.Gateways = append(c.out.Gateways, gw)
 		c.out.ReferenceGrants = append(c.out.ReferenceGrants, grants...)
 	}

@@ -1,6 +1,8 @@
 // Command drawbridge is the Drawbridge operator. With no subcommand (or
 // "manager") it runs the controller manager; "translate" runs the route
-// translation offline; "version" prints the version.
+// translation offline; "convert" turns Kong Ingress Controller and
+// ingress-nginx manifests into Gateway API objects; "version" prints the
+// version.
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
 	"github.com/drawbridge-dev/drawbridge/controllers"
+	"github.com/drawbridge-dev/drawbridge/internal/convertcli"
 	"github.com/drawbridge-dev/drawbridge/internal/dataplane"
 	"github.com/drawbridge-dev/drawbridge/internal/metricsserving"
 	"github.com/drawbridge-dev/drawbridge/internal/olm"
@@ -46,10 +49,12 @@ func main() {
 		}
 	case "translate":
 		os.Exit(translatecli.Run(context.Background(), args, os.Stdout, os.Stderr))
+	case "convert":
+		os.Exit(convertcli.Run(args, os.Stdin, os.Stdout, os.Stderr))
 	case "version":
 		fmt.Println(version)
 	default:
-		fmt.Fprintf(os.Stderr, "drawbridge: unknown command %q (commands: manager, translate, version)\n", sub)
+		fmt.Fprintf(os.Stderr, "drawbridge: unknown command %q (commands: manager, translate, convert, version)\n", sub)
 		os.Exit(2)
 	}
 }

@@ -50,6 +50,7 @@ var (
 	// pushMetrics are the operator's data-plane metrics, on a private registry.
 	pushMetrics = dataplane.NewMetrics(prometheus.NewRegistry())
 	testEnv     *envtest.Environment
+	managerDone chan struct{}
 	cancel      context.CancelFunc
 	scheme      *runtime.Scheme
 )
@@ -90,8 +91,10 @@ var _ = BeforeSuite(func() {
 		ReplicaCheckPeriod: replicaCheckPeriod,
 		AdminTimeout:       adminTimeout,
 	})).To(Succeed())
+	managerDone = make(chan struct{})
 	go func() {
 		defer GinkgoRecover()
+		defer close(managerDone)
 		Expect(mgr.Start(ctx)).To(Succeed())
 	}()
 	SetDefaultEventuallyTimeout(20 * time.Second)
@@ -101,6 +104,9 @@ var _ = BeforeSuite(func() {
 var _ = AfterSuite(func() {
 	if cancel != nil {
 		cancel()
+		// The manager's requests must end before the API server stops:
+		// it waits for requests in flight.
+		Eventually(managerDone).WithTimeout(time.Minute).Should(BeClosed())
 	}
 	if testEnv != nil {
 		Expect(testEnv.Stop()).To(Succeed())

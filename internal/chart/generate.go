@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/blang/semver/v4"
@@ -295,14 +294,4 @@ func (g *generator) monitoring() []string {
 		m = append(m, "Grafana dashboard")
 	}
 	return m
-}
-
-// sortedKeys is for deterministic output from maps.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

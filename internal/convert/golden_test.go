@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -148,7 +150,7 @@ func translateGolden(t *testing.T, in string) (*Output, []translate.Report) {
 		nss[s.Namespace] = true
 		extra = append(extra, s)
 	}
-	for _, ns := range sortedKeys(boolKeys(nss)) {
+	for _, ns := range slices.Sorted(maps.Keys(nss)) {
 		fmt.Fprintf(&buf, "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: %s, labels: {kubernetes.io/metadata.name: %s}}\n", ns, ns)
 	}
 	ey, err := YAML(extra)
@@ -270,14 +272,6 @@ func offAllowList(out *Output, ns, name string) bool {
 		}
 	}
 	return false
-}
-
-func boolKeys(m map[string]bool) map[string]string {
-	out := map[string]string{}
-	for k := range m {
-		out[k] = ""
-	}
-	return out
 }
 
 func firstDiff(want, got string) string {

@@ -3,7 +3,6 @@ package convert
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	netv1 "k8s.io/api/networking/v1"
@@ -518,14 +517,5 @@ func splitList(v string) []string {
 			out = append(out, s)
 		}
 	}
-	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }

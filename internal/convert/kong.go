@@ -3,6 +3,8 @@ package convert
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -68,7 +70,7 @@ var kongServiceHandled = map[string]bool{
 func (c *converter) kongIngressBehavior(ing *netv1.Ingress, obj string) behavior {
 	a := ing.Annotations
 	var b behavior
-	for _, k := range sortedKeys(a) {
+	for _, k := range slices.Sorted(maps.Keys(a)) {
 		if !strings.HasPrefix(k, kongPrefix) || kongHandled[k] || strings.HasPrefix(k, kongHeadersPrefix) {
 			continue
 		}
@@ -91,7 +93,7 @@ func (c *converter) kongIngressBehavior(ing *netv1.Ingress, obj string) behavior
 	if s, ok := a[kongHeadersSep]; ok && s != "" {
 		sep = s
 	}
-	for _, k := range sortedKeys(a) {
+	for _, k := range slices.Sorted(maps.Keys(a)) {
 		name, ok := strings.CutPrefix(k, kongHeadersPrefix)
 		if !ok || name == "" || a[k] == "" {
 			continue
@@ -181,7 +183,7 @@ func (c *converter) kongServiceBehavior(b behavior, svc *corev1.Service, obj str
 	}
 	a := svc.Annotations
 	sobj := objName("Service", svc.Namespace, svc.Name)
-	for _, k := range sortedKeys(a) {
+	for _, k := range slices.Sorted(maps.Keys(a)) {
 		if !strings.HasPrefix(k, kongPrefix) || kongServiceHandled[k] {
 			continue
 		}
@@ -452,7 +454,7 @@ func sortedRawKeys(m map[string]json.RawMessage) []string {
 	for k := range m {
 		out[k] = ""
 	}
-	return sortedKeys(out)
+	return slices.Sorted(maps.Keys(out))
 }
 
 func sortedListKeys(m map[string][]string) []string {
@@ -460,7 +462,7 @@ func sortedListKeys(m map[string][]string) []string {
 	for k := range m {
 		out[k] = ""
 	}
-	return sortedKeys(out)
+	return slices.Sorted(maps.Keys(out))
 }
 
 // maxKongTimeoutMs is the largest timeout Kong takes (its schema's

@@ -2,8 +2,10 @@ package convert
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -137,7 +139,7 @@ func (c *converter) collectNginx(ing *netv1.Ingress, gw *gatewayBuilder) {
 func (c *converter) nginxBehavior(ing *netv1.Ingress, obj string) behavior {
 	a := ing.Annotations
 	var b behavior
-	for _, k := range sortedKeys(a) {
+	for _, k := range slices.Sorted(maps.Keys(a)) {
 		if !strings.HasPrefix(k, nginxPrefix) || nginxHandled[k] {
 			continue
 		}
@@ -508,7 +510,7 @@ func (c *converter) withCanary(gw *gatewayBuilder, host string, ing *netv1.Ingre
 		return []gwv1.HTTPRouteRule{rule}
 	}
 	a := cn.Annotations
-	for _, k := range sortedKeys(a) {
+	for _, k := range slices.Sorted(maps.Keys(a)) {
 		if strings.HasPrefix(k, nginxPrefix) && !strings.HasPrefix(k, ngCanary) {
 			c.rep.add(cobj, k, "ingress-nginx ignores most annotations of a canary Ingress (the main Ingress's apply), and so does the conversion", "set it on the main Ingress")
 		}

@@ -3,7 +3,9 @@ package convert
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -167,7 +169,7 @@ func (c *converter) convertConfigFrom(p *KICPlugin, kp *v1alpha1.KongPlugin, ns,
 			StringData: strs,
 		}
 		c.secretsOut[key(ns, secretName)] = out
-		for _, f := range sortedKeys(strs) {
+		for _, f := range slices.Sorted(maps.Keys(strs)) {
 			kp.Spec.ConfigFrom = append(kp.Spec.ConfigFrom, v1alpha1.ConfigFieldFromSecret{Field: f, SecretKeyRef: v1alpha1.SecretKeySelector{Name: secretName, Key: f}})
 		}
 	}

@@ -4,8 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -181,10 +181,10 @@ func customPlugins(in Input, names Names) (cms []*corev1.ConfigMap, vols []corev
 		}}})
 		mounts = append(mounts, corev1.VolumeMount{Name: vol, MountPath: CustomPluginsDir + "/kong/plugins/" + c.Name, ReadOnly: true})
 		fmt.Fprintf(h, "plugin %s\n", c.Name)
-		for _, k := range sortedKeys(src.Data) {
+		for _, k := range slices.Sorted(maps.Keys(src.Data)) {
 			fmt.Fprintf(h, "%s %d %s\n", k, len(src.Data[k]), src.Data[k])
 		}
-		for _, k := range sortedKeys(src.BinaryData) {
+		for _, k := range slices.Sorted(maps.Keys(src.BinaryData)) {
 			fmt.Fprintf(h, "%s %d %s\n", k, len(src.BinaryData[k]), src.BinaryData[k])
 		}
 	}
@@ -216,15 +216,6 @@ func metricsService(gw *gwv1.Gateway, names Names) *corev1.Service {
 			}},
 		},
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func cloneStrings(m map[string]string) map[string]string {

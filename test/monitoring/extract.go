@@ -3,6 +3,7 @@ package monitoring
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -347,7 +348,7 @@ func Extract(root string) (*Used, error) {
 		ScrapeLabels: ScrapeLabels,
 	}
 	for name, u := range acc {
-		out.Metrics = append(out.Metrics, UsedMetric{Name: name, Labels: sortedKeys(u.labels), UsedBy: sortedKeys(u.by)})
+		out.Metrics = append(out.Metrics, UsedMetric{Name: name, Labels: slices.Sorted(maps.Keys(u.labels)), UsedBy: slices.Sorted(maps.Keys(u.by))})
 	}
 	sort.Slice(out.Metrics, func(i, j int) bool { return out.Metrics[i].Name < out.Metrics[j].Name })
 	return out, nil
@@ -449,13 +450,4 @@ func stringArg(e parser.Expr) string {
 		return s.Val
 	}
 	return ""
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

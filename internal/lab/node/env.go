@@ -3,7 +3,9 @@ package node
 import (
 	"context"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -65,7 +67,7 @@ func fieldValue(pod *corev1.Pod, path string) (string, error) {
 
 func formatMap(m map[string]string) string {
 	var b strings.Builder
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		fmt.Fprintf(&b, "%s=%q\n", k, m[k])
 	}
 	return b.String()
@@ -83,7 +85,7 @@ func containerEnv(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod,
 		}
 		vars[k] = v
 	}
-	for _, k := range sortedKeys(base) {
+	for _, k := range slices.Sorted(maps.Keys(base)) {
 		set(k, base[k])
 	}
 	for _, from := range c.EnvFrom {
@@ -91,7 +93,7 @@ func containerEnv(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod,
 		if err != nil {
 			return nil, err
 		}
-		for _, k := range sortedKeys(data) {
+		for _, k := range slices.Sorted(maps.Keys(data)) {
 			set(from.Prefix+k, data[k])
 		}
 	}

@@ -11,12 +11,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -96,10 +97,10 @@ func (in *Install) Environ(extra map[string]string) []string {
 			out = append(out, kv)
 		}
 	}
-	for _, k := range sortedKeys(in.Env) {
+	for _, k := range slices.Sorted(maps.Keys(in.Env)) {
 		out = append(out, k+"="+in.Env[k])
 	}
-	for _, k := range sortedKeys(extra) {
+	for _, k := range slices.Sorted(maps.Keys(extra)) {
 		out = append(out, k+"="+extra[k])
 	}
 	return out
@@ -369,14 +370,5 @@ func FreePorts(t testing.TB, n int) []string {
 		handedOut[port] = true
 		out = append(out, port)
 	}
-	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }

@@ -130,3 +130,48 @@ func Down(ctx context.Context, name, dir string) error {
 	node.RemoveCreatedTargets(filepath.Join(dir, "pods"))
 	return errors.Join(errs...)
 }
+
+// Children lists the live child processes of this process as "pid
+// command". While a lab runs, its control-plane processes and pod
+// containers are among them (pod-init and nsenter exec their programs).
+func Children() []string {
+	var out []string
+	for _, st := range proc.Stats() {
+		if st.PPID == os.Getpid() && st.Alive() {
+			out = append(out, strconv.Itoa(st.PID)+" "+st.Command)
+		}
+	}
+	return out
+}
+
+// Leftovers lists what the lab name, run by this process from dir, left
+// behind after Stop: network namespaces, control-plane pid files, child
+// processes, and mounts under dir in this mount namespace. A clean teardown
+// leaves nothing.
+func Leftovers(name, dir string) ([]string, error) {
+	var left []string
+	nss, err := netns.List(Options{Name: name}.netnsPrefix() + "-")
+	if err != nil {
+		return nil, fmt.Errorf("list network namespaces: %w", err)
+	}
+	for _, ns := range nss {
+		left = append(left, "network namespace "+ns)
+	}
+	pids, _ := filepath.Glob(filepath.Join(dir, "control-plane", "pids", "*.pid"))
+	for _, p := range pids {
+		left = append(left, "control-plane pid file "+p)
+	}
+	for _, c := range Children() {
+		left = append(left, "process "+c)
+	}
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("read mounts: %w", err)
+	}
+	for _, line := range strings.Split(string(mounts), "\n") {
+		if strings.Contains(line, dir) {
+			left = append(left, "mount "+line)
+		}
+	}
+	return left, nil
+}

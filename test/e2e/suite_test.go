@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -24,8 +23,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drawbridge-dev/drawbridge/internal/lab"
-	"github.com/drawbridge-dev/drawbridge/internal/lab/netns"
-	"github.com/drawbridge-dev/drawbridge/internal/lab/proc"
 )
 
 // labName names the suite's lab: "e2e", or E2E_LAB_NAME when a second run
@@ -87,20 +84,9 @@ var _ = AfterSuite(func() {
 	if theLab == nil {
 		return
 	}
-	Expect(children()).NotTo(BeEmpty(), "the lab's processes are children of this process")
+	Expect(lab.Children()).NotTo(BeEmpty(), "the lab's processes are children of this process")
 	theLab.Stop()
-
-	left, err := netns.List("dblab-" + labName + "-")
-	Expect(err).NotTo(HaveOccurred())
-	Expect(left).To(BeEmpty(), "network namespaces left after teardown")
-	pids, _ := filepath.Glob(filepath.Join(labDir, "control-plane", "pids", "*.pid"))
-	Expect(pids).To(BeEmpty(), "control-plane processes left after teardown")
-	// Every pod container and control-plane process is a child of this
-	// process (pod-init and nsenter exec their programs); none may remain.
-	Expect(children()).To(BeEmpty(), "processes of the lab left after teardown")
-	mounts, err := os.ReadFile("/proc/self/mountinfo")
-	Expect(err).NotTo(HaveOccurred())
-	Expect(string(mounts)).NotTo(ContainSubstring(labDir), "mounts of the lab left in the host mount namespace")
+	Expect(lab.Leftovers(labName, labDir)).To(BeEmpty(), "what the lab left after teardown")
 	Expect(lab.Down(context.Background(), labName, labDir)).To(Succeed())
 })
 
@@ -131,14 +117,3 @@ spec:
     name: e2e-defaults
     namespace: drawbridge-system
 `
-
-// children lists the live child processes of this process as "pid command".
-func children() []string {
-	var out []string
-	for _, st := range proc.Stats() {
-		if st.PPID == os.Getpid() && st.Alive() {
-			out = append(out, strconv.Itoa(st.PID)+" "+st.Command)
-		}
-	}
-	return out
-}

@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -26,8 +25,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/drawbridge-dev/drawbridge/internal/lab"
-	"github.com/drawbridge-dev/drawbridge/internal/lab/netns"
-	"github.com/drawbridge-dev/drawbridge/internal/lab/proc"
 )
 
 // labName names the suite's lab: "helm", or HELM_E2E_LAB_NAME so that a
@@ -93,18 +90,7 @@ var _ = AfterSuite(func() {
 		return
 	}
 	theLab.Stop()
-	left, err := netns.List("dblab-" + labName + "-")
-	Expect(err).NotTo(HaveOccurred())
-	Expect(left).To(BeEmpty(), "network namespaces left after teardown")
-	// Every pod container and control-plane process is a child of this
-	// process; none may outlive the lab.
-	var children []string
-	for _, st := range proc.Stats() {
-		if st.PPID == os.Getpid() && st.Alive() {
-			children = append(children, strconv.Itoa(st.PID)+" "+st.Command)
-		}
-	}
-	Expect(children).To(BeEmpty(), "processes of the lab left after teardown")
+	Expect(lab.Leftovers(labName, labDir)).To(BeEmpty(), "what the lab left after teardown")
 	Expect(lab.Down(context.Background(), labName, labDir)).To(Succeed())
 	_ = os.RemoveAll(helmHome)
 })

@@ -85,10 +85,16 @@ func TestKongApplyCompare(t *testing.T) {
 		for j := range files {
 			i := (j + r) % len(files)
 			reset := fmt.Sprintf(`{"_format_version":"3.0","services":[{"name":"reset-%d","host":"127.0.0.1"}]}`, time.Now().UnixNano())
+			logFrom := len(k.ErrorLog())
 			if err := k.PostConfig([]byte(reset)); err != nil {
 				t.Fatalf("reset: %v", err)
 			}
-			logFrom := len(k.ErrorLog())
+			// The worker logs the end of the reset's reconfigure after
+			// /status shows its hash; the next apply starts after it.
+			if _, err := waitReconfigured(k, logFrom, time.Minute); err != nil {
+				t.Fatalf("reset: %v", err)
+			}
+			logFrom = len(k.ErrorLog())
 			token := fmt.Sprintf("probe-%d", time.Now().UnixNano())
 			data, err := json.Marshal(withProbeRaw(configs[i], token))
 			if err != nil {

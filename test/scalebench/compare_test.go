@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drawbridge-dev/drawbridge/internal/dataplane"
 	"github.com/drawbridge-dev/drawbridge/internal/testutil/realkong"
 	"github.com/drawbridge-dev/drawbridge/internal/testutil/scalegen"
 )
@@ -43,7 +44,9 @@ func TestWriteScaleInput(t *testing.T) {
 
 // TestKongApplyCompare posts each configuration of SCALEBENCH_COMPARE (JSON
 // files, comma-separated: Kong declarative configurations or `drawbridge
-// translate -o json` output) to one real Kong (one worker), in turn,
+// translate -o json` output) as the operator does (dataplane.ConfigBody),
+// or, for a file named with the prefix "raw:", as the body itself (what
+// the operator sent before), to one real Kong (one worker), in turn,
 // SCALEBENCH_COMPARE_REPS times (default 6), each post after a small
 // different configuration, the starting one rotating every round. Shapes
 // are compared on the same Kong at the same time, so a machine shared with
@@ -67,7 +70,9 @@ func TestKongApplyCompare(t *testing.T) {
 	}
 	files := strings.Split(list, ",")
 	configs := make([]map[string]any, len(files))
+	raw := make([]bool, len(files))
 	for i, f := range files {
+		f, raw[i] = strings.CutPrefix(f, "raw:")
 		cfg, err := readKongConfig(f)
 		if err != nil {
 			t.Fatal(err)
@@ -100,7 +105,10 @@ func TestKongApplyCompare(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got[i].bytes = len(data)
+			got[i].bytes = len(data) // the configuration's JSON, as the bench reports it
+			if !raw[i] {
+				data = dataplane.ConfigBody(data)
+			}
 			cpu0, err := kongWorkerCPU(k.Prefix)
 			if err != nil {
 				t.Fatal(err)

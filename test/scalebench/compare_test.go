@@ -142,7 +142,7 @@ func TestKongApplyCompare(t *testing.T) {
 			g.served, g.answered = append(g.served, served), append(g.answered, answered)
 			g.worker, g.router = append(g.worker, cpu1-cpu0), append(g.router, router)
 			t.Logf("round %d %s: served after %.3f s, POST answered after %.3f s, worker CPU %.2f s, router built in %.0f ms",
-				r+1, filepath.Base(files[i]), served, answered, cpu1-cpu0, router)
+				r+1, shapeLabel(files[i]), served, answered, cpu1-cpu0, router)
 		}
 	}
 	for i, f := range files {
@@ -150,6 +150,15 @@ func TestKongApplyCompare(t *testing.T) {
 		t.Logf("%s (%d bytes, %d applies): served after %s s; POST answered after %s s; worker CPU %s s; router build %s ms",
 			f, g.bytes, len(g.served), spread(g.served, "%.2f"), spread(g.answered, "%.2f"), spread(g.worker, "%.2f"), spread(g.router, "%.0f"))
 	}
+}
+
+// shapeLabel names a configuration in the log: its file's base name, with the
+// "raw:" prefix when it is posted as the body itself.
+func shapeLabel(entry string) string {
+	if f, raw := strings.CutPrefix(entry, "raw:"); raw {
+		return "raw:" + filepath.Base(f)
+	}
+	return filepath.Base(entry)
 }
 
 // readKongConfig reads a Kong declarative configuration, or the

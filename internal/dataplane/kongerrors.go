@@ -13,7 +13,9 @@ import (
 )
 
 // Tag prefixes the translator puts on every Kong entity (internal/translate
-// tags.go), used to map Kong's errors back to Kubernetes objects.
+// tags.go), used to map Kong's errors back to Kubernetes objects. The
+// translator no longer writes k8s-group (each kind it reads has one group);
+// it is still read when a tag carries it.
 const (
 	tagKind      = "k8s-kind:"
 	tagGroup     = "k8s-group:"

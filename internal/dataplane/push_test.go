@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -619,4 +620,20 @@ func benchmarkChangingPushes(b *testing.B, p *pki, reps []Replica) {
 		}
 	}
 	b.ReportMetric(float64(len(configs[0])), "config-bytes")
+}
+
+func TestConfigBodyCarriesTheConfigurationAsAString(t *testing.T) {
+	config := []byte(`{"_format_version":"3.0","services":[{"name":"s","routes":[{"expression":"http.host == \"a\" && http.path ^= \"/<x>\""}]}]}`)
+	body := ConfigBody(config)
+	var got map[string]string
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("body %s: %v", body, err)
+	}
+	if len(got) != 1 || got["config"] != string(config) {
+		t.Fatalf("body %s does not carry the configuration alone under \"config\"", body)
+	}
+	// Kong hashes the string as sent; HTML escapes would only grow it.
+	if bytes.Contains(body, []byte(`\u0026`)) || bytes.Contains(body, []byte(`\u003c`)) {
+		t.Fatalf("body %s has HTML escapes", body)
+	}
 }

@@ -282,7 +282,7 @@ func (b ruleBackends) targets() []kong.Target {
 			w := float64(r.weight) * float64(lcm) / float64(n)
 			s, ok := shares[ep]
 			if !ok {
-				s = &share{tags: objectTags("Service", "", "v1", r.service.Namespace, r.service.Name, string(r.service.UID))}
+				s = &share{tags: objectTags("Service", r.service.Namespace, r.service.Name, string(r.service.UID))}
 				shares[ep] = s
 				order = append(order, ep)
 			}

@@ -1,8 +1,6 @@
 package translate
 
 import (
-	"fmt"
-
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/drawbridge-dev/drawbridge/internal/kong"
@@ -88,7 +86,7 @@ func headerModifierConfig(ops headerOps) map[string]any {
 // rule that needs drawbridge-backend-select.
 func (t *translator) backendUpstreams(meta *routeMeta, p httpRulePlan, extraTags []string) {
 	for _, b := range selectableBackends(p) {
-		tags := routeTags(meta, append([]string{fmt.Sprintf("drawbridge-rule:%d", p.idx), fmt.Sprintf("drawbridge-backendref:%d", b.ref)}, extraTags...)...)
+		tags := routeTags(meta, extraTags...)
 		one := ruleBackends{resolved: []resolvedBackend{b}}
 		t.upstreams = append(t.upstreams, kong.Upstream{
 			Name:    backendUpstreamName(meta.key.Kind, meta.key.Namespace, meta.key.Name, p.idx, b.ref),

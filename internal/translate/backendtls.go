@@ -353,7 +353,7 @@ func (t *translator) withClientCertificate(certs []kong.Certificate) []kong.Cert
 		ID:   t.clientCertID,
 		Cert: string(secret.Data[corev1.TLSCertKey]),
 		Key:  string(secret.Data[corev1.TLSPrivateKeyKey]),
-		Tags: append(objectTags("Secret", "", "v1", secret.Namespace, secret.Name, string(secret.UID)), "drawbridge-backend-client-certificate"),
+		Tags: append(objectTags("Secret", secret.Namespace, secret.Name, string(secret.UID)), "drawbridge-backend-client-certificate"),
 	})
 	sort.Slice(certs, func(i, j int) bool { return certs[i].ID < certs[j].ID })
 	return certs

@@ -44,7 +44,7 @@ func (t *translator) clientCertPlugins() []kong.Plugin {
 		ports = append(ports, p)
 	}
 	sort.Slice(ports, func(i, j int) bool { return ports[i].Port < ports[j].Port })
-	tags := objectTags("Gateway", "gateway.networking.k8s.io", "v1", t.gw.Namespace, t.gw.Name, string(t.gw.UID))
+	tags := objectTags("Gateway", t.gw.Namespace, t.gw.Name, string(t.gw.UID))
 	return []kong.Plugin{{
 		Name:   kong.PluginClientCert,
 		Config: map[string]any{"ports": ports},

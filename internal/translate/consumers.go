@@ -88,7 +88,7 @@ func (t *translator) consumers() []kong.Consumer {
 			fail("Conflicted", "customID %q is already used by %s, which is older, on Gateway %s/%s", customID, other, t.gw.Namespace, t.gw.Name)
 			continue
 		}
-		tags := objectTags("KongConsumer", KongPluginGroup, "v1alpha1", c.Namespace, c.Name, string(c.UID))
+		tags := objectTags("KongConsumer", c.Namespace, c.Name, string(c.UID))
 		kc := kong.Consumer{Username: username, CustomID: customID, Tags: tags}
 		groups := append([]string(nil), c.Spec.Groups...)
 		sort.Strings(groups)

@@ -69,7 +69,7 @@ func (t *translator) grpcFallbackRoutes() {
 		if k.https {
 			proto = "https"
 		}
-		tags := objectTags("Gateway", "gateway.networking.k8s.io", "v1", t.gw.Namespace, t.gw.Name, string(t.gw.UID))
+		tags := objectTags("Gateway", t.gw.Namespace, t.gw.Name, string(t.gw.UID))
 		tags = append(tags, "drawbridge-listener:"+l.tag())
 		name := fmt.Sprintf("%s.grpc-unimplemented.%d", entityName("Gateway", t.gw.Namespace, t.gw.Name, l.index), k.port)
 		t.upstreams = append(t.upstreams, kong.Upstream{Name: name, Tags: tags})

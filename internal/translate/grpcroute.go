@@ -249,8 +249,7 @@ func (t *translator) translateGRPCRoutes() {
 			for mi, m := range p.matches {
 				for _, s := range scopes {
 					preds := append(scopePredicates(s, "http.host"), m.preds...)
-					tags := routeTags(meta, append([]string{fmt.Sprintf("drawbridge-rule:%d", p.idx), fmt.Sprintf("drawbridge-match:%d", mi),
-						"drawbridge-listener:" + s.listener.tag()}, extra...)...)
+					tags := routeTags(meta, extra...)
 					proto := "grpc"
 					if s.listener.scheme() == "https" {
 						proto = "grpcs"

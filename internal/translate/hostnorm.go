@@ -78,7 +78,7 @@ func (t *translator) globalPlugins() []kong.Plugin {
 	if !httpRoutes {
 		return nil
 	}
-	tags := objectTags("Gateway", "gateway.networking.k8s.io", "v1", t.gw.Namespace, t.gw.Name, string(t.gw.UID))
+	tags := objectTags("Gateway", t.gw.Namespace, t.gw.Name, string(t.gw.UID))
 	return []kong.Plugin{{
 		Name: kong.PluginPreFunction,
 		Tags: append(tags, "drawbridge-host-normalisation"),

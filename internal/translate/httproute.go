@@ -234,8 +234,7 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 					preds := scopePredicates(s, "http.host")
 					preds = append(preds, v.preds...)
 					preds = append(preds, m.preds...)
-					tags := routeTags(meta, append([]string{fmt.Sprintf("drawbridge-rule:%d", p.idx), fmt.Sprintf("drawbridge-match:%d", mi),
-						"drawbridge-listener:" + s.listener.tag()}, extra...)...)
+					tags := routeTags(meta, extra...)
 					route := &kong.Route{
 						Name:         entityName(meta.key.Kind, meta.key.Namespace, meta.key.Name, p.idx, mi, s.listener.index, s.hostIdx, vi),
 						Protocols:    []string{s.listener.scheme()},

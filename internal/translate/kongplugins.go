@@ -212,7 +212,7 @@ func (t *translator) indexPlugins() {
 	for i := range t.snap.KongPlugins {
 		kp := &t.snap.KongPlugins[i]
 		st := &kongPluginState{obj: kp, key: KongPluginKey{Namespace: kp.Namespace, Name: kp.Name},
-			tags: objectTags("KongPlugin", KongPluginGroup, "v1alpha1", kp.Namespace, kp.Name, string(kp.UID))}
+			tags: objectTags("KongPlugin", kp.Namespace, kp.Name, string(kp.UID))}
 		if _, dup := idx.byKey[st.key]; dup {
 			continue
 		}
@@ -647,7 +647,7 @@ func (t *translator) pluginResults() []KongPluginAncestorResult {
 func (t *translator) gatewayPlugins(taken map[string]bool) []kong.Plugin {
 	var out []kong.Plugin
 	seen := map[string]bool{}
-	tags := append(objectTags("Gateway", "gateway.networking.k8s.io", "v1", t.gw.Namespace, t.gw.Name, string(t.gw.UID)), "drawbridge-gateway-plugin")
+	tags := append(objectTags("Gateway", t.gw.Namespace, t.gw.Name, string(t.gw.UID)), "drawbridge-gateway-plugin")
 	for i, gp := range t.snap.Plugins.Gateway {
 		switch {
 		case gp.Plugin == kong.PluginPreFunction || taken[gp.Plugin]:

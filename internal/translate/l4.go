@@ -144,7 +144,7 @@ func (t *translator) translateL4(r l4Route) {
 			Name:       entityName(meta.key.Kind, meta.key.Namespace, meta.key.Name, 0, 0, s.listener.index, s.hostIdx, 0),
 			Protocols:  []string{streamProtocol(s.listener)},
 			Expression: joinPredicates(scopePredicates(s, "tls.sni")),
-			Tags:       routeTags(meta, "drawbridge-rule:0", "drawbridge-listener:"+s.listener.tag()),
+			Tags:       routeTags(meta),
 		}
 		// Kong runs no plugin on TLS passthrough routes.
 		if proto := route.Protocols[0]; proto != "tls_passthrough" {

@@ -25,7 +25,7 @@ func (t *translator) misdirectedRoutes() {
 		if len(sni) == 0 {
 			continue // the only listener on its port: every host is its own
 		}
-		tags := objectTags("Gateway", "gateway.networking.k8s.io", "v1", t.gw.Namespace, t.gw.Name, string(t.gw.UID))
+		tags := objectTags("Gateway", t.gw.Namespace, t.gw.Name, string(t.gw.UID))
 		tags = append(tags, "drawbridge-listener:"+l.tag())
 		name := entityName("Gateway", t.gw.Namespace, t.gw.Name, l.index) + ".misdirected"
 		t.upstreams = append(t.upstreams, kong.Upstream{Name: name, Tags: tags})

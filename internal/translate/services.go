@@ -1,7 +1,6 @@
 package translate
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
@@ -29,7 +28,7 @@ type serviceBuild struct {
 // sends to the same endpoints with the same settings.
 func (t *translator) ruleService(meta *routeMeta, ruleIdx int, backends ruleBackends, proto backendProtocol, extraTags []string) *serviceBuild {
 	name := entityName(meta.key.Kind, meta.key.Namespace, meta.key.Name, ruleIdx)
-	tags := routeTags(meta, append([]string{fmt.Sprintf("drawbridge-rule:%d", ruleIdx)}, extraTags...)...)
+	tags := routeTags(meta, extraTags...)
 	port := 80
 	for _, b := range backends.resolved {
 		port = int(b.port)

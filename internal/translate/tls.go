@@ -63,7 +63,7 @@ func (t *translator) certificates() []kong.Certificate {
 				ID:   uuid.NewSHA1(certificateNamespace, []byte(key.String())).String(),
 				Cert: string(secret.Data[corev1.TLSCertKey]),
 				Key:  string(secret.Data[corev1.TLSPrivateKeyKey]),
-				Tags: objectTags("Secret", "", "v1", key.Namespace, key.Name, string(secret.UID)),
+				Tags: objectTags("Secret", key.Namespace, key.Name, string(secret.UID)),
 			}
 			certs[key] = c
 		}

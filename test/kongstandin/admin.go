@@ -301,6 +301,12 @@ func parseConfigBody(r *http.Request, body []byte, bufferSize int64) (map[string
 	default:
 		return nil, http.StatusUnsupportedMediaType, "Unsupported Media Type"
 	}
+	// Kong's unserialize tries JSON before YAML (kong/db/declarative/
+	// init.lua); the operator posts its JSON as {"config": "<json>"}.
+	var fromJSON map[string]any
+	if err := decodeJSON([]byte(text), &fromJSON); err == nil && fromJSON != nil {
+		return fromJSON, 0, ""
+	}
 	js, err := yaml.YAMLToJSON([]byte(text))
 	if err != nil {
 		return nil, http.StatusBadRequest, "failed parsing declarative configuration: " + err.Error()

@@ -212,6 +212,7 @@ spec:
 				HaveField("Labels", And(HaveKeyWithValue("namespace", ns), HaveKeyWithValue("gateway", "web"), HaveKeyWithValue("severity", "warning"))),
 			)))
 		}).WithTimeout(2 * time.Minute).WithPolling(time.Second).Should(Succeed())
+		By("the dashboard's 5xx queries have data now")
 		for _, id := range []string{"32/B", "33/A"} {
 			n, err := promQuery(queryByID(queries, id).expr)
 			Expect(err).NotTo(HaveOccurred())

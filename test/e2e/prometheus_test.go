@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,6 +42,9 @@ const (
 	// promRateInterval stands for Grafana's $__rate_interval (at least four
 	// scrape intervals, as Grafana computes it).
 	promRateInterval = "20s"
+	// promLongInterval reaches back over the whole spec, for the check
+	// that every quantile has a number.
+	promLongInterval = "5m"
 	// podTokenFile is where a Prometheus pod finds its ServiceAccount token,
 	// the path the operator's ServiceMonitor names.
 	podTokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token"
@@ -80,20 +84,10 @@ spec:
   gatewayClassName: e2e-plugins
   listeners:
   - {name: http, port: 80, protocol: HTTP}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: app, namespace: %[1]s}
-spec:
-  parentRefs: [{name: web}]
-  hostnames: [app.example.com]
-  rules:
-  - backendRefs: [{name: echo, port: 8080}]
 `, ns))).To(Succeed())
 		gw := waitProgrammed(ctx, ns, "web")
 		base := "http://" + hostAddr(gw, 80, corev1.ProtocolTCP)
 		c := httpClient()
-		eventuallyStatus(c, "GET", base+"/", "app.example.com", nil, nil, http.StatusOK)
 
 		By("Prometheus gets the token of a ServiceAccount bound to drawbridge-metrics-reader")
 		dir := filepath.Join(labDir, "prometheus-"+ns)
@@ -120,6 +114,19 @@ spec:
 			g.Expect(kong.Labels).To(HaveKeyWithValue("endpoint", provision.MetricsPortName))
 		}).WithTimeout(90 * time.Second).WithPolling(2 * time.Second).Should(Succeed())
 
+		By("the HTTPRoute is attached while Prometheus watches: its translation, push and reconciles are scraped")
+		Expect(applyYAML(ctx, fmt.Sprintf(`
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: app, namespace: %[1]s}
+spec:
+  parentRefs: [{name: web}]
+  hostnames: [app.example.com]
+  rules:
+  - backendRefs: [{name: echo, port: 8080}]
+`, ns))).To(Succeed())
+		eventuallyStatus(c, "GET", base+"/", "app.example.com", nil, nil, http.StatusOK)
+
 		By("bounded traffic: 40 requests through the route, then 4 per check while the dashboard is queried")
 		for i := 0; i < 40; i++ {
 			code, _, err := send(c, "GET", fmt.Sprintf("%s/p/%d", base, i), "app.example.com", nil, nil)
@@ -139,7 +146,7 @@ spec:
 		vars := map[string]string{"namespace": ns, "gateway": "web", "job": job, "datasource": "prometheus"}
 
 		By("every dashboard query succeeds, and each one that has data in a healthy lab returns data")
-		queries := dashboardQueries(vars)
+		queries := dashboardQueries(vars, promRateInterval)
 		Expect(queries).To(HaveLen(48), "dashboard targets")
 		Eventually(func(g Gomega) {
 			for i := 0; i < 4; i++ {
@@ -162,6 +169,24 @@ spec:
 			Expect(err).NotTo(HaveOccurred(), id)
 			fmt.Fprintf(GinkgoWriter, "dashboard query %s: %d series %v (may be empty: %s)\n", id, len(series), series, why)
 		}
+		// A series whose value is NaN (a quantile of a histogram that saw
+		// nothing in the range) is data Grafana draws as a gap: a quiet
+		// Gateway has no push in a 20 s range. Over a range that reaches
+		// back to the route's attachment, every query with data must have
+		// a number.
+		nanOnly := func(qs []dashboardQuery) []string {
+			var out []string
+			for _, q := range qs {
+				series, err := promSeries(q.expr)
+				Expect(err).NotTo(HaveOccurred(), q.id)
+				if len(series) > 0 && !slices.ContainsFunc(series, func(s string) bool { return !strings.HasSuffix(s, "=NaN") }) {
+					out = append(out, q.id+" ("+q.title+")")
+				}
+			}
+			return out
+		}
+		fmt.Fprintf(GinkgoWriter, "dashboard queries whose every series is NaN over %s: %v\n", promRateInterval, nanOnly(queries))
+		Expect(nanOnly(dashboardQueries(vars, promLongInterval))).To(BeEmpty(), "dashboard queries whose every series is NaN over %s", promLongInterval)
 
 		By("honorLabels keeps the exporters' namespace and service labels")
 		n, err := promQuery(fmt.Sprintf(`kong_http_requests_total{namespace=%q, gateway="web", service!=%q, service!=""}`, ns, metricsSvc))
@@ -527,7 +552,8 @@ type dashboardQuery struct {
 var grafanaVariableRE = regexp.MustCompile(`\$\{(\w+)(?:[.:][^}]*)?\}|\$(\w+)|\[\[(\w+)(?::\w+)?\]\]`)
 
 // grafanaBuiltins are Grafana's interval and range variables, replaced by
-// ranges that suit a 2 s scrape interval.
+// ranges that suit a 2 s scrape interval ($__rate_interval is a parameter
+// of dashboardQueries).
 var grafanaBuiltins = map[string]string{
 	"__rate_interval": promRateInterval, "__interval": "10s", "interval": "10s", "__range": "5m",
 	"__range_s": "300", "__range_ms": "300000", "__interval_ms": "10000",
@@ -536,7 +562,7 @@ var grafanaBuiltins = map[string]string{
 // dashboardQueries reads every query of the dashboard (panels in rows
 // included) with its variables replaced as Grafana does before it sends
 // them; a variable that is not defined fails.
-func dashboardQueries(vars map[string]string) []dashboardQuery {
+func dashboardQueries(vars map[string]string, rateInterval string) []dashboardQuery {
 	raw, err := os.ReadFile(filepath.Join(repoRoot(), "config", "monitoring", "grafana-dashboard.json"))
 	Expect(err).NotTo(HaveOccurred())
 	type panel struct {
@@ -562,6 +588,9 @@ func dashboardQueries(vars map[string]string) []dashboardQuery {
 					name := sub[1] + sub[2] + sub[3]
 					if regexp.MustCompile(`^[0-9]+$`).MatchString(name) {
 						return m // a label_replace group reference
+					}
+					if name == "__rate_interval" {
+						return rateInterval
 					}
 					if v, ok := grafanaBuiltins[name]; ok {
 						return v

@@ -19,6 +19,9 @@ KUBE_ASSETS := $(BIN)/k8s/$(KUBE_VERSION)
 CONTROLLER_GEN := $(BIN)/controller-gen-v0.20.1
 HELM_VERSION := v4.3.2
 HELM := $(BIN)/helm
+# The Prometheus the lab e2e suite scrapes the operator and Kong with.
+PROMETHEUS_VERSION := v0.316.0
+PROMETHEUS := $(BIN)/prometheus
 IMG ?= drawbridge:dev
 VERSION ?= 0.1.0
 # The image a bundle installs when IMG is not given on the command line.
@@ -62,9 +65,9 @@ run-cluster: build ## Run the operator from this machine against the current kub
 		--metrics-bind-address=127.0.0.1:18080 --metrics-secure=false --health-probe-bind-address=127.0.0.1:18081
 
 .PHONY: test
-test: verify helm kube-binaries lab-binaries kong ## Run every test: unit, golden, fuzz seeds, envtest (and again under the race detector with the controllers and internal/dataplane), the Helm chart (lint, template, and an install on a lab of its own), the differential suite and the lab e2e suite (fault scenarios included) on real Kong, the dashboard and alert-rule checks (test/monitoring), and the conformance suite for every claimed feature.
+test: verify helm prometheus kube-binaries lab-binaries kong ## Run every test: unit, golden, fuzz seeds, envtest (and again under the race detector with the controllers and internal/dataplane), the Helm chart (lint, template, and an install on a lab of its own), the differential suite and the lab e2e suite (fault scenarios included) on real Kong, the dashboard and alert-rule checks (test/monitoring, and a real Prometheus scraping the lab), and the conformance suite for every claimed feature.
 	@rm -f $(BIN)/faults-report.txt
-	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) HELM=$(HELM) \
+	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) HELM=$(HELM) PROMETHEUS=$(PROMETHEUS) \
 		KONG_DIR=$(KONG_DIR) LAB_KONG=$(LAB_KONG) KONGDIFF_SUMMARY=$(BIN)/kongdiff-summary.txt FAULTS_REPORT=$(BIN)/faults-report.txt \
 		go test ./... -count=1 -timeout 50m 2>&1 | tee $(BIN)/test.log
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental \
@@ -87,8 +90,8 @@ fuzz: ## Run every fuzz target for FUZZTIME each, one after another; a failure s
 	done
 
 .PHONY: test-e2e
-test-e2e: kube-binaries lab-binaries kong ## Run only the lab e2e suite (root).
-	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) LAB_KONG=$(LAB_KONG) \
+test-e2e: kube-binaries lab-binaries kong prometheus ## Run only the lab e2e suite (root).
+	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) LAB_KONG=$(LAB_KONG) PROMETHEUS=$(PROMETHEUS) \
 		go test ./test/e2e/ -count=1 -timeout 30m -v -args -ginkgo.v
 
 .PHONY: test-faults
@@ -221,6 +224,24 @@ $(BIN)/helm-$(HELM_VERSION):
 .PHONY: helm
 helm: $(BIN)/helm-$(HELM_VERSION) ## Install bin/helm (Helm $(HELM_VERSION), built from source; cached).
 	@ln -sfn helm-$(HELM_VERSION) $(HELM)
+
+# Only Kubernetes service discovery is compiled in: Prometheus's plugins
+# package registers each discoverer behind a build tag, and remove_all_sd
+# drops all but file and HTTP discovery unless a discoverer's enable_ tag
+# names it. Without the builtinassets tag the web UI is left out too (the
+# HTTP API the tests use is always there).
+$(BIN)/prometheus-$(PROMETHEUS_VERSION):
+	@mkdir -p $(BIN)
+	@echo "tools: building prometheus $(PROMETHEUS_VERSION) (Kubernetes service discovery only, no web UI) from the Go module proxy"
+	GOBIN=$(BIN)/tmp-prometheus go install -trimpath -tags remove_all_sd,enable_kubernetes_sd \
+		-ldflags "-X github.com/prometheus/common/version.Version=$(PROMETHEUS_VERSION:v%=%)" \
+		github.com/prometheus/prometheus/cmd/prometheus@$(PROMETHEUS_VERSION)
+	mv $(BIN)/tmp-prometheus/prometheus $@ && rm -rf $(BIN)/tmp-prometheus
+
+.PHONY: prometheus
+prometheus: $(BIN)/prometheus-$(PROMETHEUS_VERSION) ## Install bin/prometheus (Prometheus $(PROMETHEUS_VERSION), built from source with Kubernetes discovery only; cached) for the lab e2e suite.
+	@ln -sfn prometheus-$(PROMETHEUS_VERSION) $(PROMETHEUS)
+	@echo "prometheus: $(PROMETHEUS_VERSION) is built ($(PROMETHEUS))"
 
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Regenerate CRDs and RBAC from the Go markers.

@@ -19,7 +19,7 @@ func main() {
 	kong := flag.String("kong-image", bundle.DefaultKongImage, "default Kong image, listed in relatedImages")
 	channels := flag.String("channels", bundle.DefaultChannel, "comma-separated channels; the first is the default")
 	replaces := flag.String("replaces", "", "name of the CSV this version upgrades, e.g. drawbridge.v0.1.0")
-	monitoring := flag.Bool("monitoring", true, "ship config/monitoring (PrometheusRule and Grafana dashboard ConfigMap); OLM needs the Prometheus Operator's CRDs on the cluster for them")
+	monitoring := flag.Bool("monitoring", true, "ship config/monitoring (PrometheusRule, ServiceMonitors and the Grafana dashboard ConfigMap); OLM needs the Prometheus Operator's CRDs on the cluster for them")
 	flag.Parse()
 
 	start := time.Now()

@@ -123,6 +123,11 @@ func Generate(o Options) (Files, error) {
 		}
 		extra := obj.DeepCopy()
 		extra.SetNamespace("")
+		if extra.GetKind() == "ServiceMonitor" {
+			if err := sameNamespaceSelector(extra, parts.deployment.Namespace); err != nil {
+				return nil, fmt.Errorf("%s: %w", monitoringConfig, err)
+			}
+		}
 		parts.extra = append(parts.extra, extra)
 	}
 	samples, err := Kustomize(filepath.Join(o.Root, samplesConfig))
@@ -165,6 +170,26 @@ func Generate(o Options) (Files, error) {
 	files[filepath.Join(metadataDir, "annotations.yaml")] = append([]byte(header), ann...)
 	files[Dockerfile] = dockerfile(labels)
 	return files, nil
+}
+
+// sameNamespaceSelector drops a ServiceMonitor's namespaceSelector when it
+// names only the operator's namespace of config/: OLM installs the monitor
+// into whatever namespace the operator goes to, and a monitor without a
+// selector watches its own namespace, so the bundled monitor follows the
+// operator. Other selectors (any: true for the data planes) stay.
+func sameNamespaceSelector(sm *unstructured.Unstructured, operatorNamespace string) error {
+	names, found, err := unstructured.NestedStringSlice(sm.Object, "spec", "namespaceSelector", "matchNames")
+	if err != nil {
+		return fmt.Errorf("ServiceMonitor %s: namespaceSelector.matchNames: %w", sm.GetName(), err)
+	}
+	if !found {
+		return nil
+	}
+	if len(names) != 1 || names[0] != operatorNamespace {
+		return fmt.Errorf("ServiceMonitor %s selects namespaces %v; a bundle can only follow the operator's namespace (%s) or select any", sm.GetName(), names, operatorNamespace)
+	}
+	unstructured.RemoveNestedField(sm.Object, "spec", "namespaceSelector")
+	return nil
 }
 
 // parts are the objects of config/default sorted into where OLM wants them.

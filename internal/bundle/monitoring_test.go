@@ -9,8 +9,8 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// TestBundleShipsMonitoring: the bundle carries the alert rules and the
-// Grafana dashboard of config/monitoring, without a namespace (OLM installs
+// TestBundleShipsMonitoring: the bundle carries the alert rules, the
+// Grafana dashboard and the ServiceMonitors of config/monitoring, without a namespace (OLM installs
 // them next to the operator), the dashboard in a ConfigMap that Grafana's
 // sidecar picks up by its label. Both kinds are in the list of kinds OLM
 // installs from a bundle (operator-registry's supported resources).
@@ -57,7 +57,25 @@ func TestBundleShipsMonitoring(t *testing.T) {
 	if data["drawbridge.json"] != string(want) {
 		t.Errorf("the ConfigMap's drawbridge.json differs from config/monitoring/grafana-dashboard.json (keys %v)", keys(data))
 	}
-	for _, kind := range []string{"PrometheusRule", "ConfigMap"} {
+	// The operator's monitor follows the operator into OLM's namespace (no
+	// namespaceSelector: its own); the data planes' one watches every
+	// namespace, where Gateways live.
+	operator := read("drawbridge_monitoring.coreos.com_v1_servicemonitor.yaml")
+	if operator.GetKind() != "ServiceMonitor" {
+		t.Errorf("want ServiceMonitor drawbridge, found %s", operator.GetKind())
+	}
+	if sel, found, _ := unstructured.NestedMap(operator.Object, "spec", "namespaceSelector"); found {
+		t.Errorf("the operator's ServiceMonitor keeps namespaceSelector %v; in a bundle it must watch its own namespace", sel)
+	}
+	eps, _, _ := unstructured.NestedSlice(operator.Object, "spec", "endpoints")
+	if len(eps) != 1 || eps[0].(map[string]any)["port"] != "https" || eps[0].(map[string]any)["scheme"] != "https" {
+		t.Errorf("the operator's ServiceMonitor endpoints %v, want port https over https", eps)
+	}
+	planes := read("drawbridge-data-planes_monitoring.coreos.com_v1_servicemonitor.yaml")
+	if anyNS, _, _ := unstructured.NestedBool(planes.Object, "spec", "namespaceSelector", "any"); !anyNS {
+		t.Error("the data planes' ServiceMonitor does not select every namespace")
+	}
+	for _, kind := range []string{"PrometheusRule", "ConfigMap", "ServiceMonitor"} {
 		if !supportedExtra[kind] {
 			t.Errorf("%s is not among the kinds the generator ships", kind)
 		}
@@ -71,7 +89,8 @@ func TestBundleWithoutMonitoring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"drawbridge_monitoring.coreos.com_v1_prometheusrule.yaml", "drawbridge-grafana-dashboard_v1_configmap.yaml"} {
+	for _, name := range []string{"drawbridge_monitoring.coreos.com_v1_prometheusrule.yaml", "drawbridge-grafana-dashboard_v1_configmap.yaml",
+		"drawbridge_monitoring.coreos.com_v1_servicemonitor.yaml", "drawbridge-data-planes_monitoring.coreos.com_v1_servicemonitor.yaml"} {
 		if _, ok := files[filepath.Join(manifestsDir, name)]; ok {
 			t.Errorf("the bundle without monitoring still has %s", name)
 		}
@@ -87,4 +106,30 @@ func keys(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestServiceMonitorNamespaceSelector: a monitor that names a namespace
+// other than the operator's cannot follow the operator under OLM.
+func TestServiceMonitorNamespaceSelector(t *testing.T) {
+	sm := func(sel map[string]any) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"kind": "ServiceMonitor", "metadata": map[string]any{"name": "m"},
+			"spec": map[string]any{"namespaceSelector": sel}}}
+	}
+	own := sm(map[string]any{"matchNames": []any{"drawbridge-system"}})
+	if err := sameNamespaceSelector(own, "drawbridge-system"); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := unstructured.NestedMap(own.Object, "spec", "namespaceSelector"); found {
+		t.Error("the operator's namespace was not dropped")
+	}
+	anyNS := sm(map[string]any{"any": true})
+	if err := sameNamespaceSelector(anyNS, "drawbridge-system"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _, _ := unstructured.NestedBool(anyNS.Object, "spec", "namespaceSelector", "any"); !v {
+		t.Error("any: true was dropped")
+	}
+	if err := sameNamespaceSelector(sm(map[string]any{"matchNames": []any{"monitoring"}}), "drawbridge-system"); err == nil {
+		t.Error("a monitor of namespace monitoring was accepted")
+	}
 }

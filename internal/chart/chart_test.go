@@ -291,7 +291,7 @@ func TestHelmLintAndDefaults(t *testing.T) {
 	if n := gatewayAPICRDs(objs); len(n) != 0 {
 		t.Errorf("Gateway API CRDs rendered by default: %v", n)
 	}
-	for _, kind := range []string{"PrometheusRule", "ConfigMap", "Namespace"} {
+	for _, kind := range []string{"PrometheusRule", "ServiceMonitor", "ConfigMap", "Namespace"} {
 		for _, o := range objs {
 			if o.GetKind() == kind {
 				t.Errorf("%s %s rendered by default", kind, o.GetName())
@@ -336,7 +336,7 @@ func TestHelmValueSwitches(t *testing.T) {
 
 	// The committed chart says why a monitoring option it was generated
 	// without cannot be turned on.
-	for value, file := range map[string]string{"prometheusRule": PrometheusRuleFile, "dashboard": DashboardFile} {
+	for value, file := range map[string]string{"prometheusRule": PrometheusRuleFile, "dashboard": DashboardFile, "serviceMonitor": "servicemonitor-operator.yaml"} {
 		if _, err := os.Stat(filepath.Join(root, MonitoringDir, file)); err == nil {
 			continue
 		}
@@ -409,14 +409,14 @@ func TestMonitoringAndEveryValue(t *testing.T) {
 	if err := Write(tmp, files); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(files[filepath.Join(Dir, "README.md")]), "PrometheusRule and Grafana dashboard") {
+	if !strings.Contains(string(files[filepath.Join(Dir, "README.md")]), "PrometheusRule, ServiceMonitors and Grafana dashboard") {
 		t.Error("the chart README does not name the monitoring objects it has")
 	}
 	chartDir := filepath.Join(tmp, Dir)
 	helmBinary(t)
 
 	for _, o := range render(t, chartDir) {
-		if o.GetKind() == "PrometheusRule" || o.GetKind() == "ConfigMap" {
+		if o.GetKind() == "PrometheusRule" || o.GetKind() == "ConfigMap" || o.GetKind() == "ServiceMonitor" {
 			t.Errorf("%s %s rendered with the monitoring values off", o.GetKind(), o.GetName())
 		}
 	}
@@ -435,6 +435,29 @@ func TestMonitoringAndEveryValue(t *testing.T) {
 	summary := groups[0].(map[string]any)["rules"].([]any)[0].(map[string]any)["annotations"].(map[string]any)["summary"]
 	if summary != "Gateway {{ $labels.namespace }}/{{ $labels.gateway }} is not programmed" {
 		t.Errorf("the rule's own template text did not survive Helm: %q", summary)
+	}
+	// The operator's monitor selects this release's metrics Service in the
+	// release namespace; the data planes' one every namespace.
+	sm := must(t, objs, "ServiceMonitor", "edge")
+	if sm.GetNamespace() != "gw-ns" || sm.GetLabels()["release"] != "prometheus" || sm.GetLabels()["team"] != "platform" {
+		t.Errorf("operator ServiceMonitor metadata %v %v", sm.GetNamespace(), sm.GetLabels())
+	}
+	svcLabels := must(t, objs, "Service", "edge-metrics").GetLabels()
+	sel, _, _ := unstructured.NestedStringMap(sm.Object, "spec", "selector", "matchLabels")
+	for k, v := range sel {
+		if svcLabels[k] != v {
+			t.Errorf("operator ServiceMonitor selects %s=%s; the metrics Service has labels %v", k, v, svcLabels)
+		}
+	}
+	if sel["app.kubernetes.io/instance"] != "rel" {
+		t.Errorf("operator ServiceMonitor selector %v does not name the release", sel)
+	}
+	if names, _, _ := unstructured.NestedStringSlice(sm.Object, "spec", "namespaceSelector", "matchNames"); !slices.Equal(names, []string{"gw-ns"}) {
+		t.Errorf("operator ServiceMonitor namespaces %v, want the release namespace", names)
+	}
+	planes := must(t, objs, "ServiceMonitor", "edge-data-planes")
+	if anyNS, _, _ := unstructured.NestedBool(planes.Object, "spec", "namespaceSelector", "any"); !anyNS || planes.GetLabels()["release"] != "prometheus" {
+		t.Errorf("data-plane ServiceMonitor %v", planes.Object)
 	}
 	cm := must(t, objs, "ConfigMap", "edge-grafana-dashboard")
 	if l := cm.GetLabels(); l["grafana_dashboard"] != "1" || l["dashboards"] != "edge" {

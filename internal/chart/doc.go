@@ -5,9 +5,9 @@
 // namespace, labels, image, replicas, leader election, scheduling) are
 // turned into Helm expressions, so the chart cannot drift from config/.
 //
-// When config/monitoring holds a PrometheusRule (prometheus-rule.yaml) or a
-// Grafana dashboard (grafana-dashboard.json), they become templates gated by
-// values; when those files are absent the chart simply has no such option
+// When config/monitoring holds a PrometheusRule (prometheus-rule.yaml),
+// ServiceMonitors (listed in its kustomization) or a Grafana dashboard
+// (grafana-dashboard.json), they become templates gated by values; when those files are absent the chart simply has no such option
 // wired to anything.
 //
 // The Gateway API CRDs (v1.7.0, from the sigs.k8s.io/gateway-api module) are

@@ -268,6 +268,9 @@ func (g *generator) addMonitoring(dir string) ([]byte, error) {
 	} else {
 		g.templates = append(g.templates, chartTemplate{file: "prometheusrule.yaml", text: missingMonitoringTPL("prometheusRule", PrometheusRuleFile)})
 	}
+	if err := g.addServiceMonitors(dir); err != nil {
+		return nil, err
+	}
 	dashboard, err := readMonitoringFile(dir, DashboardFile)
 	if err != nil {
 		return nil, err
@@ -285,10 +288,41 @@ func (g *generator) addMonitoring(dir string) ([]byte, error) {
 	return bytes.TrimRight(dashboard, "\n"), nil
 }
 
+// addServiceMonitors templates the ServiceMonitors that config/monitoring's
+// kustomization lists (the Prometheus Operator's scrape configuration for
+// the operator and the data planes).
+func (g *generator) addServiceMonitors(dir string) error {
+	var monitors []*unstructured.Unstructured
+	if _, err := os.Stat(filepath.Join(dir, "kustomization.yaml")); err == nil {
+		objs, err := bundle.Kustomize(dir)
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			if o.GetKind() == "ServiceMonitor" {
+				monitors = append(monitors, o)
+			}
+		}
+	}
+	if len(monitors) == 0 {
+		g.templates = append(g.templates, chartTemplate{file: serviceMonitorFile, text: missingMonitoringTPL("serviceMonitor", "servicemonitor-*.yaml")})
+		return nil
+	}
+	for _, sm := range monitors {
+		if err := g.addServiceMonitor(sm); err != nil {
+			return fmt.Errorf("%s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
 func (g *generator) monitoring() []string {
 	var m []string
 	if g.hasRule {
 		m = append(m, "PrometheusRule")
+	}
+	if g.hasServiceMonitors {
+		m = append(m, "ServiceMonitors")
 	}
 	if g.hasDashboard {
 		m = append(m, "Grafana dashboard")

@@ -23,7 +23,11 @@ type generator struct {
 	values    valueDefaults
 	// seen counts the kinds config/default must have, checked at the end.
 	deployments, metricsServices, serviceAccounts int
-	hasRule, hasDashboard                         bool
+	hasRule, hasDashboard, hasServiceMonitors     bool
+	// operatorNamespace is config/'s namespace of the operator, which a
+	// ServiceMonitor's namespaceSelector may name (the release's in the
+	// chart).
+	operatorNamespace string
 }
 
 type chartTemplate struct {
@@ -91,6 +95,7 @@ func (g *generator) add(obj *unstructured.Unstructured) error {
 			return fmt.Errorf("the only Deployment must be %q", bundle.OperatorName)
 		}
 		g.deployments++
+		g.operatorNamespace = obj.GetNamespace()
 		if err := meta(h, obj, ""); err != nil {
 			return err
 		}
@@ -411,3 +416,46 @@ func (g *generator) addPrometheusRule(obj *unstructured.Unstructured) error {
 	g.hasRule = true
 	return g.render(h, obj, "prometheusrule.yaml", ".Values.metrics.prometheusRule.enabled")
 }
+
+// addServiceMonitor templates one ServiceMonitor of config/monitoring: the
+// release's names, namespace and labels, a selector of the operator's
+// labels narrowed to this release's pods' Service, and the operator's
+// namespace of config/ replaced by the release's.
+func (g *generator) addServiceMonitor(obj *unstructured.Unstructured) error {
+	h := &holes{}
+	if err := meta(h, obj, ""); err != nil {
+		return err
+	}
+	m := obj.Object["metadata"].(map[string]any)
+	m["namespace"] = h.scalar(namespaceExpr)
+	m["labels"].(map[string]any)[h.indented(func(indent int) []string {
+		return []string{"{{- with .Values.metrics.serviceMonitor.labels }}", fmt.Sprintf("{{- toYaml . | nindent %d }}", indent), "{{- end }}"}
+	})] = ""
+	spec, _ := obj.Object["spec"].(map[string]any)
+	if spec == nil {
+		return fmt.Errorf("ServiceMonitor %s has no spec", obj.GetName())
+	}
+	selector, _, _ := unstructured.NestedStringMap(spec, "selector", "matchLabels")
+	if selector["app.kubernetes.io/name"] == bundle.OperatorName {
+		if err := unstructured.SetNestedField(spec, labels(h, selector, "drawbridge.selectorLabels"), "selector", "matchLabels"); err != nil {
+			return err
+		}
+	}
+	names, found, err := unstructured.NestedStringSlice(spec, "namespaceSelector", "matchNames")
+	if err != nil {
+		return fmt.Errorf("ServiceMonitor %s namespaceSelector.matchNames: %w", obj.GetName(), err)
+	}
+	if found {
+		if len(names) != 1 || names[0] != g.operatorNamespace {
+			return fmt.Errorf("ServiceMonitor %s selects namespaces %v; the chart knows only the operator's (%s) and any: true", obj.GetName(), names, g.operatorNamespace)
+		}
+		if err := unstructured.SetNestedSlice(spec, []any{h.scalar(namespaceExpr)}, "namespaceSelector", "matchNames"); err != nil {
+			return err
+		}
+	}
+	g.hasServiceMonitors = true
+	return g.render(h, obj, serviceMonitorFile, ".Values.metrics.serviceMonitor.enabled")
+}
+
+// serviceMonitorFile holds every ServiceMonitor of config/monitoring.
+const serviceMonitorFile = "servicemonitor.yaml"

@@ -3,6 +3,10 @@
 // query. test/monitoring extracts the list from those files with
 // Prometheus's PromQL parser; the operator's tests check the names against
 // its metrics registry, and the lab e2e suite against real Kong's /metrics.
+//
+// It also derives, from the ServiceMonitors in config/monitoring, the scrape
+// configuration a Prometheus Operator would generate (scrape.go), so that
+// the lab e2e suite can run a plain Prometheus with what users install.
 package monitoring
 
 import (

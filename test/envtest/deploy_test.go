@@ -46,6 +46,7 @@ var _ = Describe("Install manifests", func() {
 		entries, err := os.ReadDir(dir)
 		Expect(err).NotTo(HaveOccurred())
 		var csv *v1alpha1.ClusterServiceVersion
+		var skipped []string
 		for _, e := range entries {
 			raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
 			Expect(err).NotTo(HaveOccurred())
@@ -56,13 +57,22 @@ var _ = Describe("Install manifests", func() {
 				Expect(yaml.UnmarshalStrict(raw, csv)).To(Succeed())
 				continue
 			}
+			// The Prometheus Operator's kinds (the PrometheusRule and the
+			// ServiceMonitors of config/monitoring) have no CRD on this API
+			// server; internal/bundle checks them, and the lab e2e suite runs
+			// a real Prometheus on what the ServiceMonitors say.
+			if obj.GroupVersionKind().Group == "monitoring.coreos.com" {
+				skipped = append(skipped, e.Name())
+				continue
+			}
 			// OLM creates namespaced manifests in the install namespace.
-			if obj.GetKind() == "Service" {
+			if obj.GetKind() == "Service" || obj.GetKind() == "ConfigMap" {
 				obj.SetNamespace(operatorNamespace)
 			}
 			Expect(dryRunApply(obj)).To(Succeed(), e.Name())
 		}
 		Expect(csv).NotTo(BeNil(), "no ClusterServiceVersion in %s", dir)
+		GinkgoWriter.Printf("not applied (no Prometheus Operator CRDs here): %v\n", skipped)
 		for _, d := range csv.Spec.InstallStrategy.StrategySpec.DeploymentSpecs {
 			dep := &appsv1.Deployment{
 				TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},

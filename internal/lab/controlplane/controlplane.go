@@ -36,6 +36,10 @@ func Controllers() []string {
 		"replicaset-controller",
 		"endpointslice-controller",
 		"endpointslice-mirroring-controller",
+		// v1 Endpoints too, as every cluster still has them: Prometheus's
+		// kubernetes_sd role endpoints, which a Prometheus Operator uses for
+		// ServiceMonitors by default, discovers targets from them.
+		"endpoints-controller",
 		"namespace-controller",
 		"garbage-collector-controller",
 		"serviceaccount-controller",

@@ -41,7 +41,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, gw),
 		Pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "drawbridge_replica_pushes_total", Help: "Per-replica push outcomes: ok, skipped (already held), rejected (Kong 400), " +
-				"auth_failed (the admin API refused the operator's client certificate, or the replica's server certificate did not verify) or failed.",
+				"auth_failed (the admin API refused the operator's client certificate, or the replica's server certificate did not verify), unreachable (no connection could be made, as while Kong starts) or failed.",
 		}, append(gw, "result")),
 		ReplicasInSync: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "drawbridge_replicas_in_sync", Help: "Replicas of a Gateway that hold its current configuration.",
@@ -84,6 +84,8 @@ func (m *Metrics) ObservePush(namespace, gateway string, res Result, took time.D
 			result = "rejected"
 		case o.AuthFailure() != nil:
 			result = "auth_failed"
+		case o.Unreachable():
+			result = "unreachable"
 		case !o.InSync:
 			result = "failed"
 		}

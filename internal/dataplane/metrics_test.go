@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,23 +18,25 @@ func TestMetricsRecordPushOutcomes(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
 	res := Result{
-		Bytes: 1234, InSync: 1, Total: 6,
+		Bytes: 1234, InSync: 1, Total: 7,
 		Replicas: []Outcome{{InSync: true}, {Skipped: true, InSync: true}, {Rejection: &ConfigError{Status: 400}},
 			{Err: fmt.Errorf("replica c: POST /config: %w", &AdminAuthError{Status: 400, Reason: "The SSL certificate error"})},
 			{Err: fmt.Errorf("replica d: GET /status: %w", &AdminServerCertError{Err: &tls.CertificateVerificationError{Err: errors.New("x509: certificate signed by unknown authority")}})},
-			{Err: errors.New("replica e: POST /config: connection refused")}},
+			{Err: errors.New("replica e: POST /config: 500 Internal Server Error")},
+			{Err: fmt.Errorf("replica f: GET /status: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})}},
 		Rejection: &ConfigError{Status: 400, Entities: []EntityError{{EntityType: "route"}, {EntityType: "route"}}},
 	}
 	m.ObservePush("apps", "web", res, 20*time.Millisecond)
 
 	want := `
-# HELP drawbridge_replica_pushes_total Per-replica push outcomes: ok, skipped (already held), rejected (Kong 400), auth_failed (the admin API refused the operator's client certificate, or the replica's server certificate did not verify) or failed.
+# HELP drawbridge_replica_pushes_total Per-replica push outcomes: ok, skipped (already held), rejected (Kong 400), auth_failed (the admin API refused the operator's client certificate, or the replica's server certificate did not verify), unreachable (no connection could be made, as while Kong starts) or failed.
 # TYPE drawbridge_replica_pushes_total counter
 drawbridge_replica_pushes_total{gateway="web",namespace="apps",result="auth_failed"} 2
 drawbridge_replica_pushes_total{gateway="web",namespace="apps",result="failed"} 1
 drawbridge_replica_pushes_total{gateway="web",namespace="apps",result="ok"} 1
 drawbridge_replica_pushes_total{gateway="web",namespace="apps",result="rejected"} 1
 drawbridge_replica_pushes_total{gateway="web",namespace="apps",result="skipped"} 1
+drawbridge_replica_pushes_total{gateway="web",namespace="apps",result="unreachable"} 1
 # HELP drawbridge_kong_rejections_total Kong validation errors by entity type and field or reason.
 # TYPE drawbridge_kong_rejections_total counter
 drawbridge_kong_rejections_total{entity_type="route",gateway="web",namespace="apps",status="400"} 2

@@ -263,6 +263,18 @@ func (o Outcome) AuthFailure() error {
 	return adminAuthFailure(o.Err)
 }
 
+// Unreachable reports whether the replica was out of sync because no
+// connection to its admin API could be made (refused, no route, or no
+// answer to the dial), as while its Kong container starts, rather than
+// because a connected call failed.
+func (o Outcome) Unreachable() bool {
+	if o.InSync || o.Err == nil {
+		return false
+	}
+	var op *net.OpError
+	return errors.As(o.Err, &op) && op.Op == "dial"
+}
+
 // Result is the outcome of one Push.
 type Result struct {
 	// SHA256 (hex) and Bytes describe the configuration pushed.

@@ -467,8 +467,8 @@ func TestConnectionErrorsAreRetried(t *testing.T) {
 	ln.Close()
 	pusher, _, clk := newTestPusher(t, p)
 	res := pusher.Push(context.Background(), []Replica{{Name: "gone", Address: "127.0.0.1", Port: addr.Port, ServerName: "gone"}}, validConfig("a"))
-	if o := res.Replicas[0]; o.InSync || o.Attempts != 3 || len(clk.Sleeps()) != 2 {
-		t.Fatalf("outcome %+v", o)
+	if o := res.Replicas[0]; o.InSync || o.Attempts != 3 || len(clk.Sleeps()) != 2 || !o.Unreachable() {
+		t.Fatalf("outcome %+v (unreachable: %v)", o, o.Unreachable())
 	}
 }
 
@@ -481,7 +481,7 @@ func TestPerCallTimeoutEndsTheReplicasPush(t *testing.T) {
 	pusher, _, clk := newTestPusher(t, p, WithTimeout(200*time.Millisecond))
 	res := pusher.Push(context.Background(), []Replica{d.rep}, validConfig("a"))
 	o := res.Replicas[0]
-	if o.InSync || o.Attempts != 1 || d.postCount() != 1 || len(clk.Sleeps()) != 0 || o.AuthFailure() != nil {
+	if o.InSync || o.Attempts != 1 || d.postCount() != 1 || len(clk.Sleeps()) != 0 || o.AuthFailure() != nil || o.Unreachable() {
 		t.Fatalf("outcome %+v posts %d sleeps %v", o, d.postCount(), clk.Sleeps())
 	}
 	if !errors.Is(o.Err, context.DeadlineExceeded) || !strings.Contains(o.Err.Error(), "no answer within the per-call timeout (200ms)") {

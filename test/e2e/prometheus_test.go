@@ -60,7 +60,7 @@ const (
 // without endpoints, and are checked again then.
 var emptyWhenHealthy = map[string]string{
 	"10/B": "Reconciles started by replica checks: only when a check finds a replica that drifted, which a healthy Gateway's do not",
-	"13/A": "Failed, rejected and auth_failed pushes: a series exists only once a push of this Gateway ended so, which a healthy Gateway's need not (a push to a replica that is still starting may fail once; its rate is then 0)",
+	"13/A": "Failed, unreachable, rejected and auth_failed pushes: a series exists only once a push of this Gateway ended so, which a healthy Gateway's need not (a push to a replica whose Kong is still starting is unreachable once; its rate is then 0)",
 	"14/A": "Kong rejections by entity: Kong rejected nothing for this Gateway, so drawbridge_kong_rejections_total has no series for it",
 	"32/B": "5xx made by Kong itself: none in healthy traffic",
 	"33/A": "5xx ratio: no 5xx series, so the division has no left-hand side",

@@ -45,7 +45,7 @@ func tracesOf(gw *gwv1.Gateway, kong *replica) fullReconcileTraces {
 		resourceVersion: live.ResourceVersion,
 		checkReconciles: promtestutil.ToFloat64(pushMetrics.CheckReconciles.WithLabelValues(gw.Namespace, gw.Name)),
 	}
-	for _, result := range []string{"ok", "skipped", "rejected", "auth_failed", "failed"} {
+	for _, result := range []string{"ok", "skipped", "rejected", "auth_failed", "unreachable", "failed"} {
 		t.pushes += pushes(gw, result)
 	}
 	return t

@@ -11,15 +11,21 @@ import (
 // Write replaces the bundle under root with files: bundle/ is emptied first,
 // so a manifest that is no longer generated does not linger.
 func Write(root string, files Files) error {
-	if err := os.RemoveAll(filepath.Join(root, BundleDir)); err != nil {
-		return fmt.Errorf("remove old bundle: %w", err)
+	return files.Replace(root, BundleDir)
+}
+
+// Replace removes the directory dir under root and writes every file (paths
+// relative to root), so that nothing generated earlier lingers in dir.
+func (f Files) Replace(root, dir string) error {
+	if err := os.RemoveAll(filepath.Join(root, dir)); err != nil {
+		return fmt.Errorf("remove old %s: %w", dir, err)
 	}
-	for _, p := range files.Paths() {
+	for _, p := range f.Paths() {
 		path := filepath.Join(root, p)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(path, files[p], 0o644); err != nil {
+		if err := os.WriteFile(path, f[p], 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", p, err)
 		}
 	}

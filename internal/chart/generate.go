@@ -129,19 +129,7 @@ func Generate(o Options) (bundle.Files, error) {
 // Write replaces the chart under root with files, so a template that is no
 // longer generated does not linger.
 func Write(root string, files bundle.Files) error {
-	if err := os.RemoveAll(filepath.Join(root, Dir)); err != nil {
-		return fmt.Errorf("remove old chart: %w", err)
-	}
-	for _, p := range files.Paths() {
-		path := filepath.Join(root, p)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(path, files[p], 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", p, err)
-		}
-	}
-	return nil
+	return files.Replace(root, Dir)
 }
 
 // Read loads the chart files present under root, in the shape Generate

@@ -161,6 +161,14 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	if s.class == nil {
 		return reconcile.Result{}, nil
 	}
+	// A namespace being deleted takes its Gateways with it, and the API
+	// server refuses every new object there: provisioning could only fail
+	// (and be retried as an error) until the Gateway's own deletion, which
+	// the finalizer above handles.
+	var ns corev1.Namespace
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: gw.Namespace}, &ns); err == nil && ns.Status.Phase == corev1.NamespaceTerminating {
+		return reconcile.Result{}, nil
+	}
 	if !controllerutil.ContainsFinalizer(&gw, CleanupFinalizer) {
 		patch := client.MergeFrom(gw.DeepCopy())
 		controllerutil.AddFinalizer(&gw, CleanupFinalizer)

@@ -129,9 +129,8 @@ func mergeBackendTLSAncestors(existing []gwv1.PolicyAncestorStatus, gw types.Nam
 			out = append(out, entry)
 		}
 	}
-	if len(out) == 0 {
-		return nil
-	}
+	// An empty list, never nil: status.ancestors is required, and a merge
+	// patch to nil would delete the field, which the API server refuses.
 	return out
 }
 

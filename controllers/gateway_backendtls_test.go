@@ -75,8 +75,8 @@ func TestMergeBackendTLSAncestors(t *testing.T) {
 		if len(got) != 2 || !reflect.DeepEqual(got[0], foreign) || !reflect.DeepEqual(got[1], otherGateway) {
 			t.Fatalf("got %+v", got)
 		}
-		if mergeBackendTLSAncestors(mine, gw, nil) != nil {
-			t.Fatal("removing the only entry should leave no ancestors")
+		if last := mergeBackendTLSAncestors(mine, gw, nil); last == nil || len(last) != 0 {
+			t.Fatalf("want an empty list (status.ancestors is required), got %#v", last)
 		}
 	})
 }

@@ -213,9 +213,8 @@ func mergePolicyAncestors(existing []gwv1.PolicyAncestorStatus, gw types.Namespa
 	if len(out) > maxPolicyAncestors {
 		out = out[:maxPolicyAncestors]
 	}
-	if len(out) == 0 {
-		return nil
-	}
+	// An empty list, never nil: status.ancestors is required, and a merge
+	// patch to nil would delete the field, which the API server refuses.
 	return out
 }
 

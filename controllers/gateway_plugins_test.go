@@ -1,9 +1,11 @@
 package controllers
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
+	jsonpatch "github.com/evanphx/json-patch/v5"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -59,8 +61,18 @@ func TestMergePolicyAncestors(t *testing.T) {
 		if len(got) != 2 || got[0].ControllerName != other.ControllerName || got[1].AncestorRef.Name != "api" {
 			t.Fatalf("got %+v", got)
 		}
-		if mergePolicyAncestors([]gwv1.PolicyAncestorStatus{mine}, web, nil) != nil {
-			t.Fatal("want no ancestors left")
+		// The last entry removed leaves an empty list that the status patch
+		// still carries: status.ancestors is required, and a merge patch to
+		// null would delete it (the API server refused that).
+		last := mergePolicyAncestors([]gwv1.PolicyAncestorStatus{mine}, web, nil)
+		if last == nil || len(last) != 0 {
+			t.Fatalf("want an empty list, got %#v", last)
+		}
+		original, _ := json.Marshal(gwv1.PolicyStatus{Ancestors: []gwv1.PolicyAncestorStatus{mine}})
+		modified, _ := json.Marshal(gwv1.PolicyStatus{Ancestors: last})
+		patch, err := jsonpatch.CreateMergePatch(original, modified)
+		if err != nil || string(patch) != `{"ancestors":[]}` {
+			t.Fatalf("merge patch %s (%v), want the list kept empty", patch, err)
 		}
 	})
 	t.Run("at most 16 entries, existing ones first", func(t *testing.T) {

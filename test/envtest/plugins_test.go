@@ -81,6 +81,29 @@ var _ = Describe("KongPlugin status", func() {
 		}).Should(SatisfyAll(HaveLen(2), ContainElement(HaveField("ControllerName", gwv1.GatewayController("example.com/other"))),
 			ContainElement(HaveField("AncestorRef.Name", gwv1.ObjectName("elsewhere")))))
 	})
+
+	It("removes its last ancestor entry, leaving status.ancestors empty (the field is required)", func() {
+		ns := newNamespace()
+		class := newClass(nil)
+		gw := newGateway(ns, class.Name, nil)
+		Eventually(gatewayCondition(gw, "Accepted")).Should(haveCondition(metav1.ConditionTrue, "Accepted"))
+
+		plugin := &v1alpha1.KongPlugin{ObjectMeta: metav1.ObjectMeta{Name: unique("kp"), Namespace: ns},
+			Spec: v1alpha1.KongPluginSpec{Plugin: "correlation-id"}}
+		Expect(k8s.Create(ctx, plugin)).To(Succeed())
+		plugin.Status.Ancestors = []gwv1.PolicyAncestorStatus{{
+			AncestorRef: gwv1.ParentReference{Group: ptr.To(gwv1.Group(gwv1.GroupName)), Kind: ptr.To(gwv1.Kind("Gateway")),
+				Namespace: ptr.To(gwv1.Namespace(ns)), Name: gwv1.ObjectName(gw.Name)},
+			ControllerName: gatewayapi.ControllerName,
+			Conditions:     []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionTrue, Reason: "Accepted", LastTransitionTime: metav1.Now(), ObservedGeneration: 1}},
+		}}
+		Expect(k8s.Status().Update(ctx, plugin)).To(Succeed())
+		Eventually(func() []gwv1.PolicyAncestorStatus {
+			var p v1alpha1.KongPlugin
+			Expect(get(&p, ns, plugin.Name)()).To(Succeed())
+			return p.Status.Ancestors
+		}).Should(BeEmpty())
+	})
 })
 
 var _ = Describe("Custom plugins", func() {

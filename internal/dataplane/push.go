@@ -372,7 +372,9 @@ func (p *Pusher) Push(ctx context.Context, replicas []Replica, configJSON []byte
 	sum := sha256.Sum256(configJSON)
 	res := Result{SHA256: hex.EncodeToString(sum[:]), Bytes: len(configJSON), Total: len(replicas)}
 	res.Replicas = make([]Outcome, len(replicas))
-	body := ConfigBody(configJSON)
+	// Encoded once, and only when a replica needs the configuration: a
+	// Push that finds every replica holding it sends nothing.
+	body := sync.OnceValue(func() []byte { return ConfigBody(configJSON) })
 	seen := make(map[string]bool, len(replicas))
 	var wg sync.WaitGroup
 	for i, rep := range replicas {
@@ -485,7 +487,7 @@ func (p *Pusher) clientFor(r *replica, rep Replica) (*kong.Client, error) {
 	return c, nil
 }
 
-func (p *Pusher) pushOne(ctx context.Context, rep Replica, body []byte, sum string) Outcome {
+func (p *Pusher) pushOne(ctx context.Context, rep Replica, body func() []byte, sum string) Outcome {
 	out := Outcome{Replica: rep}
 	r := p.record(rep)
 	r.push.Lock()
@@ -543,7 +545,7 @@ func (p *Pusher) finish(r *replica, out *Outcome, sum string) {
 
 // try makes one attempt: a status check when the replica should already
 // hold the configuration, then a push when it does not.
-func (p *Pusher) try(ctx context.Context, r *replica, client *kong.Client, note *callNote, body []byte, sum string) (skipped bool, err error) {
+func (p *Pusher) try(ctx context.Context, r *replica, client *kong.Client, note *callNote, body func() []byte, sum string) (skipped bool, err error) {
 	r.mu.Lock()
 	known, held := r.state.SHA256 == sum, r.state.ConfigurationHash
 	r.mu.Unlock()
@@ -570,7 +572,7 @@ func (p *Pusher) try(ctx context.Context, r *replica, client *kong.Client, note 
 	r.mu.Unlock()
 	callCtx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	err = client.ReloadDeclarativeRawConfig(withNote(callCtx, note), bytes.NewReader(body), false, true)
+	err = client.ReloadDeclarativeRawConfig(withNote(callCtx, note), bytes.NewReader(body()), false, true)
 	if err == nil {
 		r.mu.Lock()
 		r.state.SHA256 = sum

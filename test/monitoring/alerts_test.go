@@ -166,7 +166,9 @@ func TestAlertScenarioCanFail(t *testing.T) {
 	}
 }
 
-// failRecorder turns the failures of a test helper into a flag.
+// failRecorder turns the failures of a test helper into a flag. Its Fatal
+// methods must not return (testing.T's end the goroutine), so they panic,
+// and TestAlertScenarioCanFail recovers.
 type failRecorder struct {
 	testing.TB
 	failed bool

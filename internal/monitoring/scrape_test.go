@@ -105,9 +105,13 @@ func TestScrapeConfigOfTheDataPlaneMonitor(t *testing.T) {
 
 func TestScrapeConfigRefusesWhatItDoesNotDerive(t *testing.T) {
 	for name, edit := range map[string]func(sm *unstructured.Unstructured){
-		"a spec field":       func(sm *unstructured.Unstructured) { sm.Object["spec"].(map[string]any)["targetLabels"] = []any{"team"} },
-		"an endpoint field":  func(sm *unstructured.Unstructured) { endpoint(sm)["oauth2"] = map[string]any{} },
-		"a TLS CA":           func(sm *unstructured.Unstructured) { endpoint(sm)["tlsConfig"].(map[string]any)["ca"] = map[string]any{} },
+		"a spec field": func(sm *unstructured.Unstructured) {
+			sm.Object["spec"].(map[string]any)["targetLabels"] = []any{"team"}
+		},
+		"an endpoint field": func(sm *unstructured.Unstructured) { endpoint(sm)["oauth2"] = map[string]any{} },
+		"a TLS CA": func(sm *unstructured.Unstructured) {
+			endpoint(sm)["tlsConfig"].(map[string]any)["ca"] = map[string]any{}
+		},
 		"a relabeling field": func(sm *unstructured.Unstructured) { endpoint(sm)["relabelings"] = []any{map[string]any{"foo": "bar"}} },
 	} {
 		sm := readMonitor(t, "servicemonitor-operator.yaml")

@@ -86,6 +86,9 @@ type translation struct {
 	versions map[objectRef]string
 	// excluded are the objects left out because Kong rejected them.
 	excluded map[objectRef]rejection
+	// separateRoutes translates without merging Kong routes, once Kong
+	// rejected a merged route, whose error names no single object.
+	separateRoutes bool
 }
 
 // objectVersions lists the objects of a snapshot that a rejection can name,
@@ -199,6 +202,20 @@ func filterObjects[T any, PT interface {
 		}
 	}
 	return out
+}
+
+// rejectsMergedRoute reports whether Kong's verdict is about a merged
+// route (translate.MergedRouteTag), whose error cannot name one object.
+func rejectsMergedRoute(ce *dataplane.ConfigError) bool {
+	if ce == nil {
+		return false
+	}
+	for _, e := range ce.Entities {
+		if translate.MergedRouteTag(e.EntityTags) {
+			return true
+		}
+	}
+	return false
 }
 
 // newRejections turns Kong's verdict into rejections of the objects it

@@ -48,7 +48,13 @@ func (r *GatewayReconciler) translateRoutes(ctx context.Context, s *gatewayScope
 func (r *GatewayReconciler) retranslate(ctx context.Context, s *gatewayScope) error {
 	t := s.translation
 	start := time.Now()
-	res, err := translate.Translate(withoutRejected(t.full, t.routes, t.excluded))
+	snap := withoutRejected(t.full, t.routes, t.excluded)
+	if t.separateRoutes {
+		separate := *snap
+		separate.SeparateRoutes = true
+		snap = &separate
+	}
+	res, err := translate.Translate(snap)
 	if err != nil {
 		s.translation = nil
 		if errors.Is(err, translate.ErrNotOurGateway) {

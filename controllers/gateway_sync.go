@@ -99,8 +99,15 @@ func (r *GatewayReconciler) syncDataPlane(ctx context.Context, s *gatewayScope) 
 	for round := 0; res.Rejection != nil && s.translation != nil && round < maxRejectionRounds; round++ {
 		t := s.translation
 		fresh := newRejections(res.Rejection, t.versions, t.excluded)
-		if len(fresh) == 0 {
+		separate := rejectsMergedRoute(res.Rejection) && !t.separateRoutes
+		if len(fresh) == 0 && !separate {
 			break // nothing Kong named can be left out
+		}
+		if separate {
+			// Kong refused a merged route, whose error names no single
+			// object: translate again with one Kong route per match, so
+			// Kong's next verdict names the objects.
+			t.separateRoutes = true
 		}
 		for _, ref := range sortedRefs(fresh) {
 			t.excluded[ref] = fresh[ref]

@@ -21,33 +21,45 @@ func BenchmarkTranslate(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				routes := 0
-				for _, s := range res.Config.Services {
-					routes += len(s.Routes)
-				}
-				if routes != n {
-					b.Fatalf("got %d Kong routes, want %d", routes, n)
+				// Five routes share each service and merge into one
+				// Kong route (TestSharedBackendsShape).
+				if routes := kongRoutes(res); routes != n/5 {
+					b.Fatalf("got %d Kong routes, want %d", routes, n/5)
 				}
 			}
 		})
 	}
 }
 
-// TestSharedBackendsShape pins what sharing does to the generated shape:
-// every route keeps its own Kong route, and rules that send to the same
-// endpoints with the same weights share one service and one upstream.
+// TestSharedBackendsShape pins what sharing and merging do to the
+// generated shape: rules that send to the same endpoints with the same
+// weights share one service and one upstream, and the routes of a service
+// merge into one Kong route (none of them has plugins, and their paths
+// never overlap); with SeparateRoutes every route keeps its own.
 func TestSharedBackendsShape(t *testing.T) {
-	res, err := translate.Translate(scalegen.Generate(scalegen.Options{Routes: 1000}).Snapshot())
-	if err != nil {
-		t.Fatal(err)
+	snap := scalegen.Generate(scalegen.Options{Routes: 1000}).Snapshot()
+	for _, tc := range []struct {
+		separate bool
+		routes   int
+	}{{false, 200}, {true, 1000}} {
+		snap.SeparateRoutes = tc.separate
+		res, err := translate.Translate(snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 1,000 routes over 200 Services: each route sends 90/10 to the
+		// pair (i mod 200, i+20 mod 200), so 200 distinct pairs.
+		if routes := kongRoutes(res); routes != tc.routes || len(res.Config.Services) != 200 || len(res.Config.Upstreams) != 200 {
+			t.Fatalf("SeparateRoutes=%v: got %d routes, %d services, %d upstreams; want %d, 200, 200",
+				tc.separate, routes, len(res.Config.Services), len(res.Config.Upstreams), tc.routes)
+		}
 	}
-	routes := 0
+}
+
+func kongRoutes(res *translate.Result) int {
+	n := 0
 	for _, s := range res.Config.Services {
-		routes += len(s.Routes)
+		n += len(s.Routes)
 	}
-	// 1,000 routes over 200 Services: each route sends 90/10 to the pair
-	// (i mod 200, i+20 mod 200), so 200 distinct pairs.
-	if routes != 1000 || len(res.Config.Services) != 200 || len(res.Config.Upstreams) != 200 {
-		t.Fatalf("got %d routes, %d services, %d upstreams; want 1000, 200, 200", routes, len(res.Config.Services), len(res.Config.Upstreams))
-	}
+	return n
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -231,9 +232,11 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 		for mi, m := range p.matches {
 			for _, s := range scopes {
 				for vi, v := range pathVariants(m, prefixRewrite) {
-					preds := scopePredicates(s, "http.host")
-					preds = append(preds, v.preds...)
-					preds = append(preds, m.preds...)
+					scopePreds := scopePredicates(s, "http.host")
+					rest := append(append([]string{}, v.preds...), m.preds...)
+					preds := append(append([]string{}, scopePreds...), rest...)
+					fp := &footprint{port: int32(s.listener.spec.Port), host: s.host, path: m.path, method: m.method,
+						scope: strings.Join(scopePreds, " && "), rest: rest}
 					tags := routeTags(meta, extra...)
 					route := &kong.Route{
 						Name:         entityName(meta.key.Kind, meta.key.Namespace, meta.key.Name, p.idx, mi, s.listener.index, s.hostIdx, vi),
@@ -252,7 +255,7 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 						// runs none of them and answers 500.
 						route.Plugins = []kong.Plugin{terminationPlugin(terminate, tags)}
 						sb.routes = append(sb.routes, route)
-						pending = append(pending, &pendingRoute{route: route, prec: m.prec.withHost(s.origin),
+						pending = append(pending, &pendingRoute{route: route, prec: m.prec.withHost(s.origin), fp: fp,
 							tie: tieKey{kindOrder: 0, created: meta.created, namespace: meta.key.Namespace, name: meta.key.Name, rule: p.idx, match: mi}})
 						continue
 					}
@@ -277,7 +280,7 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 						return nil, nil, u
 					}
 					sb.routes = append(sb.routes, route)
-					pending = append(pending, &pendingRoute{route: route, prec: m.prec.withHost(s.origin),
+					pending = append(pending, &pendingRoute{route: route, prec: m.prec.withHost(s.origin), fp: fp,
 						tie: tieKey{kindOrder: 0, created: meta.created, namespace: meta.key.Namespace, name: meta.key.Name, rule: p.idx, match: mi}})
 				}
 			}

@@ -111,9 +111,10 @@ func queryPredicate(name, value string, regex bool) (string, error) {
 
 // httpMatch is a compiled HTTPRouteMatch.
 type httpMatch struct {
-	path  pathMatch
-	preds []string // without the path predicate, which rewrites may replace
-	prec  precedence
+	path   pathMatch
+	method string   // "" when the match takes any method
+	preds  []string // without the path predicate, which rewrites may replace
+	prec   precedence
 }
 
 // compileHTTPMatch translates the non-path parts of a match and the path's
@@ -128,6 +129,7 @@ func compileHTTPMatch(m gwv1.HTTPRouteMatch) (httpMatch, error) {
 	out.prec = prec
 	if m.Method != nil {
 		out.prec.method = true
+		out.method = string(*m.Method)
 		out.preds = append(out.preds, "http.method == "+kong.Quote(string(*m.Method)))
 	}
 	headers := make([]headerMatch, len(m.Headers))

@@ -17,6 +17,7 @@ const placeholderUpstream = "drawbridge-empty-config"
 func (t *translator) result(certs []kong.Certificate) (*Result, error) {
 	cfg := &kong.Config{FormatVersion: kong.FormatVersion, Certificates: certs}
 	t.shareBackends()
+	t.mergeRoutes()
 	sort.Slice(t.kongServices, func(i, j int) bool { return t.kongServices[i].svc.Name < t.kongServices[j].svc.Name })
 	for _, sb := range t.kongServices {
 		svc := sb.svc

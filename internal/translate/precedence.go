@@ -143,6 +143,8 @@ type pendingRoute struct {
 	stream bool
 	prec   precedence
 	tie    tieKey
+	// fp is what the route can match, for mergeRoutes; nil when unknown.
+	fp *footprint
 }
 
 // assignPriorities finalises priorities. Only routes with equal criteria

@@ -60,6 +60,11 @@ type Snapshot struct {
 	// they are applied nowhere, routes that name them in a filter answer
 	// 500, and access-control ones attached with targetRefs fail closed.
 	RejectedKongPlugins map[KongPluginKey]string
+	// SeparateRoutes keeps one Kong route per match, each tagged with the
+	// object it came from, instead of merging routes that behave the same
+	// (routemerge.go). The operator sets it to learn which object a
+	// rejection of a merged route is about.
+	SeparateRoutes bool
 }
 
 // Result is the outcome of translating a Snapshot.

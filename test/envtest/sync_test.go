@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -104,9 +105,19 @@ var _ = Describe("Data-plane sync", func() {
 		kong := startKong(gw)
 		// Kong rejects what the translator believes valid (a stricter
 		// release, a site's plugin schema): forced here with an extra rule.
+		// The two routes send to the same backend, so the translator first
+		// merges them into one Kong route, which carries the bad route's
+		// match too and is refused with it; that verdict names no object,
+		// so the operator translates again with one Kong route per match to
+		// learn which object Kong refuses (internal/translate/routemerge.go).
+		var mergedRefused atomic.Bool
 		kong.srv.SetEntityPolicy(func(typ string, e map[string]any) string {
 			tags, _ := e["tags"].([]any)
 			for _, t := range tags {
+				if typ == "route" && t == "drawbridge-merged-routes" {
+					mergedRefused.Store(true)
+					return "refused by site policy"
+				}
 				if t == "k8s-name:"+bad.Name && typ == "route" {
 					return "refused by site policy"
 				}
@@ -124,6 +135,7 @@ var _ = Describe("Data-plane sync", func() {
 		Eventually(ourParent(good, gw)).Should(And(
 			routeCondition("Accepted", metav1.ConditionTrue, "Accepted"),
 			routeCondition("Programmed", metav1.ConditionTrue, "Programmed")))
+		Expect(mergedRefused.Load()).To(BeTrue(), "the first configuration merged both routes")
 		c, _ := configs.Get(client.ObjectKeyFromObject(gw))
 		Expect(string(c.JSON)).To(ContainSubstring(good.Name))
 		Expect(string(c.JSON)).NotTo(ContainSubstring(bad.Name))

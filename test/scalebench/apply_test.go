@@ -22,18 +22,37 @@ import (
 
 // applySample is one POST /config to real Kong.
 type applySample struct {
-	Shape  string // "shared" (what Drawbridge generates) or "per-rule"
+	Shape  string // "merged" (what Drawbridge generates), "shared" or "per-rule"
 	Routes int
 	Bytes  int
-	// Services, Upstreams and Targets count the config's entities.
-	Services, Upstreams, Targets int
+	// KongRoutes, Services, Upstreams and Targets count the config's
+	// entities.
+	KongRoutes, Services, Upstreams, Targets int
 	Seconds                      []float64 // one per repetition, POST to the worker serving it
 	KongRSS                      uint64    // Kong's processes after the last repetition
 }
 
-// scaleConfig is Drawbridge's configuration for n generated routes.
-func scaleConfig(n int) (*kong.Config, error) {
-	res, err := translate.Translate(scalegen.Generate(scalegen.Options{Routes: n}).Snapshot())
+// The shapes measureApply compares. "merged" is what Drawbridge generates;
+// the others rebuild what it generated before, from the same objects.
+const (
+	// shapeMerged: rules that send to the same endpoints with the same
+	// weights share a service and an upstream, and routes that behave the
+	// same share a Kong route (internal/translate routemerge.go).
+	shapeMerged = "merged"
+	// shapeShared: shared services and upstreams, one Kong route per match
+	// (translate.Snapshot.SeparateRoutes).
+	shapeShared = "shared"
+	// shapePerRule: a service and an upstream with its own copy of the
+	// targets for every rule, one Kong route per match.
+	shapePerRule = "per-rule"
+)
+
+// scaleConfig is Drawbridge's configuration for n generated routes, with
+// one Kong route per match when separate is set.
+func scaleConfig(n int, separate bool) (*kong.Config, error) {
+	snap := scalegen.Generate(scalegen.Options{Routes: n}).Snapshot()
+	snap.SeparateRoutes = separate
+	res, err := translate.Translate(snap)
 	if err != nil {
 		return nil, err
 	}
@@ -70,11 +89,14 @@ func perRule(cfg *kong.Config) *kong.Config {
 	return &out
 }
 
-func countEntities(cfg *kong.Config) (services, upstreams, targets int) {
+func countEntities(cfg *kong.Config) (routes, services, upstreams, targets int) {
 	for _, u := range cfg.Upstreams {
 		targets += len(u.Targets)
 	}
-	return len(cfg.Services), len(cfg.Upstreams), targets
+	for _, s := range cfg.Services {
+		routes += len(s.Routes)
+	}
+	return routes, len(cfg.Services), len(cfg.Upstreams), targets
 }
 
 // measureApply posts each configuration reps times to real Kong, with a
@@ -99,15 +121,15 @@ func measureApply(t testing.TB, sizes map[string][]int, reps int, logf func(stri
 			return treeUsage(pid)
 		}
 		for _, n := range sizes[shape] {
-			cfg, err := scaleConfig(n)
+			cfg, err := scaleConfig(n, shape != shapeMerged)
 			if err != nil {
 				t.Fatalf("translate %d routes: %v", n, err)
 			}
-			if shape == "per-rule" {
+			if shape == shapePerRule {
 				cfg = perRule(cfg)
 			}
 			s := applySample{Shape: shape, Routes: n}
-			s.Services, s.Upstreams, s.Targets = countEntities(cfg)
+			s.KongRoutes, s.Services, s.Upstreams, s.Targets = countEntities(cfg)
 			for i := 0; i < reps; i++ {
 				reset := fmt.Sprintf(`{"_format_version":"3.0","services":[{"name":"reset-%d","host":"127.0.0.1"}]}`, time.Now().UnixNano())
 				if err := k.PostConfig([]byte(reset)); err != nil {
@@ -134,8 +156,8 @@ func measureApply(t testing.TB, sizes map[string][]int, reps int, logf func(stri
 				s.Seconds = append(s.Seconds, time.Since(start).Seconds())
 			}
 			s.KongRSS = kongUsage().PSSBytes
-			logf("kong apply: %s, %d routes, %d bytes, %d services, %d upstreams, %d targets: %v s, Kong PSS %d MiB",
-				shape, n, s.Bytes, s.Services, s.Upstreams, s.Targets, s.Seconds, s.KongRSS>>20)
+			logf("kong apply: %s, %d routes, %d bytes, %d Kong routes, %d services, %d upstreams, %d targets: %v s, Kong PSS %d MiB",
+				shape, n, s.Bytes, s.KongRoutes, s.Services, s.Upstreams, s.Targets, s.Seconds, s.KongRSS>>20)
 			out = append(out, s)
 		}
 		if err := k.Stop(); err != nil {
@@ -153,7 +175,7 @@ func BenchmarkKongApply(b *testing.B) {
 		b.Run("routes="+strconv.Itoa(n), func(b *testing.B) {
 			var secs []float64
 			for i := 0; i < b.N; i++ {
-				s := measureApply(b, map[string][]int{"shared": {n}}, 1, b.Logf)
+				s := measureApply(b, map[string][]int{shapeMerged: {n}}, 1, b.Logf)
 				secs = append(secs, s[0].Seconds...)
 			}
 			sort.Float64s(secs)

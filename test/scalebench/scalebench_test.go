@@ -94,8 +94,9 @@ func TestScaleBench(t *testing.T) {
 	stage("apply", &res.Apply, func() {
 		logf("stage apply: real Kong's POST /config against configuration size")
 		res.Apply = measureApply(t, map[string][]int{
-			"shared":   {100, 1000, 2000, 5000, 10000},
-			"per-rule": {100, 1000, 2000, 5000},
+			shapeMerged:  {100, 1000, 2000, 5000, 10000},
+			shapeShared:  {100, 1000, 2000, 5000, 10000},
+			shapePerRule: {100, 1000, 2000, 5000},
 		}, 3, logf)
 	})
 	stage("cli", &res.CLI, func() {

@@ -109,7 +109,8 @@ func pathsOverlap(a, b pathMatch) bool {
 		return a.value == b.value
 	}
 	within := func(p, prefix string) bool {
-		return prefix == "/" || p == prefix || strings.HasPrefix(p, prefix+"/")
+		return prefix == "/" || p == prefix ||
+			len(p) > len(prefix) && p[len(prefix)] == '/' && strings.HasPrefix(p, prefix)
 	}
 	if a.kind == gwv1.PathMatchExact {
 		return within(a.value, b.value)
@@ -125,12 +126,10 @@ type mergeEntry struct {
 	route *kong.Route
 	sb    *serviceBuild
 	fp    *footprint
-	key   string // "" when the route is never merged
-	group *mergeGroup
+	key   int // index of its mergeKey from 1, 0 when the route is never merged
 }
 
 type mergeGroup struct {
-	key     string
 	top     int // position of the highest member
 	members []*mergeEntry
 }
@@ -149,6 +148,7 @@ func (t *translator) mergeRoutes() {
 		}
 	}
 	var order []*mergeEntry
+	keys := map[string]int{}
 	for _, sb := range t.kongServices {
 		for _, r := range sb.routes {
 			if streamRoute(r) {
@@ -156,7 +156,11 @@ func (t *translator) mergeRoutes() {
 			}
 			e := &mergeEntry{route: r, sb: sb, fp: prints[r]}
 			if e.fp != nil && len(r.Plugins) == 0 {
-				e.key = mergeKey(sb, r)
+				k := mergeKey(sb, r)
+				if keys[k] == 0 {
+					keys[k] = len(keys) + 1
+				}
+				e.key = keys[k]
 			}
 			order = append(order, e)
 		}
@@ -181,20 +185,18 @@ func (t *translator) mergeRoutes() {
 		}
 	}
 
-	open := map[string]*mergeGroup{}
+	open := map[int]*mergeGroup{}
 	var groups []*mergeGroup
 	for i, e := range order {
-		if e.key == "" {
+		if e.key == 0 {
 			continue
 		}
 		g := open[e.key]
 		if g != nil && len(g.members) < maxMergedRoutes && mayJoin(order, e, g.top, i, buckets, wide) {
 			g.members = append(g.members, e)
-			e.group = g
 			continue
 		}
-		g = &mergeGroup{key: e.key, top: i, members: []*mergeEntry{e}}
-		e.group = g
+		g = &mergeGroup{top: i, members: []*mergeEntry{e}}
 		open[e.key] = g
 		groups = append(groups, g)
 	}

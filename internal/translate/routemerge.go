@@ -124,7 +124,6 @@ func pathsOverlap(a, b pathMatch) bool {
 // mergeEntry is one Kong route of the HTTP router in priority order.
 type mergeEntry struct {
 	route *kong.Route
-	sb    *serviceBuild
 	fp    *footprint
 	key   int // index of its mergeKey from 1, 0 when the route is never merged
 }
@@ -154,7 +153,7 @@ func (t *translator) mergeRoutes() {
 			if streamRoute(r) {
 				continue
 			}
-			e := &mergeEntry{route: r, sb: sb, fp: prints[r]}
+			e := &mergeEntry{route: r, fp: prints[r]}
 			if e.fp != nil && len(r.Plugins) == 0 {
 				k := mergeKey(sb, r)
 				if keys[k] == 0 {

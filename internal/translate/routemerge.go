@@ -296,29 +296,35 @@ func mergeKey(sb *serviceBuild, r *kong.Route) string {
 }
 
 // mergedExpression ORs the members' expressions, stating the listener and
-// hostname predicates once for each run of members that share them.
+// hostname predicates once for each run of members that share them. A
+// member without predicates of its own matches its whole scope, which then
+// needs no others.
 func mergedExpression(members []*mergeEntry) string {
 	var alts []string
 	for i := 0; i < len(members); {
 		scope := members[i].fp.scope
 		var rests []string
 		seen := map[string]bool{}
+		whole := false
 		j := i
 		for ; j < len(members) && members[j].fp.scope == scope; j++ {
+			preds := members[j].fp.rest
+			whole = whole || len(preds) == 0
 			// Equal matches of different rules (a conflict the spec
 			// resolves by precedence) need to be stated once.
-			if r := restExpression(members[j].fp.rest); !seen[r] {
+			if r := restExpression(preds); !seen[r] {
 				seen[r] = true
 				rests = append(rests, r)
 			}
 		}
-		alt := scope + " && "
-		if len(rests) == 1 {
-			alt += rests[0]
-		} else {
-			alt += "(" + strings.Join(rests, " || ") + ")"
+		switch {
+		case whole:
+			alts = append(alts, scope)
+		case len(rests) == 1:
+			alts = append(alts, scope+" && "+rests[0])
+		default:
+			alts = append(alts, scope+" && ("+strings.Join(rests, " || ")+")")
 		}
-		alts = append(alts, alt)
 		i = j
 	}
 	if len(alts) == 1 {
@@ -328,13 +334,9 @@ func mergedExpression(members []*mergeEntry) string {
 }
 
 // restExpression is one member's own predicates, parenthesised when they
-// are several (each predicate is already a single term), or a test every
-// request passes when it has none.
+// are several (each predicate is already a single term).
 func restExpression(preds []string) string {
-	switch len(preds) {
-	case 0:
-		return `http.path ^= "/"`
-	case 1:
+	if len(preds) == 1 {
 		return preds[0]
 	}
 	return "(" + strings.Join(preds, " && ") + ")"

@@ -609,8 +609,10 @@ spec:
 		url := "https://" + hostAddr(gw, 443, corev1.ProtocolTCP) + "/"
 		c := tlsClient(host, roots)
 		eventuallyEcho(c, url, host, nil, "echo-")
-		pods := dataPlanePods(ctx, gw)
-		Expect(pods).To(HaveLen(2))
+		// Programmed counts the replicas that are up; the second one may
+		// still be starting (seen on a loaded machine).
+		var pods []corev1.Pod
+		Eventually(func() []corev1.Pod { pods = dataPlanePods(ctx, gw); return pods }, 2*time.Minute, time.Second).Should(HaveLen(2))
 		// presented is the certificate one replica presents for host.
 		presented := func(pod corev1.Pod) ([]byte, error) {
 			pc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strings"
 	"testing"
@@ -57,8 +58,9 @@ const (
 // accumulate; apiserver+etcd-rss-B/gateway what envtest's API server and
 // etcd grow by (the lab's grow alike, which the fleet stage leaves
 // headroom for). With FLEETMEM_PROFILES=<dir> it writes heap profiles before
-// and after (read them with `go tool pprof -top -sample_index=inuse_space
-// -base before.pb.gz after.pb.gz`).
+// and after, named after the sub-benchmark (read them with `go tool pprof
+// -top -sample_index=inuse_space -base <name>-before.pb.gz
+// <name>-after.pb.gz`).
 //
 // "created" makes the objects as the fleet stage does (client-go, no
 // annotations); "kubectl-applied" adds the last-applied-configuration
@@ -202,16 +204,16 @@ func benchmarkFleetMemory(b *testing.B, kubectlApplied bool) {
 
 func ptrTo[T any](v T) *T { return &v }
 
-// settledMemory runs the GC twice and returns the live heap (HeapInuse)
-// and the process's RSS; with dir set it also writes a heap profile.
+// settledMemory runs the GC twice and returns the live heap (what the last
+// GC marked: steadier than HeapInuse, which also counts the free space of
+// partly used spans) and the process's RSS; with dir set it also writes a
+// heap profile.
 func settledMemory(b *testing.B, dir, name string) (heap, rss uint64) {
 	time.Sleep(3 * time.Second) // let in-flight reconciles finish
 	runtime.GC()
 	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
 	if dir != "" {
-		f, err := os.Create(filepath.Join(dir, name+".pb.gz"))
+		f, err := os.Create(filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "_")+"-"+name+".pb.gz"))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -222,7 +224,9 @@ func settledMemory(b *testing.B, dir, name string) (heap, rss uint64) {
 			b.Fatal(err)
 		}
 	}
-	return ms.HeapInuse, kibField("/proc/self/status", "VmRSS:")
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	return live[0].Value.Uint64(), kibField("/proc/self/status", "VmRSS:")
 }
 
 // controlPlaneRSS is the RSS of this process's children: envtest's

@@ -11,7 +11,9 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,17 +37,28 @@ import (
 	"github.com/drawbridge-dev/drawbridge/internal/testutil/scalegen"
 )
 
+// fleetMemRoutes is how many HTTPRoutes each Gateway of
+// BenchmarkFleetMemory has (the fleet stage's shape).
+const fleetMemRoutes = 50
+
 // fleetMemBatch is how many Gateways each iteration of
-// BenchmarkFleetMemory adds; fleetMemRoutes how many HTTPRoutes each has
-// (the fleet stage's shape).
-const (
-	fleetMemBatch  = 10
-	fleetMemRoutes = 50
-)
+// BenchmarkFleetMemory adds: FLEETMEM_BATCH, 10 by default.
+func fleetMemBatch(b *testing.B) int {
+	s := os.Getenv("FLEETMEM_BATCH")
+	if s == "" {
+		return 10
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 200 {
+		b.Fatalf("FLEETMEM_BATCH=%q: want a number of Gateways from 1 to 200", s)
+	}
+	return n
+}
 
 // BenchmarkFleetMemory measures what the operator's memory grows by per
 // Gateway: the controllers run in this process on envtest, and every
-// iteration adds fleetMemBatch Gateways of fleetMemRoutes HTTPRoutes each
+// iteration adds fleetMemBatch (FLEETMEM_BATCH) Gateways of fleetMemRoutes
+// HTTPRoutes each, after a first Gateway that the baseline includes
 // (with their Services and EndpointSlices, as the fleet stage creates
 // them). Each Gateway has one replica: a Kong stand-in in a process of its
 // own (test/kongstandin/cmd/kong-standin) on a loopback address, serving
@@ -67,7 +80,13 @@ const (
 // annotation `kubectl apply` writes on every object it creates, a copy of
 // the object as JSON, as users' manifests carry it.
 //
-//	go test ./test/scalebench/ -run '^$' -bench FleetMemory -benchtime 2x
+// Run each variant in a process of its own with one iteration: the driver
+// first runs a benchmark with b.N = 1 and then again with the -benchtime
+// count, and what the earlier run left (its manager's goroutines, its
+// caches) is freed during the later one's measurement and skews it.
+//
+//	FLEETMEM_BATCH=30 go test ./test/scalebench/ -run '^$' -bench 'FleetMemory/created$' -benchtime 1x
+//	FLEETMEM_BATCH=30 go test ./test/scalebench/ -run '^$' -bench 'FleetMemory/kubectl-applied$' -benchtime 1x
 func BenchmarkFleetMemory(b *testing.B) {
 	b.Run("created", func(b *testing.B) { benchmarkFleetMemory(b, false) })
 	b.Run("kubectl-applied", func(b *testing.B) { benchmarkFleetMemory(b, true) })
@@ -180,20 +199,21 @@ func benchmarkFleetMemory(b *testing.B, kubectlApplied bool) {
 	next := 1
 	heap0, rss0 := settledMemory(b, dir, "before")
 	cp0 := controlPlaneRSS()
+	batch := fleetMemBatch(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		for g := 0; g < fleetMemBatch; g++ {
+		for g := 0; g < batch; g++ {
 			f.create(ctx, next)
 			next++
 		}
-		for g := next - fleetMemBatch; g < next; g++ {
+		for g := next - batch; g < next; g++ {
 			f.wait(ctx, g)
 		}
 	}
 	b.StopTimer()
 	heap1, rss1 := settledMemory(b, dir, "after")
 	cp1 := controlPlaneRSS()
-	added := float64(b.N * fleetMemBatch)
+	added := float64(b.N * batch)
 	b.ReportMetric(float64(int64(heap1)-int64(heap0))/added, "heap-B/gateway")
 	b.ReportMetric(float64(int64(rss1)-int64(rss0))/added, "rss-B/gateway")
 	b.ReportMetric(float64(int64(cp1)-int64(cp0))/added, "apiserver+etcd-rss-B/gateway")
@@ -348,6 +368,8 @@ func (f *memFleet) startReplica(ctx context.Context, gw *gwv1.Gateway, n int) {
 		"KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE="+filepath.Join(dir, "ca.crt"),
 		"KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT=on", "KONG_NGINX_ADMIN_SSL_VERIFY_DEPTH=1",
 		"KONG_PROXY_ACCESS_LOG=off", "KONG_ADMIN_ACCESS_LOG=off", "KONG_PROXY_ERROR_LOG=off", "KONG_ADMIN_ERROR_LOG=off")
+	// A benchmark killed on its timeout leaves no stand-in behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		b.Fatalf("start the Kong stand-in: %v", err)
 	}

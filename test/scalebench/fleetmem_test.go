@@ -26,6 +26,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -108,7 +109,12 @@ func benchmarkFleetMemory(b *testing.B, kubectlApplied bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	env, cfg, err := envtestenv.Start(root, crds)
+	// Every Gateway has 13 Services (10 backends, its proxy, admin and
+	// metrics Services): envtest's default /24 of Service addresses holds
+	// fewer than 20 Gateways.
+	env, cfg, err := envtestenv.StartWith(root, func(env *envtest.Environment) {
+		env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.0.0.0/16")
+	}, crds)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -255,10 +255,30 @@ func settledMemory(b *testing.B, dir, name string) (heap, rss uint64) {
 	return live[0].Value.Uint64(), kibField("/proc/self/status", "VmRSS:")
 }
 
-// controlPlaneRSS is the RSS of this process's children: envtest's
-// kube-apiserver and etcd.
+// controlPlaneRSS is the RSS of envtest's kube-apiserver and etcd: this
+// process's children of those names (the stand-ins are its children too).
 func controlPlaneRSS() uint64 {
-	return treeUsage(os.Getpid()).RSSBytes - kibField("/proc/self/status", "VmRSS:")
+	self := strconv.Itoa(os.Getpid())
+	var rss uint64
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		raw, err := os.ReadFile(filepath.Join(d, "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		s := string(raw)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		comm, rest := s[open+1:end], strings.Fields(s[end+1:])
+		if len(rest) < 2 || rest[1] != self || (comm != "kube-apiserver" && comm != "etcd") {
+			continue
+		}
+		rss += statusRSS(filepath.Join(d, "status"))
+	}
+	return rss
 }
 
 // memFleet is BenchmarkFleetMemory's Gateways and their stand-in replicas.

@@ -78,13 +78,13 @@ func (b *labBench) dropBigGateway() {
 // lab grows by per Gateway, fleetOthersEach; fleetHeadroom is kept free
 // whatever the size.
 const (
-	// fleetOthersEach is what the lab's API server and etcd, and the
-	// operator, grow by per Gateway of 50 routes, rounded up: about 24 MiB
-	// for the API server and etcd together (RSS; BenchmarkFleetMemory on
-	// envtest, from 11 to 31 Gateways) and 0.84 MiB for the operator (the
-	// 94-Gateway run: 65 to 144 MiB). The lab's kube-controller-manager
-	// (Deployments, ReplicaSets, Pods, EndpointSlices of every data plane)
-	// adds to it and is covered by the rounding and fleetHeadroom.
+	// fleetOthersEach is what the rest of the lab grows by per Gateway of
+	// 50 routes, with a margin of about two: the API server and etcd
+	// together about 12 MiB (RSS; BenchmarkFleetMemory on envtest, from 1
+	// to 31 Gateways), the operator 0.84 MiB (the 94-Gateway run: 65 to
+	// 144 MiB), and the lab's kube-controller-manager, which envtest does
+	// not run, a little for the Deployment, ReplicaSet, Pod and
+	// EndpointSlices of every data plane.
 	fleetOthersEach = 32 << 20
 	// fleetHeadroom is kept free for what does not grow with the number of
 	// Gateways: Kong's growth under the stage's load (one route changed at

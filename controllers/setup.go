@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	"github.com/drawbridge-dev/drawbridge/internal/dataplane"
 )
@@ -37,15 +36,6 @@ type Options struct {
 	// answer within it is reported as lagging and tried again by the next
 	// reconcile.
 	AdminTimeout time.Duration
-}
-
-// CacheOptions configure the manager's cache. Reads of kinds without an
-// informer fail instead of silently starting one, so a stray typed read of a
-// Secret can never pull every Secret in the cluster into memory. Cached
-// objects drop their managedFields, which nothing here reads and which are
-// often the largest part of a route or Service.
-func CacheOptions() cache.Options {
-	return cache.Options{ReaderFailOnMissingInformer: true, DefaultTransform: cache.TransformStripManagedFields()}
 }
 
 // Setup registers the indexes and every reconciler with the manager.

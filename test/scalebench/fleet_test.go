@@ -18,13 +18,16 @@ type fleetResult struct {
 	Requested, Gateways, RoutesEach int
 	Reason                          string // why fewer Gateways than requested ran
 	KongEach                        uint64 // PSS of the first Gateway's Kong, alone
-	ProgrammedSeconds               float64
-	OperatorRSS, KongRSS            uint64
-	KongProcesses                   int
-	IdleCPUPercent                  float64 // operator CPU while nothing changes
-	IdleSeconds                     float64
-	Propagation                     propagation
-	Served, Checked                 int
+	// MemAvailableAfter is MemAvailable with the whole fleet up: what
+	// fleetHeadroom left unused.
+	MemAvailableAfter    uint64
+	ProgrammedSeconds    float64
+	OperatorRSS, KongRSS uint64
+	KongProcesses        int
+	IdleCPUPercent       float64 // operator CPU while nothing changes
+	IdleSeconds          float64
+	Propagation          propagation
+	Served, Checked      int
 }
 
 // dropBigGateway removes the big Gateway and the generated namespaces, so
@@ -69,10 +72,42 @@ func (b *labBench) dropBigGateway() {
 	b.routes, b.services = 0, 0
 }
 
+// The fleet is sized on the memory the machine has, so that a smaller
+// machine runs fewer Gateways instead of swapping. Each Gateway costs its
+// Kong (measured: the first Gateway's Kong PSS) plus what the rest of the
+// lab grows by per Gateway, fleetOthersEach; fleetHeadroom is kept free
+// whatever the size.
+const (
+	// fleetOthersEach is what the rest of the lab grows by per Gateway of
+	// 50 routes, with a margin of about two: the API server and etcd
+	// together about 12 MiB (RSS; BenchmarkFleetMemory on envtest, from 1
+	// to 31 Gateways), the operator 0.84 MiB (the 94-Gateway run: 65 to
+	// 144 MiB), and the lab's kube-controller-manager, which envtest does
+	// not run, a little for the Deployment, ReplicaSet, Pod and
+	// EndpointSlices of every data plane.
+	fleetOthersEach = 32 << 20
+	// fleetHeadroom is kept free for what does not grow with the number of
+	// Gateways: Kong's growth under the stage's load (one route changed at
+	// a time on one Gateway; in the 94-Gateway run Kong's processes used
+	// 130 MiB per Gateway together, less than the first one's 139 MiB
+	// alone, since shared pages count once), the page cache of the lab's
+	// programs, and a margin.
+	fleetHeadroom = 2 << 30
+)
+
+// fleetFits is how many Gateways run: the first one (already up, its Kong
+// using kongEach bytes of PSS), plus as many more as fit in the memory
+// available with it up, less fleetHeadroom; at most requested.
+func fleetFits(requested int, kongEach, available uint64) int {
+	if kongEach == 0 || available <= fleetHeadroom {
+		return min(requested, 1)
+	}
+	return min(requested, 1+int((available-fleetHeadroom)/(kongEach+fleetOthersEach)))
+}
+
 // measureFleet creates up to requested Gateways with routesEach routes each,
 // bounded by the memory the machine has for their Kong processes: the
-// first Gateway's Kong is measured, and at most as many as fit in 60% of
-// the memory then available run.
+// first Gateway's Kong is measured, and as many run as fleetFits allows.
 func (b *labBench) measureFleet(requested, routesEach int) fleetResult {
 	res := fleetResult{Requested: requested, RoutesEach: routesEach, Gateways: requested}
 	start := time.Now()
@@ -108,9 +143,10 @@ spec:
 	b.waitGateway("fleet-0", "gw", 5*time.Minute)
 	if each, avail := processUsage(isKong).PSSBytes, memAvailable(); each > 0 && avail > 0 {
 		res.KongEach = each
-		if fit := 1 + int(avail*6/10/each); fit < requested {
+		if fit := fleetFits(requested, each, avail); fit < requested {
 			res.Gateways = fit
-			res.Reason = fmt.Sprintf("%d MiB were available with the first Gateway up, and its Kong uses %d MiB (PSS): %d fit in 60%% of that", avail>>20, each>>20, fit)
+			res.Reason = fmt.Sprintf("%d MiB were available with the first Gateway up; its Kong uses %d MiB (PSS), and the lab's API server, etcd and the operator grow by about %d MiB per Gateway: %d fit with %d MiB kept free",
+				avail>>20, each>>20, fleetOthersEach>>20, fit, fleetHeadroom>>20)
 		}
 	}
 	b.logf("fleet: %d Gateways with %d routes each", res.Gateways, routesEach)
@@ -142,8 +178,9 @@ spec:
 	res.OperatorRSS = processUsage(isOperator).RSSBytes
 	k := processUsage(isKong)
 	res.KongRSS, res.KongProcesses = k.PSSBytes, k.Count
+	res.MemAvailableAfter = memAvailable()
 	res.Propagation = b.measurePropagationOn("fleet-0", "gw", addrs[0], routesEach, 10)
-	b.logf("fleet: operator %d MiB, idle CPU %.1f%%, Kong %d MiB in %d processes", res.OperatorRSS>>20, res.IdleCPUPercent, res.KongRSS>>20, res.KongProcesses)
+	b.logf("fleet: operator %d MiB, idle CPU %.1f%%, Kong %d MiB in %d processes, %d MiB still available", res.OperatorRSS>>20, res.IdleCPUPercent, res.KongRSS>>20, res.KongProcesses, res.MemAvailableAfter>>20)
 	return res
 }
 

@@ -261,6 +261,9 @@ func fleetSection(f fleetResult) benchreport.Section {
 	if f.Reason != "" {
 		text += " Fewer Gateways ran than the " + fmt.Sprint(f.Requested) + " asked for: " + f.Reason + "."
 	}
+	if f.MemAvailableAfter > 0 {
+		text += " With the whole fleet up, " + bytesOf(f.MemAvailableAfter) + " of memory were still available."
+	}
 	return benchreport.Section{Title: "A fleet of Gateways", Text: text, Tables: []benchreport.Table{t, p}}
 }
 

@@ -74,6 +74,12 @@ func Scheme() *runtime.Scheme {
 // Start runs an API server with the Drawbridge CRDs and the CRDs in
 // crdDirs installed. Stop the returned environment when done.
 func Start(root string, crdDirs ...string) (*envtest.Environment, *rest.Config, error) {
+	return StartWith(root, nil, crdDirs...)
+}
+
+// StartWith is Start with a chance to configure the environment (API
+// server flags, for example) before it starts; configure may be nil.
+func StartWith(root string, configure func(*envtest.Environment), crdDirs ...string) (*envtest.Environment, *rest.Config, error) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		assets = filepath.Join(root, "bin", "k8s", kubeVersion)
@@ -85,6 +91,9 @@ func Start(root string, crdDirs ...string) (*envtest.Environment, *rest.Config, 
 		BinaryAssetsDirectory: assets,
 		CRDDirectoryPaths:     append([]string{filepath.Join(root, "config", "crd", "bases")}, crdDirs...),
 		ErrorIfCRDPathMissing: true,
+	}
+	if configure != nil {
+		configure(env)
 	}
 	cfg, err := env.Start()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"sort"
 	"strings"
@@ -13,8 +14,11 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -303,8 +307,79 @@ func (r *GatewayReconciler) gatewaysForEndpointSlice(ctx context.Context, o clie
 	return reqs
 }
 
-// allGateways answers Namespace events: a label change can change which
-// routes any Gateway's allowedRoutes selector admits.
+// gatewaysForNamespace maps a Namespace event to the Gateways it can
+// change: those in the namespace (one being deleted is not provisioned),
+// and those that admit routes, ListenerSets or consumers by a namespace
+// label selector, in their own listeners or in a ListenerSet's. Every other
+// Gateway reads nothing of a namespace but its name, and the routes,
+// ListenerSets and consumers in it bring their own events. Enqueueing every
+// Gateway instead made creating N namespaces cost N times every Gateway's
+// reconcile (a fleet of Gateways, each in a namespace of its own).
+func (r *GatewayReconciler) gatewaysForNamespace(ctx context.Context, ns client.Object) []reconcile.Request {
+	var gws gwv1.GatewayList
+	if err := r.Client.List(ctx, &gws); err != nil {
+		log.FromContext(ctx).Error(err, "list Gateways")
+		return nil
+	}
+	selecting := map[types.NamespacedName]bool{}
+	if r.ListenerSets {
+		var sets gwv1.ListenerSetList
+		if err := r.Client.List(ctx, &sets); err != nil {
+			log.FromContext(ctx).Error(err, "list ListenerSets")
+			return nil
+		}
+		for i := range sets.Items {
+			set := &sets.Items[i]
+			for _, l := range set.Spec.Listeners {
+				if selectsNamespaces(l.AllowedRoutes) {
+					if key, ok := gatewayapi.ListenerSetParent(set); ok {
+						selecting[key] = true
+					}
+				}
+			}
+		}
+	}
+	var reqs []reconcile.Request
+	for i := range gws.Items {
+		gw := &gws.Items[i]
+		key := client.ObjectKeyFromObject(gw)
+		if gw.Namespace == ns.GetName() || selecting[key] || gatewaySelectsNamespaces(gw) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: key})
+		}
+	}
+	return reqs
+}
+
+// gatewaySelectsNamespaces reports whether a Gateway admits routes or
+// ListenerSets by namespace labels.
+func gatewaySelectsNamespaces(gw *gwv1.Gateway) bool {
+	for _, l := range gw.Spec.Listeners {
+		if selectsNamespaces(l.AllowedRoutes) {
+			return true
+		}
+	}
+	al := gw.Spec.AllowedListeners
+	return al != nil && al.Namespaces != nil && al.Namespaces.From != nil && *al.Namespaces.From == gwv1.NamespacesFromSelector
+}
+
+func selectsNamespaces(ar *gwv1.AllowedRoutes) bool {
+	return ar != nil && ar.Namespaces != nil && ar.Namespaces.From != nil && *ar.Namespaces.From == gwv1.NamespacesFromSelector
+}
+
+// namespaceChanged passes Namespace updates that can matter to a Gateway:
+// labels (selectors), and the start of deletion.
+var namespaceChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		if e.ObjectOld == nil || e.ObjectNew == nil {
+			return true
+		}
+		return !maps.Equal(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels()) ||
+			(e.ObjectOld.GetDeletionTimestamp() == nil) != (e.ObjectNew.GetDeletionTimestamp() == nil)
+	},
+}
+
+// allGateways answers events that can change any Gateway's translation
+// (ReferenceGrants, and the plugin and class objects that name no Gateway).
 func (r *GatewayReconciler) allGateways(ctx context.Context, _ client.Object) []reconcile.Request {
 	var gws gwv1.GatewayList
 	if err := r.Client.List(ctx, &gws); err != nil {

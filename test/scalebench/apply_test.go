@@ -28,8 +28,8 @@ type applySample struct {
 	// KongRoutes, Services, Upstreams and Targets count the config's
 	// entities.
 	KongRoutes, Services, Upstreams, Targets int
-	Seconds                      []float64 // one per repetition, POST to the worker serving it
-	KongRSS                      uint64    // Kong's processes after the last repetition
+	Seconds                                  []float64 // one per repetition, POST to the worker serving it
+	KongRSS                                  uint64    // Kong's processes after the last repetition
 }
 
 // The shapes measureApply compares. "merged" is what Drawbridge generates;

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -48,6 +49,7 @@ func main() {
 			os.Exit(1)
 		}
 	case "translate":
+		batchGC()
 		os.Exit(translatecli.Run(context.Background(), args, os.Stdout, os.Stderr))
 	case "convert":
 		os.Exit(convertcli.Run(args, os.Stdin, os.Stdout, os.Stderr))
@@ -173,4 +175,17 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// batchGC lets the garbage collector run less often in a one-shot command
+// (unless GOGC says otherwise): everything it reads stays live until the
+// output is written, so the default target (collect when the heap doubles)
+// repeats work that frees little. At 10,000 generated routes `drawbridge
+// translate -o yaml` took 0.77-0.93 s with GOGC=300 against 1.01-1.21 s
+// with the default (alternating runs on a busy 2-core machine), and peaked
+// at 180 MiB of RSS instead of 148 MiB (216 MiB with -o json).
+func batchGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(300)
+	}
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/api/v1alpha1"
 	"github.com/drawbridge-dev/drawbridge/controllers"
 	"github.com/drawbridge-dev/drawbridge/internal/dataplane"
+	"github.com/drawbridge-dev/drawbridge/internal/lab/proc"
 	"github.com/drawbridge-dev/drawbridge/internal/provision"
 	"github.com/drawbridge-dev/drawbridge/internal/testutil/envtestenv"
 	"github.com/drawbridge-dev/drawbridge/internal/testutil/scalegen"
@@ -258,25 +259,11 @@ func settledMemory(b *testing.B, dir, name string) (heap, rss uint64) {
 // controlPlaneRSS is the RSS of envtest's kube-apiserver and etcd: this
 // process's children of those names (the stand-ins are its children too).
 func controlPlaneRSS() uint64 {
-	self := strconv.Itoa(os.Getpid())
 	var rss uint64
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, d := range dirs {
-		raw, err := os.ReadFile(filepath.Join(d, "stat"))
-		if err != nil {
-			continue
+	for _, p := range proc.Stats() {
+		if p.PPID == os.Getpid() && (p.Command == "kube-apiserver" || p.Command == "etcd") {
+			rss += statusRSS(filepath.Join("/proc", strconv.Itoa(p.PID), "status"))
 		}
-		// pid (comm) state ppid ...
-		s := string(raw)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < open {
-			continue
-		}
-		comm, rest := s[open+1:end], strings.Fields(s[end+1:])
-		if len(rest) < 2 || rest[1] != self || (comm != "kube-apiserver" && comm != "etcd") {
-			continue
-		}
-		rss += statusRSS(filepath.Join(d, "status"))
 	}
 	return rss
 }

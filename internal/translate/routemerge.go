@@ -171,6 +171,18 @@ func (t *translator) mergeRoutes() {
 		return order[i].route.Name < order[j].route.Name
 	})
 
+	runs := make([][2]int, len(order))
+	for i := 0; i < len(order); {
+		j := i
+		for j+1 < len(order) && order[j+1].route.Priority == order[i].route.Priority {
+			j++
+		}
+		for k := i; k <= j; k++ {
+			runs[k] = [2]int{i, j}
+		}
+		i = j + 1
+	}
+
 	// Routes with an exact hostname are indexed by port and hostname; the
 	// others (wildcard, no hostname, unknown shape) may overlap any route
 	// and are checked against every candidate.
@@ -191,7 +203,7 @@ func (t *translator) mergeRoutes() {
 			continue
 		}
 		g := open[e.key]
-		if g != nil && len(g.members) < maxMergedRoutes && mayJoin(order, e, g.top, i, buckets, wide) {
+		if g != nil && len(g.members) < maxMergedRoutes && mayJoin(order, runs, e, g.top, i, buckets, wide) {
 			g.members = append(g.members, e)
 			continue
 		}
@@ -228,20 +240,26 @@ func (t *translator) mergeRoutes() {
 }
 
 // mayJoin reports whether the route at position i may move up to position
-// top: every route strictly between them that is not interchangeable with
-// it (another key) must be unable to match what it matches. Routes of the
-// same key are interchangeable: whichever wins, the request is handled the
-// same way.
-func mayJoin(order []*mergeEntry, e *mergeEntry, top, i int, buckets map[string][]int, wide []int) bool {
+// top: every route ranked between them that is not interchangeable with it
+// (another key) must be unable to match what it matches. Routes of the same
+// key are interchangeable: whichever wins, the request is handled the same
+// way. Kong orders routes of equal priority by id, not by the order here,
+// so routes with the top's or the moving route's own priority count as
+// between them too (runs[p] is the span of equal priorities around p).
+func mayJoin(order []*mergeEntry, runs [][2]int, e *mergeEntry, top, i int, buckets map[string][]int, wide []int) bool {
+	first, last := runs[top][0], runs[i][1]
+	blocked := func(p int) bool {
+		x := order[p]
+		return x.key != e.key && x.fp.overlap(e.fp)
+	}
 	check := func(positions []int) (bool, int) {
-		lo := sort.SearchInts(positions, top+1)
-		hi := sort.SearchInts(positions, i)
+		lo := sort.SearchInts(positions, first)
+		hi := sort.SearchInts(positions, last+1)
 		if hi-lo > maxMergeScan {
 			return false, hi - lo
 		}
 		for _, p := range positions[lo:hi] {
-			x := order[p]
-			if x.key != e.key && x.fp.overlap(e.fp) {
+			if blocked(p) {
 				return false, hi - lo
 			}
 		}
@@ -255,12 +273,11 @@ func mayJoin(order []*mergeEntry, e *mergeEntry, top, i int, buckets map[string]
 		ok2, n2 := check(wide)
 		return ok2 && n1+n2 <= maxMergeScan
 	}
-	if i-top-1 > maxMergeScan {
+	if last-first+1 > maxMergeScan {
 		return false
 	}
-	for p := top + 1; p < i; p++ {
-		x := order[p]
-		if x.key != e.key && x.fp.overlap(e.fp) {
+	for p := first; p <= last; p++ {
+		if blocked(p) {
 			return false
 		}
 	}

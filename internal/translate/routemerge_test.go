@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/drawbridge-dev/drawbridge/internal/kong"
 )
 
 // The overlap tests read the predicates as Kong evaluates them; a pair
@@ -81,5 +83,29 @@ func TestFootprintOverlap(t *testing.T) {
 	}
 	if !base.overlap(nil) || !(*footprint)(nil).overlap(&base) {
 		t.Error("a route of unknown shape overlaps every route")
+	}
+}
+
+// Kong orders routes of equal priority by id, so a route with the same
+// priority as the one moving up may be tried before it today: moving it up
+// past that route must count as passing it.
+func TestMayJoinCountsEqualPriorities(t *testing.T) {
+	prefix := pathMatch{kind: gwv1.PathMatchPathPrefix, value: "/a"}
+	entry := func(priority uint64, name string, key int) *mergeEntry {
+		return &mergeEntry{route: &kong.Route{Name: name, Priority: priority}, key: key,
+			fp: &footprint{port: 80, host: "a.example.com", path: prefix}}
+	}
+	// top and moving share a key; other, of another key, overlaps moving
+	// and has its priority, but sorts after it here.
+	top, moving, other := entry(10, "top", 1), entry(5, "a", 1), entry(5, "b", 2)
+	order := []*mergeEntry{top, moving, other}
+	runs := [][2]int{{0, 0}, {1, 2}, {1, 2}}
+	buckets := map[string][]int{"80 a.example.com": {0, 1, 2}}
+	if mayJoin(order, runs, moving, 0, 1, buckets, nil) {
+		t.Error("a route moved up past an overlapping route of its own priority")
+	}
+	other.fp.path = pathMatch{kind: gwv1.PathMatchPathPrefix, value: "/b"}
+	if !mayJoin(order, runs, moving, 0, 1, buckets, nil) {
+		t.Error("a disjoint route of the same priority blocked the merge")
 	}
 }

@@ -50,61 +50,70 @@ var _ = Describe("KongPlugin and KongConsumer admission (CEL and schema)", func(
 })
 
 var _ = Describe("KongPlugin status", func() {
-	ctx := context.Background()
 	It("drops this Gateway's stale ancestor entry and keeps the others", func() {
-		ns := newNamespace()
-		class := newClass(nil)
-		gw := newGateway(ns, class.Name, nil)
-		Eventually(gatewayCondition(gw, "Accepted")).Should(haveCondition(metav1.ConditionTrue, "Accepted"))
-
-		plugin := &v1alpha1.KongPlugin{ObjectMeta: metav1.ObjectMeta{Name: unique("kp"), Namespace: ns},
-			Spec: v1alpha1.KongPluginSpec{Plugin: "correlation-id"}}
-		Expect(k8s.Create(ctx, plugin)).To(Succeed())
-		ref := func(name string) gwv1.ParentReference {
-			return gwv1.ParentReference{Group: ptr.To(gwv1.Group(gwv1.GroupName)), Kind: ptr.To(gwv1.Kind("Gateway")),
-				Namespace: ptr.To(gwv1.Namespace(ns)), Name: gwv1.ObjectName(name)}
-		}
-		cond := []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionTrue, Reason: "Accepted", LastTransitionTime: metav1.Now(), ObservedGeneration: 1}}
+		ns, gw := acceptedGatewayForPlugins()
 		// Until translation judges plugins, this Gateway has no verdict on
 		// it: its old entry must go, another controller's and another
 		// Gateway's stay.
-		plugin.Status.Ancestors = []gwv1.PolicyAncestorStatus{
-			{AncestorRef: ref(gw.Name), ControllerName: gatewayapi.ControllerName, Conditions: cond},
-			{AncestorRef: ref(gw.Name), ControllerName: "example.com/other", Conditions: cond},
-			{AncestorRef: ref("elsewhere"), ControllerName: gatewayapi.ControllerName, Conditions: cond},
-		}
-		Expect(k8s.Status().Update(ctx, plugin)).To(Succeed())
-		Eventually(func() []gwv1.PolicyAncestorStatus {
-			var p v1alpha1.KongPlugin
-			Expect(get(&p, ns, plugin.Name)()).To(Succeed())
-			return p.Status.Ancestors
-		}).Should(SatisfyAll(HaveLen(2), ContainElement(HaveField("ControllerName", gwv1.GatewayController("example.com/other"))),
+		plugin := pluginWithAncestors(ns,
+			ancestorEntry{gw.Name, gatewayapi.ControllerName},
+			ancestorEntry{gw.Name, "example.com/other"},
+			ancestorEntry{"elsewhere", gatewayapi.ControllerName})
+		Eventually(pluginAncestors(ns, plugin.Name)).Should(SatisfyAll(HaveLen(2),
+			ContainElement(HaveField("ControllerName", gwv1.GatewayController("example.com/other"))),
 			ContainElement(HaveField("AncestorRef.Name", gwv1.ObjectName("elsewhere")))))
 	})
 
 	It("removes its last ancestor entry, leaving status.ancestors empty (the field is required)", func() {
-		ns := newNamespace()
-		class := newClass(nil)
-		gw := newGateway(ns, class.Name, nil)
-		Eventually(gatewayCondition(gw, "Accepted")).Should(haveCondition(metav1.ConditionTrue, "Accepted"))
-
-		plugin := &v1alpha1.KongPlugin{ObjectMeta: metav1.ObjectMeta{Name: unique("kp"), Namespace: ns},
-			Spec: v1alpha1.KongPluginSpec{Plugin: "correlation-id"}}
-		Expect(k8s.Create(ctx, plugin)).To(Succeed())
-		plugin.Status.Ancestors = []gwv1.PolicyAncestorStatus{{
-			AncestorRef: gwv1.ParentReference{Group: ptr.To(gwv1.Group(gwv1.GroupName)), Kind: ptr.To(gwv1.Kind("Gateway")),
-				Namespace: ptr.To(gwv1.Namespace(ns)), Name: gwv1.ObjectName(gw.Name)},
-			ControllerName: gatewayapi.ControllerName,
-			Conditions:     []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionTrue, Reason: "Accepted", LastTransitionTime: metav1.Now(), ObservedGeneration: 1}},
-		}}
-		Expect(k8s.Status().Update(ctx, plugin)).To(Succeed())
-		Eventually(func() []gwv1.PolicyAncestorStatus {
-			var p v1alpha1.KongPlugin
-			Expect(get(&p, ns, plugin.Name)()).To(Succeed())
-			return p.Status.Ancestors
-		}).Should(BeEmpty())
+		ns, gw := acceptedGatewayForPlugins()
+		plugin := pluginWithAncestors(ns, ancestorEntry{gw.Name, gatewayapi.ControllerName})
+		Eventually(pluginAncestors(ns, plugin.Name)).Should(BeEmpty())
 	})
 })
+
+// acceptedGatewayForPlugins is a Gateway of a class of its own in a new
+// namespace, once it is Accepted.
+func acceptedGatewayForPlugins() (string, *gwv1.Gateway) {
+	ns := newNamespace()
+	class := newClass(nil)
+	gw := newGateway(ns, class.Name, nil)
+	Eventually(gatewayCondition(gw, "Accepted")).Should(haveCondition(metav1.ConditionTrue, "Accepted"))
+	return ns, gw
+}
+
+// ancestorEntry is an Accepted entry of a KongPlugin's status.ancestors:
+// the Gateway (in the plugin's namespace) and the controller that wrote it.
+type ancestorEntry struct {
+	gateway    string
+	controller gwv1.GatewayController
+}
+
+// pluginWithAncestors creates a KongPlugin in ns whose status already holds
+// the given ancestor entries.
+func pluginWithAncestors(ns string, entries ...ancestorEntry) *v1alpha1.KongPlugin {
+	ctx := context.Background()
+	plugin := &v1alpha1.KongPlugin{ObjectMeta: metav1.ObjectMeta{Name: unique("kp"), Namespace: ns},
+		Spec: v1alpha1.KongPluginSpec{Plugin: "correlation-id"}}
+	Expect(k8s.Create(ctx, plugin)).To(Succeed())
+	cond := []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionTrue, Reason: "Accepted", LastTransitionTime: metav1.Now(), ObservedGeneration: 1}}
+	for _, e := range entries {
+		plugin.Status.Ancestors = append(plugin.Status.Ancestors, gwv1.PolicyAncestorStatus{
+			AncestorRef: gwv1.ParentReference{Group: ptr.To(gwv1.Group(gwv1.GroupName)), Kind: ptr.To(gwv1.Kind("Gateway")),
+				Namespace: ptr.To(gwv1.Namespace(ns)), Name: gwv1.ObjectName(e.gateway)},
+			ControllerName: e.controller, Conditions: cond})
+	}
+	Expect(k8s.Status().Update(ctx, plugin)).To(Succeed())
+	return plugin
+}
+
+// pluginAncestors reads a KongPlugin's status.ancestors.
+func pluginAncestors(ns, name string) func() []gwv1.PolicyAncestorStatus {
+	return func() []gwv1.PolicyAncestorStatus {
+		var p v1alpha1.KongPlugin
+		Expect(get(&p, ns, name)()).To(Succeed())
+		return p.Status.Ancestors
+	}
+}
 
 var _ = Describe("Custom plugins", func() {
 	ctx := context.Background()

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -236,7 +235,7 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 					rest := append(append([]string{}, v.preds...), m.preds...)
 					preds := append(append([]string{}, scopePreds...), rest...)
 					fp := &footprint{port: int32(s.listener.spec.Port), host: s.host, path: m.path, method: m.method,
-						scope: strings.Join(scopePreds, " && "), rest: rest}
+						scope: scopePreds, rest: rest}
 					tags := routeTags(meta, extra...)
 					route := &kong.Route{
 						Name:         entityName(meta.key.Kind, meta.key.Namespace, meta.key.Name, p.idx, mi, s.listener.index, s.hostIdx, vi),

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,14 +35,7 @@ import (
 const mergedTag = "drawbridge-merged-routes"
 
 // MergedRouteTag reports whether a Kong entity's tags mark a merged route.
-func MergedRouteTag(tags []string) bool {
-	for _, t := range tags {
-		if t == mergedTag {
-			return true
-		}
-	}
-	return false
-}
+func MergedRouteTag(tags []string) bool { return slices.Contains(tags, mergedTag) }
 
 const (
 	// maxMergedRoutes bounds a merged route's size: its expression grows
@@ -61,7 +55,7 @@ type footprint struct {
 	host   string // "" for any host, an exact name, or "*.suffix"
 	path   pathMatch
 	method string // "" for any method
-	scope  string
+	scope  []string
 	rest   []string
 }
 
@@ -319,12 +313,12 @@ func mergeKey(sb *serviceBuild, r *kong.Route) string {
 func mergedExpression(members []*mergeEntry) string {
 	var alts []string
 	for i := 0; i < len(members); {
-		scope := members[i].fp.scope
+		scope := strings.Join(members[i].fp.scope, " && ")
 		var rests []string
 		seen := map[string]bool{}
 		whole := false
 		j := i
-		for ; j < len(members) && members[j].fp.scope == scope; j++ {
+		for ; j < len(members) && slices.Equal(members[j].fp.scope, members[i].fp.scope); j++ {
 			preds := members[j].fp.rest
 			whole = whole || len(preds) == 0
 			// Equal matches of different rules (a conflict the spec

@@ -105,6 +105,20 @@ func fleetFits(requested int, kongEach, available uint64) int {
 	return min(requested, 1+int((available-fleetHeadroom)/(kongEach+fleetOthersEach)))
 }
 
+// fleetNamespace moves a generated set's Services and EndpointSlices into
+// namespace ns, a Gateway of the fleet's own, and lists them after the
+// namespace, in the order to create them.
+func fleetNamespace(set *scalegen.Set, ns string) []client.Object {
+	set.Namespaces[0].Name = ns
+	objs := []client.Object{&set.Namespaces[0]}
+	for i := range set.Services {
+		set.Services[i].Namespace = ns
+		set.EndpointSlices[i].Namespace = ns
+		objs = append(objs, &set.Services[i], &set.EndpointSlices[i])
+	}
+	return objs
+}
+
 // measureFleet creates up to requested Gateways with routesEach routes each,
 // bounded by the memory the machine has for their Kong processes: the
 // first Gateway's Kong is measured, and as many run as fleetFits allows.
@@ -115,14 +129,7 @@ func (b *labBench) measureFleet(requested, routesEach int) fleetResult {
 		ns := fmt.Sprintf("fleet-%d", g)
 		set := scalegen.Generate(scalegen.Options{Routes: routesEach, Namespaces: 1, GatewayNamespace: ns, GatewayName: "gw",
 			TargetPort: 3000, Endpoints: func(i int) []string { return b.endpointsOf(g*10 + i) }})
-		set.Namespaces[0].Name = ns
-		objs := []client.Object{&set.Namespaces[0]}
-		for i := range set.Services {
-			set.Services[i].Namespace = ns
-			set.EndpointSlices[i].Namespace = ns
-			objs = append(objs, &set.Services[i], &set.EndpointSlices[i])
-		}
-		b.createAll(objs)
+		b.createAll(fleetNamespace(set, ns))
 		b.apply(fmt.Sprintf(`
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
@@ -132,7 +139,7 @@ spec:
   listeners:
   - {name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}
 `, ns, fleetClassName))
-		objs = objs[:0]
+		var objs []client.Object
 		for i := range set.HTTPRoutes {
 			set.HTTPRoutes[i].Namespace = ns
 			objs = append(objs, &set.HTTPRoutes[i])

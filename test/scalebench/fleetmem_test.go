@@ -306,13 +306,7 @@ func (f *memFleet) create(ctx context.Context, g int) {
 	}
 	ns := fmt.Sprintf("fleet-%d", g)
 	set := scalegen.Generate(scalegen.Options{Routes: fleetMemRoutes, Namespaces: 1, GatewayNamespace: ns, GatewayName: "gw", TargetPort: 3000})
-	set.Namespaces[0].Name = ns
-	objs := []client.Object{&set.Namespaces[0]}
-	for i := range set.Services {
-		set.Services[i].Namespace = ns
-		set.EndpointSlices[i].Namespace = ns
-		objs = append(objs, &set.Services[i], &set.EndpointSlices[i])
-	}
+	objs := fleetNamespace(set, ns)
 	gw := set.Gateway
 	gw.Spec.GatewayClassName = fleetClassName
 	objs = append(objs, gw)

@@ -8,6 +8,7 @@ import (
 
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/drawbridge-dev/drawbridge/internal/gatewayapi"
 	"github.com/drawbridge-dev/drawbridge/internal/kong"
 )
 
@@ -71,25 +72,10 @@ func (a *footprint) overlap(b *footprint) bool {
 	if a.method != "" && b.method != "" && a.method != b.method {
 		return false
 	}
-	return hostsOverlap(a.host, b.host) && pathsOverlap(a.path, b.path)
-}
-
-// hostsOverlap compares hostnames as Kong's host predicates do: an exact
-// name is equality, "*.suffix" is "ends with .suffix".
-func hostsOverlap(a, b string) bool {
-	if a == "" || b == "" {
-		return true
-	}
-	wa, wb := strings.HasPrefix(a, "*."), strings.HasPrefix(b, "*.")
-	switch {
-	case wa && wb:
-		return strings.HasSuffix(a[1:], b[1:]) || strings.HasSuffix(b[1:], a[1:])
-	case wa:
-		return strings.HasSuffix(b, a[1:])
-	case wb:
-		return strings.HasSuffix(a, b[1:])
-	}
-	return a == b
+	// Kong's host predicates read as Gateway API hostnames do: an exact
+	// name is equality, "*.suffix" is "ends with .suffix" (isolation.go).
+	_, hosts := gatewayapi.HostnamesIntersect(a.host, b.host)
+	return hosts && pathsOverlap(a.path, b.path)
 }
 
 // pathsOverlap compares path matches as their predicates read (matches.go):

@@ -28,8 +28,11 @@ func TestHostsOverlap(t *testing.T) {
 		{"*.a.example.com", "*.b.example.com", false},
 		{"*.example.com", "a.example.org", false},
 	} {
-		if got := hostsOverlap(tc.a, tc.b); got != tc.want {
-			t.Errorf("hostsOverlap(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		a := footprint{port: 80, host: tc.a, path: pathMatch{kind: gwv1.PathMatchPathPrefix, value: "/"}}
+		b := a
+		b.host = tc.b
+		if got := a.overlap(&b); got != tc.want {
+			t.Errorf("hosts %q and %q: overlap %v, want %v", tc.a, tc.b, got, tc.want)
 		}
 	}
 }

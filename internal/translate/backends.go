@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 
@@ -55,6 +56,9 @@ type resolvedBackend struct {
 	weight      int32
 	endpoints   []string // host:port, sorted, unique
 	appProtocol string   // the Service port's appProtocol, "" when unset
+	// tags are the Service's objectTags, one slice per Service and
+	// translation (serviceTagsOf) that its targets share.
+	tags []string
 	// tls is the TLS a BackendTLSPolicy asks for (nil: plain); tlsRefused
 	// says why the policy that governs the backend cannot be applied.
 	tls        *backendTLS
@@ -177,7 +181,7 @@ func (t *translator) resolveBackend(meta *routeMeta, ref gwv1.BackendRef, proto 
 	if weight < 0 {
 		weight = 0 // the CRD forbids negative weights; never send traffic there
 	}
-	b := resolvedBackend{service: svc, port: int32(*ref.Port), weight: weight}
+	b := resolvedBackend{service: svc, port: int32(*ref.Port), weight: weight, tags: t.serviceTagsOf(key, svc)}
 	if svcPort.AppProtocol != nil {
 		b.appProtocol = *svcPort.AppProtocol
 	}
@@ -192,8 +196,38 @@ func (t *translator) resolveBackend(meta *routeMeta, ref gwv1.BackendRef, proto 
 		b.endpoints = []string{net.JoinHostPort(strings.TrimSuffix(svc.Spec.ExternalName, "."), fmt.Sprint(*ref.Port))}
 		return b, nil
 	}
-	b.endpoints = t.readyEndpoints(key, svcPort, proto.l4)
+	ek := endpointsKey{svc: key, port: svcPort.Name, l4: proto.l4}
+	eps, ok := t.endpoints[ek]
+	if !ok {
+		eps = t.readyEndpoints(key, svcPort, proto.l4)
+		t.endpoints[ek] = eps
+	}
+	b.endpoints = eps
 	return b, nil
+}
+
+// endpointsKey names a Service port's ready endpoints, which every
+// backendRef to that port shares within a translation: read-only, like the
+// tags of serviceTagsOf.
+type endpointsKey struct {
+	svc  types.NamespacedName
+	port string
+	l4   corev1.Protocol
+}
+
+// serviceTagsOf returns the tags of a Service's targets, computed once per
+// translation. A Service is usually the backend of many rules and has
+// several endpoints, and each of those targets used to carry a copy: with
+// 5,000 generated routes, copies of the same four strings were the largest
+// thing a translation held. The slice is clipped, so an append to it
+// copies rather than writes into what other targets share.
+func (t *translator) serviceTagsOf(key types.NamespacedName, svc *corev1.Service) []string {
+	if tags, ok := t.serviceTags[key]; ok {
+		return tags
+	}
+	tags := slices.Clip(objectTags("Service", svc.Namespace, svc.Name, string(svc.UID)))
+	t.serviceTags[key] = tags
+	return tags
 }
 
 // readyEndpoints lists host:port of the ready, non-terminating endpoints of
@@ -282,7 +316,7 @@ func (b ruleBackends) targets() []kong.Target {
 			w := float64(r.weight) * float64(lcm) / float64(n)
 			s, ok := shares[ep]
 			if !ok {
-				s = &share{tags: objectTags("Service", r.service.Namespace, r.service.Name, string(r.service.UID))}
+				s = &share{tags: r.tags}
 				shares[ep] = s
 				order = append(order, ep)
 			}

@@ -255,7 +255,9 @@ func (p *tlsPolicyState) settings() *backendTLS {
 // them must fail, so none is made), and the others must all need the same
 // TLS, because Kong sends one rule's traffic with one connection setup.
 func settleBackendTLS(b *ruleBackends) {
-	var kept []resolvedBackend
+	// Filtered in place: resolveBackends built the slice for this rule
+	// alone, and a copy per rule was most of what this step cost.
+	kept := b.resolved[:0]
 	var first *backendTLS
 	firstSet := false
 	for _, r := range b.resolved {

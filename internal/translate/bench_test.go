@@ -2,6 +2,10 @@ package translate_test
 
 import (
 	"fmt"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"time"
 	"testing"
 
 	"github.com/drawbridge-dev/drawbridge/internal/testutil/scalegen"
@@ -27,8 +31,47 @@ func BenchmarkTranslate(b *testing.B) {
 					b.Fatalf("got %d Kong routes, want %d", routes, n/5)
 				}
 			}
+			b.StopTimer()
+			b.ReportMetric(float64(peakLiveDuring(func() { _, _ = translate.Translate(snap) })), "peak-live-B")
 		})
 	}
+}
+
+// peakLiveDuring runs f with the GC collecting at every 2% of heap growth
+// and returns the largest live heap any collection found, less the live
+// heap before: about the most f holds at once. The operator's resident set
+// follows this figure (the GC lets the heap grow to twice what the last
+// collection found live), not the bytes f allocates in all.
+func peakLiveDuring(f func()) uint64 {
+	runtime.GC()
+	base := liveHeap()
+	defer debug.SetGCPercent(debug.SetGCPercent(2))
+	stop, done := make(chan struct{}), make(chan uint64)
+	go func() {
+		var peak uint64
+		for {
+			peak = max(peak, liveHeap())
+			select {
+			case <-stop:
+				done <- peak
+				return
+			case <-time.After(200 * time.Microsecond):
+			}
+		}
+	}()
+	f()
+	close(stop)
+	peak := <-done
+	if peak < base {
+		return 0
+	}
+	return peak - base
+}
+
+func liveHeap() uint64 {
+	m := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(m)
+	return m[0].Value.Uint64()
 }
 
 // TestSharedBackendsShape pins what sharing and merging do to the

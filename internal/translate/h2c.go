@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -62,6 +63,9 @@ func splitH2C(b ruleBackends, ruleIdx int) (ruleBackends, bool, []refProblem) {
 		}
 	}
 	h2c := lead.appProtocol == h2cAppProtocol
+	if !slices.ContainsFunc(b.resolved, func(r resolvedBackend) bool { return (r.appProtocol == h2cAppProtocol) != h2c }) {
+		return b, h2c, nil // the common case: nothing to drop, nothing to copy
+	}
 	var kept []resolvedBackend
 	var problems []refProblem
 	for _, r := range b.resolved {

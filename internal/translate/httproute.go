@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -206,6 +207,9 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 		if p.name != "" {
 			extra = append(extra, "drawbridge-rule-name:"+safeTag(p.name))
 		}
+		// One slice for every Kong route and plugin of the rule, clipped so
+		// an append copies it.
+		tags := slices.Clip(routeTags(meta, extra...))
 		sb := &serviceBuild{}
 		if p.timeoutMs > 0 {
 			setTimeouts(&sb.svc, p.timeoutMs)
@@ -236,7 +240,6 @@ func (t *translator) buildHTTPRoute(meta *routeMeta, plans []httpRulePlan, scope
 					preds := append(append([]string{}, scopePreds...), rest...)
 					fp := &footprint{port: int32(s.listener.spec.Port), host: s.host, path: m.path, method: m.method,
 						scope: scopePreds, rest: rest}
-					tags := routeTags(meta, extra...)
 					route := &kong.Route{
 						Name:         entityName(meta.key.Kind, meta.key.Namespace, meta.key.Name, p.idx, mi, s.listener.index, s.hostIdx, vi),
 						Protocols:    []string{s.listener.scheme()},

@@ -107,7 +107,7 @@ func backendsName(backends []resolvedBackend) (string, []string) {
 		distinct[fmt.Sprintf("%s/%s:%d", b.service.Namespace, b.service.Name, b.port)] = true
 	}
 	if len(distinct) == 1 {
-		return boundName(name), objectTags("Service", first.service.Namespace, first.service.Name, string(first.service.UID))
+		return boundName(name), first.tags
 	}
 	return boundName(fmt.Sprintf("%s.and-%d", name, len(distinct)-1)), []string{sharedTag}
 }

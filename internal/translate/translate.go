@@ -32,6 +32,10 @@ type translator struct {
 	slices     map[types.NamespacedName][]*discoveryv1.EndpointSlice
 	secrets    map[types.NamespacedName]*corev1.Secret
 	namespaces map[string]*corev1.Namespace
+	// serviceTags and endpoints are computed once per Service
+	// (serviceTagsOf) and Service port (resolveBackend).
+	serviceTags map[types.NamespacedName][]string
+	endpoints   map[endpointsKey][]string
 
 	kongServices []*serviceBuild
 	upstreams    []kong.Upstream
@@ -90,6 +94,9 @@ func newTranslator(snap *Snapshot) *translator {
 		slices:     map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
 		secrets:    map[types.NamespacedName]*corev1.Secret{},
 		namespaces: map[string]*corev1.Namespace{},
+
+		serviceTags: map[types.NamespacedName][]string{},
+		endpoints:   map[endpointsKey][]string{},
 	}
 	for i := range snap.Services {
 		s := &snap.Services[i]

@@ -509,6 +509,11 @@ func (r *GatewayReconciler) cleanup(ctx context.Context, s *gatewayScope) error 
 // SetupWithManager registers the reconciler and everything that can change a
 // Gateway's data plane or status.
 func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	// The echoes of the controller's own status writes translate nothing
+	// again (statusEchoes).
+	echoes := newStatusEchoes()
+	r.Client = echoRecordingClient{Client: r.Client, echoes: echoes}
+	ownStatus := echoes.predicate()
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("gateway").
 		// Pushing to replicas waits on the network; one slow Gateway must
@@ -517,7 +522,7 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// arrive meanwhile, so a burst of changes during a push becomes one
 		// more translation and push of the newest state.
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
-		For(&gwv1.Gateway{}).
+		For(&gwv1.Gateway{}, builder.WithPredicates(ownStatus)).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
 		Owns(&corev1.ServiceAccount{}).
@@ -535,20 +540,20 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForService)).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForEndpointSlice)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForNamespace), builder.WithPredicates(namespaceChanged)).
-		Watches(&v1alpha1.KongPlugin{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForKongPlugin)).
-		Watches(&v1alpha1.KongConsumer{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForKongConsumer)).
+		Watches(&v1alpha1.KongPlugin{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForKongPlugin), builder.WithPredicates(ownStatus)).
+		Watches(&v1alpha1.KongConsumer{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForKongConsumer), builder.WithPredicates(ownStatus)).
 		// Custom plugin ConfigMaps (the sources and our copies) and the CA
 		// bundles of spec.tls.frontend, by metadata only, like Secrets:
 		// contents are read when a Gateway is reconciled.
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForConfigMap))
 	if r.ListenerSets {
-		b = b.Watches(&gwv1.ListenerSet{}, handler.EnqueueRequestsFromMapFunc(r.gatewayForListenerSet))
+		b = b.Watches(&gwv1.ListenerSet{}, handler.EnqueueRequestsFromMapFunc(r.gatewayForListenerSet), builder.WithPredicates(ownStatus))
 	}
 	if r.BackendTLSPolicies {
-		b = b.Watches(&gwv1.BackendTLSPolicy{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForBackendTLSPolicy))
+		b = b.Watches(&gwv1.BackendTLSPolicy{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForBackendTLSPolicy), builder.WithPredicates(ownStatus))
 	}
 	for _, k := range r.RouteKinds {
-		b = b.Watches(k.newObj(), handler.EnqueueRequestsFromMapFunc(r.gatewaysForRoute))
+		b = b.Watches(k.newObj(), handler.EnqueueRequestsFromMapFunc(r.gatewaysForRoute), builder.WithPredicates(ownStatus))
 	}
 	// The periodic replica check sends the Gateways whose replicas drifted.
 	drifted := make(chan event.TypedGenericEvent[*gwv1.Gateway])

@@ -22,11 +22,22 @@ import (
 // anyone else still pass: a stale entry of ours written back by a restore,
 // or by an earlier operator version, must still reach the Gateway it
 // names so that the Gateway removes it.
+//
+// The watch event of a write often arrives before the write's own answer
+// does, so a status-only update of an object while our write to it is in
+// flight counts as its echo too. Every status write of the controller
+// carries the resourceVersion it was computed from (optimistic locking):
+// another writer's update that lands first makes ours fail and the Gateway
+// is reconciled again, so the only update this can hide is one that lands
+// within the same few milliseconds after ours.
 type statusEchoes struct {
 	mu sync.Mutex
 	// rv is the resourceVersion our last status write to an object
 	// produced, until its watch event arrives.
 	rv map[echoKey]string
+	// inFlight counts our status writes to an object still awaiting their
+	// answer.
+	inFlight map[echoKey]int
 }
 
 type echoKey struct {
@@ -34,29 +45,46 @@ type echoKey struct {
 	namespace, name string
 }
 
-func newStatusEchoes() *statusEchoes { return &statusEchoes{rv: map[echoKey]string{}} }
+func newStatusEchoes() *statusEchoes {
+	return &statusEchoes{rv: map[echoKey]string{}, inFlight: map[echoKey]int{}}
+}
 
 func keyOf(obj client.Object) echoKey {
 	return echoKey{reflect.TypeOf(obj), obj.GetNamespace(), obj.GetName()}
 }
 
-// record notes the resourceVersion a successful status write left on obj
-// (the client copies the API server's answer into it).
-func (e *statusEchoes) record(obj client.Object) {
-	if obj.GetResourceVersion() == "" {
-		return
-	}
+// begin notes a status write to obj that is about to be sent.
+func (e *statusEchoes) begin(obj client.Object) echoKey {
+	k := keyOf(obj)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.rv[keyOf(obj)] = obj.GetResourceVersion()
+	e.inFlight[k]++
+	return k
 }
 
-// echo reports whether obj is the object as our last status write left it,
-// and forgets that write.
+// end notes that the write begun under k has been answered; after a
+// success obj carries the resourceVersion it left (the client copies the
+// API server's answer into it).
+func (e *statusEchoes) end(k echoKey, obj client.Object, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.inFlight[k]--; e.inFlight[k] <= 0 {
+		delete(e.inFlight, k)
+	}
+	if err == nil && obj.GetResourceVersion() != "" {
+		e.rv[k] = obj.GetResourceVersion()
+	}
+}
+
+// echo reports whether obj is the object as our last status write left it
+// (and forgets that write), or our write to it is still in flight.
 func (e *statusEchoes) echo(obj client.Object) bool {
 	k := keyOf(obj)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.inFlight[k] > 0 {
+		return true
+	}
 	rv, ok := e.rv[k]
 	if !ok {
 		return false
@@ -121,17 +149,15 @@ type echoRecordingWriter struct {
 }
 
 func (w echoRecordingWriter) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+	k := w.echoes.begin(obj)
 	err := w.SubResourceWriter.Update(ctx, obj, opts...)
-	if err == nil {
-		w.echoes.record(obj)
-	}
+	w.echoes.end(k, obj, err)
 	return err
 }
 
 func (w echoRecordingWriter) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	k := w.echoes.begin(obj)
 	err := w.SubResourceWriter.Patch(ctx, obj, patch, opts...)
-	if err == nil {
-		w.echoes.record(obj)
-	}
+	w.echoes.end(k, obj, err)
 	return err
 }

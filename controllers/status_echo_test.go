@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -43,7 +44,7 @@ func TestStatusEchoesDropOnlyOurOwnStatusWrites(t *testing.T) {
 		{"finalizers", withRV("2", func(r *gwv1.HTTPRoute) { r.Finalizers = []string{"example.com/hold"} }), true},
 	} {
 		e := newStatusEchoes()
-		e.record(ours)
+		e.end(e.begin(ours), ours, nil)
 		if got := e.predicate().Update(event.UpdateEvent{ObjectOld: old, ObjectNew: tc.new}); got != tc.want {
 			t.Errorf("%s: passed %v, want %v", tc.name, got, tc.want)
 		}
@@ -51,11 +52,24 @@ func TestStatusEchoesDropOnlyOurOwnStatusWrites(t *testing.T) {
 	// An echo is recognised once: the same update seen again (a relist)
 	// passes.
 	e := newStatusEchoes()
-	e.record(ours)
+	e.end(e.begin(ours), ours, nil)
 	p := e.predicate()
 	update := event.UpdateEvent{ObjectOld: old, ObjectNew: ours}
 	if p.Update(update) || !p.Update(update) {
 		t.Error("an echo must be dropped once and then pass")
+	}
+	// The echo may arrive before the write's answer: while a write is in
+	// flight, a status-only update of that object is taken for it; a
+	// failed write records nothing.
+	e = newStatusEchoes()
+	p = e.predicate()
+	k := e.begin(ours)
+	if p.Update(update) {
+		t.Error("a status-only update during our write passed")
+	}
+	e.end(k, ours, errors.New("conflict"))
+	if !p.Update(update) {
+		t.Error("after a failed write, a status-only update was dropped")
 	}
 }
 

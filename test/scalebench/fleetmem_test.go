@@ -13,12 +13,15 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -94,14 +97,11 @@ func BenchmarkFleetMemory(b *testing.B) {
 	b.Run("kubectl-applied", func(b *testing.B) { benchmarkFleetMemory(b, true) })
 }
 
-func benchmarkFleetMemory(b *testing.B, kubectlApplied bool) {
-	dir := os.Getenv("FLEETMEM_PROFILES")
-	if dir != "" {
-		// The default rate samples one allocation per 512 KiB, too coarse
-		// to tell what a few Gateways add.
-		defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
-		runtime.MemProfileRate = 4096
-	}
+// startMemOperator starts envtest and the operator's controllers in this
+// process with the manager options main.go uses, creates the GatewayClass
+// the fleet's Gateways use, and builds the Kong stand-in their replicas
+// run; everything stops when b ends.
+func startMemOperator(b *testing.B, kubectlApplied bool) (*memFleet, context.Context) {
 	root, err := envtestenv.RepoRoot()
 	if err != nil {
 		b.Fatal(err)
@@ -119,7 +119,7 @@ func benchmarkFleetMemory(b *testing.B, kubectlApplied bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer func() { _ = env.Stop() }()
+	b.Cleanup(func() { _ = env.Stop() })
 	scheme := envtestenv.Scheme()
 	// The operator gets controller-runtime's client rate limits (what
 	// ctrl.GetConfig sets); the benchmark's own client creates the fleet
@@ -146,7 +146,7 @@ func benchmarkFleetMemory(b *testing.B, kubectlApplied bool) {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	b.Cleanup(cancel)
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "drawbridge-system"}}); err != nil {
 		b.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func benchmarkFleetMemory(b *testing.B, kubectlApplied bool) {
 		b.Fatalf("build the Kong stand-in: %v\n%s", err, out)
 	}
 	f := &memFleet{b: b, c: c, configs: configs, metrics: metrics, standin: standin, kubectlApplied: kubectlApplied}
-	defer f.stop()
+	b.Cleanup(f.stop)
 	err = controllers.Setup(ctx, mgr, controllers.Options{
 		OperatorNamespace: "drawbridge-system",
 		OperatorPodLabels: map[string]string{"app.kubernetes.io/name": "drawbridge"},
@@ -175,7 +175,7 @@ func benchmarkFleetMemory(b *testing.B, kubectlApplied bool) {
 			b.Error(err)
 		}
 	}()
-	defer func() {
+	b.Cleanup(func() {
 		cancel()
 		// The manager's requests must end before the API server stops.
 		select {
@@ -183,7 +183,7 @@ func benchmarkFleetMemory(b *testing.B, kubectlApplied bool) {
 		case <-time.After(time.Minute):
 			b.Error("the manager did not stop within a minute")
 		}
-	}()
+	})
 	for _, o := range []client.Object{
 		&v1alpha1.GatewayConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "fleet", Namespace: "drawbridge-system"},
 			Spec: v1alpha1.GatewayConfigurationSpec{DataPlane: &v1alpha1.DataPlaneConfig{Image: ptrTo("kong:3.9")}}},
@@ -199,10 +199,16 @@ func benchmarkFleetMemory(b *testing.B, kubectlApplied bool) {
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		b.Fatal("the manager's cache did not sync")
 	}
+	return f, ctx
+}
+
+func benchmarkFleetMemory(b *testing.B, kubectlApplied bool) {
+	dir := memProfiles(b)
+	f, ctx := startMemOperator(b, kubectlApplied)
 	// One Gateway first, so the baseline holds what the first one costs
 	// once (informers started, type caches filled).
 	f.create(ctx, 0)
-	f.wait(ctx, 0)
+	f.wait(ctx, fleetKey(0), fleetMemRoutes, 2*time.Minute)
 	next := 1
 	heap0, rss0 := settledMemory(b, dir, "before")
 	cp0 := controlPlaneRSS()
@@ -214,7 +220,7 @@ func benchmarkFleetMemory(b *testing.B, kubectlApplied bool) {
 			next++
 		}
 		for g := next - batch; g < next; g++ {
-			f.wait(ctx, g)
+			f.wait(ctx, fleetKey(g), fleetMemRoutes, 2*time.Minute)
 		}
 	}
 	b.StopTimer()
@@ -230,6 +236,19 @@ func benchmarkFleetMemory(b *testing.B, kubectlApplied bool) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// memProfiles is FLEETMEM_PROFILES, the directory heap profiles go to, and
+// samples allocations finely enough to tell what a few Gateways add (the
+// default rate samples one per 512 KiB) while b runs.
+func memProfiles(b *testing.B) string {
+	dir := os.Getenv("FLEETMEM_PROFILES")
+	if dir != "" {
+		rate := runtime.MemProfileRate
+		b.Cleanup(func() { runtime.MemProfileRate = rate })
+		runtime.MemProfileRate = 4096
+	}
+	return dir
+}
 
 // settledMemory runs the GC twice and returns the live heap (what the last
 // GC marked: steadier than HeapInuse, which also counts the free space of
@@ -397,14 +416,18 @@ func (f *memFleet) startReplica(ctx context.Context, gw *gwv1.Gateway, n int) {
 	}
 }
 
-// wait waits until Gateway g's listener has every route attached and its
+// fleetKey names Gateway g of the fleet.
+func fleetKey(g int) types.NamespacedName {
+	return types.NamespacedName{Namespace: fmt.Sprintf("fleet-%d", g), Name: "gw"}
+}
+
+// wait waits until the Gateway key's listener has routes attached and its
 // replica holds the current configuration.
-func (f *memFleet) wait(ctx context.Context, g int) {
-	key := types.NamespacedName{Namespace: fmt.Sprintf("fleet-%d", g), Name: "gw"}
-	deadline := time.Now().Add(2 * time.Minute)
+func (f *memFleet) wait(ctx context.Context, key types.NamespacedName, routes int32, budget time.Duration) {
+	deadline := time.Now().Add(budget)
 	for time.Now().Before(deadline) {
 		var gw gwv1.Gateway
-		if err := f.c.Get(ctx, key, &gw); err == nil && len(gw.Status.Listeners) == 1 && gw.Status.Listeners[0].AttachedRoutes == fleetMemRoutes {
+		if err := f.c.Get(ctx, key, &gw); err == nil && len(gw.Status.Listeners) == 1 && gw.Status.Listeners[0].AttachedRoutes == routes {
 			_, ok := f.configs.Get(key)
 			if ok && promtestutil.ToFloat64(f.metrics.ReplicasInSync.WithLabelValues(key.Namespace, key.Name)) == 1 {
 				return
@@ -412,7 +435,40 @@ func (f *memFleet) wait(ctx context.Context, g int) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	f.b.Fatalf("Gateway %s: not every route attached, or its replica without the configuration, after 2 minutes", key)
+	f.b.Fatalf("Gateway %s: not all %d routes attached, or its replica without the configuration, after %v", key, routes, budget)
+}
+
+// createAll creates objs with a few parallel workers, as a deployment
+// tool would.
+func (f *memFleet) createAll(ctx context.Context, objs []client.Object) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := 0; w < 8; w++ {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(objs); i = int(next.Add(1) - 1) {
+				if err := f.c.Create(ctx, objs[i]); err != nil {
+					errs <- fmt.Errorf("create %T %s/%s: %w", objs[i], objs[i].GetNamespace(), objs[i].GetName(), err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		f.b.Fatal(err)
+	}
+}
+
+// translations is how many times the Gateway key has been translated.
+func (f *memFleet) translations(key types.NamespacedName) uint64 {
+	var m dto.Metric
+	h := f.metrics.TranslationSeconds.WithLabelValues(key.Namespace, key.Name).(prometheus.Histogram)
+	if err := h.Write(&m); err != nil {
+		f.b.Fatal(err)
+	}
+	return m.GetHistogram().GetSampleCount()
 }
 
 // stop ends the stand-ins.
@@ -420,5 +476,136 @@ func (f *memFleet) stop() {
 	for _, p := range f.procs {
 		_ = p.Process.Kill()
 		_ = p.Wait()
+	}
+}
+
+// routeMemRoutes is how many HTTPRoutes BenchmarkRouteMemory puts on its
+// Gateway: ROUTEMEM_ROUTES, 5,000 by default (issue 16's level).
+func routeMemRoutes(b *testing.B) int {
+	s := os.Getenv("ROUTEMEM_ROUTES")
+	if s == "" {
+		return 5000
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 20000 {
+		b.Fatalf("ROUTEMEM_ROUTES=%q: want a number of routes from 1 to 20000", s)
+	}
+	return n
+}
+
+// BenchmarkRouteMemory measures the operator's memory with many routes on
+// one Gateway, the lab stage's shape (scalegen's routes, Services and
+// EndpointSlices over 50 namespaces) on envtest with the controllers in
+// this process and one Kong stand-in replica, as BenchmarkFleetMemory
+// runs them. The baseline is the Gateway with no routes; then
+// ROUTEMEM_ROUTES routes (5,000 by default) are created with their
+// backends, and the benchmark waits until all are attached and pushed. heap-B/route is
+// the growth of the live heap after a full GC, heap-B and rss-B the
+// process's live heap and resident set at the end (the resident set of
+// a test binary, not of the operator's: it holds envtest's client and
+// the benchmark's own objects too, so compare it only with itself).
+// Then 20 routes are added one at a time, as the lab stage's propagation
+// samples add them, each waited for: alloc-B/change is what the process
+// allocates per change, translations/change how often the Gateway was
+// translated for one, and peak-heap-goal-B and peak-heap-in-use-B the
+// highest the GC let the heap grow meanwhile (sampled every 10 ms). The
+// resident set follows the heap goal, twice what the last collection found
+// live, so what a reconcile holds at once moves it more than what it
+// allocates. FLEETMEM_PROFILES=<dir> writes heap profiles before, after
+// and after the changes.
+//
+//	go test ./test/scalebench/ -run '^$' -bench '^BenchmarkRouteMemory$' -benchtime 1x
+func BenchmarkRouteMemory(b *testing.B) {
+	if b.N > 1 {
+		b.Skip("one iteration measures it: run with -benchtime 1x")
+	}
+	dir := memProfiles(b)
+	f, ctx := startMemOperator(b, false)
+	n := routeMemRoutes(b)
+	key := types.NamespacedName{Namespace: "routemem", Name: "gw"}
+	set := scalegen.Generate(scalegen.Options{Routes: n, Namespaces: 50, GatewayNamespace: key.Namespace, GatewayName: key.Name, TargetPort: 3000, Prefix: "rm-"})
+	gw := set.Gateway
+	gw.Spec.GatewayClassName = fleetClassName
+	f.createAll(ctx, []client.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: key.Namespace}}, gw})
+	f.startReplica(ctx, gw, 1)
+	f.wait(ctx, key, 0, time.Minute)
+	heap0, _ := settledMemory(b, dir, "before")
+	var objs []client.Object
+	for j := range set.Namespaces {
+		objs = append(objs, &set.Namespaces[j])
+	}
+	for j := range set.Services {
+		objs = append(objs, &set.Services[j], &set.EndpointSlices[j])
+	}
+	f.createAll(ctx, objs)
+	objs = objs[:0]
+	for j := range set.HTTPRoutes {
+		objs = append(objs, &set.HTTPRoutes[j])
+	}
+	f.createAll(ctx, objs)
+	f.wait(ctx, key, int32(n), 10*time.Minute)
+	b.StopTimer()
+	heap1, rss1 := settledMemory(b, dir, "after")
+	// Then changes one at a time, as the lab stage's propagation samples
+	// make them: what each allocates, and how high the GC lets the heap
+	// grow meanwhile (the heap goal: what the resident set follows).
+	const changes = 20
+	peak := sampleHeapPeak()
+	allocs0 := readMetric("/gc/heap/allocs:bytes")
+	translations0 := f.translations(key)
+	for k := range changes {
+		r := probeRouteOn(key.Namespace, key.Name, fmt.Sprintf("probe-%d", k), 1, 0)
+		r.Namespace = set.Namespaces[k%len(set.Namespaces)].Name
+		r.Spec.Rules[0].BackendRefs = nil
+		f.createAll(ctx, []client.Object{r})
+		f.wait(ctx, key, int32(n+k+1), 2*time.Minute)
+	}
+	allocs := readMetric("/gc/heap/allocs:bytes") - allocs0
+	goal, inUse := peak()
+	heap2, _ := settledMemory(b, dir, "changes")
+	b.ReportMetric(float64(f.translations(key)-translations0)/changes, "translations/change")
+	b.ReportMetric(float64(int64(heap1)-int64(heap0))/float64(n), "heap-B/route")
+	b.ReportMetric(float64(heap1), "heap-B")
+	b.ReportMetric(float64(heap2), "heap-after-changes-B")
+	b.ReportMetric(float64(rss1), "rss-B")
+	b.ReportMetric(float64(allocs)/changes, "alloc-B/change")
+	b.ReportMetric(float64(goal), "peak-heap-goal-B")
+	b.ReportMetric(float64(inUse), "peak-heap-in-use-B")
+	b.ReportMetric(0, "ns/op")
+}
+
+// readMetric reads one runtime/metrics value.
+func readMetric(name string) uint64 {
+	m := []metrics.Sample{{Name: name}}
+	metrics.Read(m)
+	return m[0].Value.Uint64()
+}
+
+// sampleHeapPeak samples the heap goal and the heap's in-use spans every
+// 10 ms until the returned function is called, which returns their peaks.
+func sampleHeapPeak() func() (goal, inUse uint64) {
+	stop := make(chan struct{})
+	done := make(chan [2]uint64)
+	go func() {
+		var peak [2]uint64
+		m := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(m)
+			peak[0] = max(peak[0], m[0].Value.Uint64())
+			peak[1] = max(peak[1], m[1].Value.Uint64()+m[2].Value.Uint64())
+			select {
+			case <-stop:
+				done <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() (uint64, uint64) {
+		close(stop)
+		p := <-done
+		return p[0], p[1]
 	}
 }

@@ -368,6 +368,7 @@ type propagation struct {
 	Create, Edit, Delete  []float64
 	TimedOut              int
 	StatusWrites, Pushes  float64 // per change
+	Translations          float64 // per change
 	Changes               int
 	PushSecondsMean       float64
 	TranslateSecondsMean  float64
@@ -465,13 +466,14 @@ func (b *labBench) measurePropagationOn(gwNS, gwName, addr string, level, sample
 	}
 	if n := after.translateCount - before.translateCount; n > 0 {
 		p.TranslateSecondsMean = (after.translateSum - before.translateSum) / n
+		p.Translations = n / float64(p.Changes)
 	}
 	p.ConfigBytes = after.configBytes[gwNS+"/"+gwName]
 	p.OperatorCPUPerChange = (processUsage(isOperator).CPUSeconds() - cpu0) / float64(p.Changes)
 	p.OperatorRSS = processUsage(isOperator).RSSBytes
 	p.KongRSS = processUsage(isKong).PSSBytes
-	b.logf("propagation at %d routes: create p50 %.3f s, edit p50 %.3f s, delete p50 %.3f s, %d timed out; %.1f status writes, %.2f pushes per change; config %.0f bytes; operator %d MiB, Kong %d MiB",
-		level, median(p.Create), median(p.Edit), median(p.Delete), p.TimedOut, p.StatusWrites, p.Pushes, p.ConfigBytes, p.OperatorRSS>>20, p.KongRSS>>20)
+	b.logf("propagation at %d routes: create p50 %.3f s, edit p50 %.3f s, delete p50 %.3f s, %d timed out; %.1f status writes, %.2f translations, %.2f pushes per change; config %.0f bytes; operator %d MiB, Kong %d MiB",
+		level, median(p.Create), median(p.Edit), median(p.Delete), p.TimedOut, p.StatusWrites, p.Translations, p.Pushes, p.ConfigBytes, p.OperatorRSS>>20, p.KongRSS>>20)
 	return p
 }
 

@@ -192,7 +192,7 @@ func propagationSection(ps []propagation) benchreport.Section {
 
 func scaleSection(ps []propagation) benchreport.Section {
 	t := benchreport.Table{Header: []string{"routes", "served", "last route served after bulk creation", "config", "translation (mean)", "push to Kong (mean)",
-		"pushes per change", "status writes per change", "operator CPU per change", "operator RSS", "Kong PSS"}}
+		"translations per change", "pushes per change", "status writes per change", "operator CPU per change", "operator RSS", "Kong PSS"}}
 	op := benchreport.Series{Name: "operator RSS (MiB)"}
 	kg := benchreport.Series{Name: "Kong PSS (MiB)"}
 	for _, p := range ps {
@@ -205,7 +205,7 @@ func scaleSection(ps []propagation) benchreport.Section {
 			settle = secs(p.SettleSeconds)
 		}
 		t.Rows = append(t.Rows, []string{fmt.Sprint(p.Level), served, settle, bytesOf(uint64(p.ConfigBytes)), secs(p.TranslateSecondsMean), secs(p.PushSecondsMean),
-			fmt.Sprintf("%.2f", p.Pushes), fmt.Sprintf("%.2f", p.StatusWrites), secs(p.OperatorCPUPerChange), bytesOf(p.OperatorRSS), bytesOf(p.KongRSS)})
+			fmt.Sprintf("%.2f", p.Translations), fmt.Sprintf("%.2f", p.Pushes), fmt.Sprintf("%.2f", p.StatusWrites), secs(p.OperatorCPUPerChange), bytesOf(p.OperatorRSS), bytesOf(p.KongRSS)})
 		x := float64(max(p.Level, 1))
 		op.Points = append(op.Points, benchreport.Point{X: x, Y: float64(p.OperatorRSS) / mib})
 		kg.Points = append(kg.Points, benchreport.Point{X: x, Y: float64(p.KongRSS) / mib})

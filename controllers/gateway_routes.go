@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -67,6 +68,10 @@ func (r *GatewayReconciler) retranslate(ctx context.Context, s *gatewayScope) er
 		return fmt.Errorf("translate routes of Gateway %s/%s: %w", s.gateway.Namespace, s.gateway.Name, err)
 	}
 	r.Metrics.ObserveTranslation(s.gateway.Namespace, s.gateway.Name, time.Since(start))
+	// Only the JSON is pushed: the entity tree it was encoded from would
+	// otherwise stay live through the push and the status writes, the
+	// largest thing a reconcile holds after translating.
+	res.Config = nil
 	t.result = res
 	s.attachedRoutes = map[gwv1.SectionName]int32{}
 	for _, l := range res.Listeners {
@@ -96,18 +101,36 @@ func (r *GatewayReconciler) snapshot(ctx context.Context, s *gatewayScope) ([]cl
 		return nil, nil, err
 	}
 	backendNamespaces := map[string]bool{}
+	// The snapshot holds the routes by value. Sized up front, its slices
+	// never move, so routes can point into them instead of into the lists
+	// they were read with: one copy of every route stays live through the
+	// reconcile instead of two (with 5,000 routes, about 2 MB less).
+	counts := map[string]int{}
 	for _, obj := range routes {
+		counts[kindOf(obj)]++
+	}
+	snap.HTTPRoutes = slices.Grow(snap.HTTPRoutes, counts["HTTPRoute"])
+	snap.GRPCRoutes = slices.Grow(snap.GRPCRoutes, counts["GRPCRoute"])
+	snap.TLSRoutes = slices.Grow(snap.TLSRoutes, counts["TLSRoute"])
+	snap.TCPRoutes = slices.Grow(snap.TCPRoutes, counts["TCPRoute"])
+	snap.UDPRoutes = slices.Grow(snap.UDPRoutes, counts["UDPRoute"])
+	for i, obj := range routes {
 		switch rt := obj.(type) {
 		case *gwv1.HTTPRoute:
 			snap.HTTPRoutes = append(snap.HTTPRoutes, *rt)
+			routes[i] = &snap.HTTPRoutes[len(snap.HTTPRoutes)-1]
 		case *gwv1.GRPCRoute:
 			snap.GRPCRoutes = append(snap.GRPCRoutes, *rt)
+			routes[i] = &snap.GRPCRoutes[len(snap.GRPCRoutes)-1]
 		case *gwv1.TLSRoute:
 			snap.TLSRoutes = append(snap.TLSRoutes, *rt)
+			routes[i] = &snap.TLSRoutes[len(snap.TLSRoutes)-1]
 		case *gwv1.TCPRoute:
 			snap.TCPRoutes = append(snap.TCPRoutes, *rt)
+			routes[i] = &snap.TCPRoutes[len(snap.TCPRoutes)-1]
 		case *gwv1.UDPRoute:
 			snap.UDPRoutes = append(snap.UDPRoutes, *rt)
+			routes[i] = &snap.UDPRoutes[len(snap.UDPRoutes)-1]
 		}
 		for _, key := range routeBackendRefs(obj) {
 			ns, _, _ := strings.Cut(key, "/")

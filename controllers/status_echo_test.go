@@ -76,13 +76,7 @@ func TestStatusEchoesDropOnlyOurOwnStatusWrites(t *testing.T) {
 // The Gateway controller's client records the resourceVersion its status
 // writes leave.
 func TestEchoRecordingClientRecordsStatusWrites(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	if err := gwv1.Install(scheme); err != nil {
-		t.Fatal(err)
-	}
+	scheme := gatewayTestScheme(t)
 	route := &gwv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: "a"}}
 	base := fake.NewClientBuilder().WithScheme(scheme).WithObjects(route).WithStatusSubresource(route).Build()
 	e := newStatusEchoes()
@@ -99,4 +93,18 @@ func TestEchoRecordingClientRecordsStatusWrites(t *testing.T) {
 	if cur.ResourceVersion == before.ResourceVersion || !e.echo(&cur) {
 		t.Errorf("the status write (resourceVersion %s -> %s) was not recorded", before.ResourceVersion, cur.ResourceVersion)
 	}
+}
+
+// gatewayTestScheme knows the core kinds and Gateway API's, for fake
+// clients.
+func gatewayTestScheme(t *testing.T) *runtime.Scheme {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := gwv1.Install(scheme); err != nil {
+		t.Fatal(err)
+	}
+	return scheme
 }

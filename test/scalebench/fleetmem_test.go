@@ -48,14 +48,18 @@ const fleetMemRoutes = 50
 
 // fleetMemBatch is how many Gateways each iteration of
 // BenchmarkFleetMemory adds: FLEETMEM_BATCH, 10 by default.
-func fleetMemBatch(b *testing.B) int {
-	s := os.Getenv("FLEETMEM_BATCH")
+func fleetMemBatch(b *testing.B) int { return envCount(b, "FLEETMEM_BATCH", 10, 200, "Gateways") }
+
+// envCount reads a count of things from the environment variable name:
+// def when it is unset, from 1 to most.
+func envCount(b *testing.B, name string, def, most int, things string) int {
+	s := os.Getenv(name)
 	if s == "" {
-		return 10
+		return def
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > 200 {
-		b.Fatalf("FLEETMEM_BATCH=%q: want a number of Gateways from 1 to 200", s)
+	if err != nil || n < 1 || n > most {
+		b.Fatalf("%s=%q: want a number of %s from 1 to %d", name, s, things, most)
 	}
 	return n
 }
@@ -481,17 +485,7 @@ func (f *memFleet) stop() {
 
 // routeMemRoutes is how many HTTPRoutes BenchmarkRouteMemory puts on its
 // Gateway: ROUTEMEM_ROUTES, 5,000 by default (issue 16's level).
-func routeMemRoutes(b *testing.B) int {
-	s := os.Getenv("ROUTEMEM_ROUTES")
-	if s == "" {
-		return 5000
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > 20000 {
-		b.Fatalf("ROUTEMEM_ROUTES=%q: want a number of routes from 1 to 20000", s)
-	}
-	return n
-}
+func routeMemRoutes(b *testing.B) int { return envCount(b, "ROUTEMEM_ROUTES", 5000, 20000, "routes") }
 
 // BenchmarkRouteMemory measures the operator's memory with many routes on
 // one Gateway, the lab stage's shape (scalegen's routes, Services and

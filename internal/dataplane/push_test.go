@@ -11,11 +11,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/drawbridge-dev/drawbridge/internal/testutil/scalegen"
+	"github.com/drawbridge-dev/drawbridge/internal/translate"
 )
 
 // --- against the Kong stand-in ---
@@ -635,5 +639,33 @@ func TestConfigBodyCarriesTheConfigurationAsAString(t *testing.T) {
 	// Kong hashes the string as sent; HTML escapes would only grow it.
 	if bytes.Contains(body, []byte(`\u0026`)) || bytes.Contains(body, []byte(`\u003c`)) {
 		t.Fatalf("body %s has HTML escapes", body)
+	}
+}
+
+// ConfigBody writes the configuration as a JSON string itself; the result
+// is byte for byte what encoding/json writes, for configurations and for
+// text with everything encoding/json escapes in its own ways.
+func TestConfigBodyMatchesEncodingJSON(t *testing.T) {
+	inputs := []string{
+		`{}`,
+		`{"_format_version":"3.0","services":[{"name":"s","routes":[{"expression":"http.path ~ \"^/a\\\\d+$\" && http.host == \"<x>&y\""}]}]}`,
+		`"quoted" and \ back\slashes\\ at the end\`,
+		"non-ASCII: héllo, 日本, 🙂",
+		"a line\nbreak, a\ttab, a \x01 control",
+		"a delete \x7f, HTML &lt; & &gt;: <a href=\"x\">",
+		"line and paragraph separators: \u2028 \u2029",
+		"invalid UTF-8: \xff\xfe, cut \xe6\x97",
+	}
+	for _, in := range inputs {
+		if got, want := ConfigBody([]byte(in)), encodedConfigBody([]byte(in)); !bytes.Equal(got, want) {
+			t.Errorf("ConfigBody(%q)\n got %s\nwant %s", in, got, want)
+		}
+	}
+	res, err := translate.Translate(scalegen.Generate(scalegen.Options{Routes: 200}).Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ConfigBody(res.JSON), encodedConfigBody(res.JSON); !bytes.Equal(got, want) {
+		t.Error("ConfigBody of a translated configuration differs from encoding/json")
 	}
 }

@@ -168,11 +168,13 @@ conformance-http-core: ## The GATEWAY-HTTP core tests only (a quick check); the 
 bench: build lab-binaries kube-binaries kong ## Run the Go benchmarks, then the scale benchmark on real Kong and the lab; writes the report to bench/ (README.md and charts).
 	@test -x /usr/bin/time || { echo "bench: installing GNU time (the CLI stage reads peak RSS from it) with apt-get"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time; }
-	go test ./... -run '^$$' -bench . -skip '^BenchmarkFleetMemory$$' -benchmem -benchtime 3x 2>&1 | tee $(BIN)/bench-go.txt
+	go test ./... -run '^$$' -bench . -skip '^Benchmark(Fleet|Route)Memory$$' -benchmem -benchtime 3x 2>&1 | tee $(BIN)/bench-go.txt
 	@# The operator's memory per Gateway: one process per variant, one iteration of 30 Gateways (see its doc comment).
 	for v in created kubectl-applied; do \
 		FLEETMEM_BATCH=30 go test ./test/scalebench/ -run '^$$' -bench "^BenchmarkFleetMemory$$/^$$v$$" -benchtime 1x 2>&1 | tee -a $(BIN)/bench-go.txt; \
 	done
+	@# The operator's memory with 5,000 routes on one Gateway, and per change (one iteration, see its doc comment).
+	go test ./test/scalebench/ -run '^$$' -bench '^BenchmarkRouteMemory$$' -benchtime 1x -timeout 20m 2>&1 | tee -a $(BIN)/bench-go.txt
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) GATEWAY_API_CRDS=$(GATEWAY_API_DIR)/config/crd/experimental LAB_BIN_DIR=$(BIN) \
 		KONG_DIR=$(KONG_DIR) LAB_KONG=$(LAB_KONG) SCALEBENCH_REPORT=$(CURDIR)/bench $(if $(BENCH_STAGES),SCALEBENCH_STAGES=$(BENCH_STAGES)) \
 		go test ./test/scalebench/ -run '^TestScaleBench$$' -count=1 -timeout 150m -v 2>&1 | tee $(BIN)/bench.log

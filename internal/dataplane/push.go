@@ -650,24 +650,30 @@ func postConfig(ctx context.Context, client *kong.Client, body []byte) error {
 		FlattenErrors int `url:"flatten_errors"`
 	}{1}, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("creating new HTTP request for /config: %w", err)
+		return fmt.Errorf("build the request: %w", err)
 	}
 	resp, err := client.DoRAW(ctx, req)
 	if err != nil {
-		return fmt.Errorf("failed posting new config to /config: %w", err)
+		return err // the caller (callError) says which call failed
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 400 {
 		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-			return fmt.Errorf("read the /config %d answer: %w", resp.StatusCode, err)
+			return fmt.Errorf("read Kong's %d answer: %w", resp.StatusCode, err)
 		}
 		return nil
 	}
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return fmt.Errorf("could not read /config %d status response body: %w", resp.StatusCode, err)
+		return fmt.Errorf("read Kong's %d answer: %w", resp.StatusCode, err)
 	}
-	return kong.NewAPIErrorWithRaw(resp.StatusCode, "failed posting new config to /config", raw)
+	// The error reads "HTTP status 429 (message: "Currently loading
+	// previous configuration")": Kong's own message, or its answer's text.
+	msg := ParseConfigError(resp.StatusCode, raw).Message
+	if msg == "" {
+		msg = http.StatusText(resp.StatusCode)
+	}
+	return kong.NewAPIErrorWithRaw(resp.StatusCode, msg, raw)
 }
 
 // callError gives a failed admin call's error its context: a server

@@ -447,7 +447,8 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 	if o.InSync || o.Attempts != 4 || d.postCount() != 4 || len(clk.Sleeps()) != 3 {
 		t.Fatalf("outcome %+v posts %d sleeps %v", o, d.postCount(), clk.Sleeps())
 	}
-	if !strings.Contains(o.Err.Error(), "503") || res.Err() == nil {
+	// The error a Gateway's status shows carries Kong's own message.
+	if !strings.Contains(o.Err.Error(), "503") || !strings.Contains(o.Err.Error(), "Kong currently exiting") || res.Err() == nil {
 		t.Fatalf("error %v", o.Err)
 	}
 	for _, s := range clk.Sleeps() {

@@ -196,19 +196,11 @@ func (t *translator) resolveBackend(meta *routeMeta, ref gwv1.BackendRef, proto 
 		b.endpoints = []string{net.JoinHostPort(strings.TrimSuffix(svc.Spec.ExternalName, "."), fmt.Sprint(*ref.Port))}
 		return b, nil
 	}
-	ek := endpointsKey{svc: key, port: svcPort.Name, l4: proto.l4}
-	eps, ok := t.endpoints[ek]
-	if !ok {
-		eps = t.readyEndpoints(key, svcPort, proto.l4)
-		t.endpoints[ek] = eps
-	}
-	b.endpoints = eps
+	b.endpoints = t.readyEndpoints(key, svcPort, proto.l4)
 	return b, nil
 }
 
-// endpointsKey names a Service port's ready endpoints, which every
-// backendRef to that port shares within a translation: read-only, like the
-// tags of serviceTagsOf.
+// endpointsKey names a Service port's ready endpoints (readyEndpoints).
 type endpointsKey struct {
 	svc  types.NamespacedName
 	port string
@@ -231,12 +223,26 @@ func (t *translator) serviceTagsOf(key types.NamespacedName, svc *corev1.Service
 }
 
 // readyEndpoints lists host:port of the ready, non-terminating endpoints of
-// a Service port. EndpointSlice ports carry the Service port's name, and
-// their number is the resolved target port (named target ports included).
+// a Service port, once per translation (every backendRef to the port shares
+// the list, read-only).
 func (t *translator) readyEndpoints(svc types.NamespacedName, sp *corev1.ServicePort, l4 corev1.Protocol) []string {
+	k := endpointsKey{svc: svc, port: sp.Name, l4: l4}
+	if eps, ok := t.endpoints[k]; ok {
+		return eps
+	}
+	eps := listReadyEndpoints(t.slices[svc], sp, l4)
+	t.endpoints[k] = eps
+	return eps
+}
+
+// listReadyEndpoints lists host:port of the ready, non-terminating
+// endpoints of a Service port in its EndpointSlices. EndpointSlice ports
+// carry the Service port's name, and their number is the resolved target
+// port (named target ports included).
+func listReadyEndpoints(endpointSlices []*discoveryv1.EndpointSlice, sp *corev1.ServicePort, l4 corev1.Protocol) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, es := range t.slices[svc] {
+	for _, es := range endpointSlices {
 		var port int32
 		found := false
 		for _, p := range es.Ports {

@@ -123,26 +123,11 @@ func newTranslator(snap *Snapshot) *translator {
 	for i := range snap.Namespaces {
 		t.namespaces[snap.Namespaces[i].Name] = &snap.Namespaces[i]
 	}
-	// At most one result per parentRef, sized up front: growing a slice of
-	// thousands of results a quarter at a time allocated about five times
-	// its final size, the largest allocation of a translation.
-	parentRefs := 0
-	for i := range snap.HTTPRoutes {
-		parentRefs += len(snap.HTTPRoutes[i].Spec.ParentRefs)
-	}
-	for i := range snap.GRPCRoutes {
-		parentRefs += len(snap.GRPCRoutes[i].Spec.ParentRefs)
-	}
-	for i := range snap.TLSRoutes {
-		parentRefs += len(snap.TLSRoutes[i].Spec.ParentRefs)
-	}
-	for i := range snap.TCPRoutes {
-		parentRefs += len(snap.TCPRoutes[i].Spec.ParentRefs)
-	}
-	for i := range snap.UDPRoutes {
-		parentRefs += len(snap.UDPRoutes[i].Spec.ParentRefs)
-	}
-	t.results = slices.Grow(t.results, parentRefs)
+	// About one result per route (one per parentRef that names the
+	// Gateway), sized up front: growing a slice of thousands of results a
+	// quarter at a time allocated about five times its final size, the
+	// largest allocation of a translation.
+	t.results = slices.Grow(t.results, len(snap.HTTPRoutes)+len(snap.GRPCRoutes)+len(snap.TLSRoutes)+len(snap.TCPRoutes)+len(snap.UDPRoutes))
 
 	configMaps := map[types.NamespacedName]*corev1.ConfigMap{}
 	for i := range snap.ConfigMaps {

@@ -5,8 +5,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/drawbridge-dev/drawbridge/internal/testutil/scalegen"
 	"github.com/drawbridge-dev/drawbridge/internal/translate"
